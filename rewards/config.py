@@ -1,0 +1,62 @@
+"""Settings of one verification engine (validated once, here)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+def _default_workers() -> int:
+    return max(1, (os.cpu_count() or 2))
+
+
+@dataclass
+class VerifyConfig:
+    """How candidates are run and judged. Every field documents itself through `help`."""
+
+    device: str = field(default="auto", metadata={"help": "auto (cuda when present), cpu (Triton interpreter) or cuda."})
+    trials: int = field(default=3, metadata={"help": "Independent random input sets (fresh seed each) a candidate must pass."})
+    timeout_s: float = field(default=60.0, metadata={"help": "Wall-clock limit per candidate, whole process group killed past it."})
+    workers: int = field(default_factory=_default_workers, metadata={"help": "Candidates run in parallel."})
+    seed: int | None = field(default=None, metadata={"help": "Base seed of the input draws; None draws a fresh one per call."})
+    atol: float | None = field(default=None, metadata={"help": "Absolute tolerance; None picks by dtype (fp32 1e-4, bf16/fp16 1e-2)."})
+    rtol: float | None = field(default=None, metadata={"help": "Relative tolerance; None picks by dtype."})
+    memory_mb: int = field(default=8192, metadata={"help": "Address-space growth allowed to one candidate process (MiB)."})
+    cpu_time_s: int | None = field(default=None, metadata={"help": "CPU-seconds limit per child; None derives it from timeout_s."})
+    max_file_mb: int = field(default=256, metadata={"help": "Largest file a candidate may write (MiB)."})
+    max_procs: int = field(default=64, metadata={"help": "Process/thread limit of the sandbox user (fork storms stop here)."})
+    time_gpu: bool = field(default=True, metadata={"help": "On CUDA, time reference and candidate and report speedup."})
+    timing_warmup: int = field(default=3, metadata={"help": "GPU warm-up runs before timing."})
+    timing_reps: int = field(default=20, metadata={"help": "GPU timed runs (median reported)."})
+    implausible_speedup: float = field(default=50.0, metadata={"help": "Speedups above this are flagged for audit."})
+    strict_rules: bool = field(default=True, metadata={"help": "Fatal static findings stop the candidate before it runs."})
+    isolate_network: bool = field(default=True, metadata={"help": "Put each candidate in its own network namespace where permitted."})
+    drop_privileges: bool = field(default=True, metadata={"help": "When started as root, run candidates as user nobody."})
+
+    def __post_init__(self) -> None:
+        if self.device not in {"auto", "cpu", "cuda"}:
+            raise ValueError(f"device must be auto, cpu or cuda, not {self.device!r}")
+        if self.trials < 1:
+            raise ValueError("trials must be >= 1")
+        if self.timeout_s <= 0:
+            raise ValueError("timeout_s must be > 0")
+        if self.workers < 1:
+            raise ValueError("workers must be >= 1")
+        if self.memory_mb < 256:
+            raise ValueError("memory_mb must be >= 256")
+
+    def resolved_device(self) -> str:
+        """'cuda' or 'cpu'. Probes CUDA without initialising it in this process."""
+        if self.device != "auto":
+            return self.device
+        return "cuda" if cuda_available() else "cpu"
+
+
+def cuda_available() -> bool:
+    """True when an NVIDIA GPU is visible. Does not initialise CUDA (the zygote must fork cleanly)."""
+    try:
+        import torch
+
+        return bool(torch.cuda.is_available()) if torch.cuda.is_initialized() else torch.cuda.device_count() > 0
+    except Exception:
+        return False

@@ -1,0 +1,232 @@
+"""The verification engine, client side: static checks here, execution in the sandboxed zygote.
+
+`verify`/`verify_batch` are what every stage calls. Candidates with no code, a syntax error or (in
+strict mode) a fatal static finding never reach a process. The rest are grouped by reference (one
+reference process per distinct task; a GRPO group shares one) and sent to a long-lived zygote process,
+restarted automatically if it dies. A failure of the machinery is an `infra_error` result, never an
+exception escaping to the trainer.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ast
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from rewards.config import VerifyConfig
+from rewards.extract import extract_code
+from rewards.types import Finding, Status, VerifyResult, failure
+
+_REPO_ROOT = str(Path(__file__).resolve().parent.parent)
+
+
+def static_check(completion: str, config: VerifyConfig, reference: str | None = None) -> tuple[str | None, VerifyResult | None, tuple[Finding, ...]]:
+    """(code, early verdict or None, findings). An early verdict means: do not execute."""
+    from rewards.rules import check_rules
+
+    code = extract_code(completion)
+    if code is None:
+        return None, failure(Status.NO_CODE, "no python code block found in the completion"), ()
+    try:
+        ast.parse(code)
+    except SyntaxError as e:
+        return code, failure(Status.SYNTAX_ERROR, f"SyntaxError: {e.msg} (line {e.lineno})", error_type="SyntaxError"), ()
+    findings = tuple(check_rules(code, reference))
+    if config.strict_rules and any(f.fatal for f in findings):
+        msg = "; ".join(f"{f.rule}: {f.message}" for f in findings if f.fatal)
+        return code, failure(Status.RULE_VIOLATION, msg, rule_findings=findings), findings
+    return code, None, findings
+
+
+class Engine:
+    """A warm sandbox for one device. Thread-safe; reuse it (start-up imports torch once)."""
+
+    def __init__(self, config: VerifyConfig | None = None) -> None:
+        self.config = config or VerifyConfig()
+        self.device = self.config.resolved_device()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+        self._seq = 0
+        self._stderr_path: str | None = None
+        self.infra_errors = 0
+        self.info: dict[str, Any] = {}
+
+    # ----------------------------------------------------------------- zygote lifecycle
+    def _zygote_config(self) -> dict[str, Any]:
+        c = self.config
+        cfg = asdict(c)
+        cfg["device"] = self.device
+        cfg["cpu_time_s"] = int(c.cpu_time_s or (c.timeout_s + 5))
+        return cfg
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = _REPO_ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        env.setdefault("OMP_NUM_THREADS", "1")
+        if self.device == "cpu":
+            env["TRITON_INTERPRET"] = "1"
+        fd, self._stderr_path = tempfile.mkstemp(prefix="tritonforge-zygote-", suffix=".log")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "rewards.zygote", json.dumps(self._zygote_config())],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=fd, env=env, cwd=_REPO_ROOT,
+        )
+        os.close(fd)
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError("sandbox zygote failed to start: " + self._zygote_log())
+        self.info = json.loads(line)
+        return proc
+
+    def _zygote_log(self) -> str:
+        try:
+            return Path(self._stderr_path or "").read_text()[-2000:]
+        except OSError:
+            return ""
+
+    def close(self) -> None:
+        with self._lock:
+            proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            try:
+                assert proc.stdin is not None
+                proc.stdin.write(b'{"op": "shutdown"}\n')
+                proc.stdin.close()
+                proc.wait(timeout=10)
+            except Exception:
+                proc.kill()
+        if self._stderr_path:
+            Path(self._stderr_path).unlink(missing_ok=True)
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------- verification
+    def verify(self, reference: str, completion: str) -> VerifyResult:
+        return self.verify_many([(reference, completion)])[0]
+
+    def verify_many(self, pairs: Sequence[tuple[str, str]], progress: Callable[[int, int], None] | None = None) -> list[VerifyResult]:
+        """Verify (reference, completion) pairs in parallel; results in input order. Never raises."""
+        t0 = time.monotonic()
+        n = len(pairs)
+        results: list[VerifyResult | None] = [None] * n
+        findings: dict[int, tuple[Finding, ...]] = {}
+        groups: dict[str, list[tuple[int, str]]] = {}
+        for i, (ref, comp) in enumerate(pairs):
+            try:
+                code, early, fnd = static_check(comp, self.config, ref)
+            except Exception as e:  # a bug in our own checks must not stop training
+                code, early, fnd = None, failure(Status.INFRA_ERROR, f"static check failed: {type(e).__name__}: {e}"), ()
+            findings[i] = fnd
+            if early is not None:
+                results[i] = early
+            else:
+                groups.setdefault(ref, []).append((i, code or ""))
+        done = sum(r is not None for r in results)
+        if progress:
+            progress(done, n)
+        if groups:
+            with self._lock:
+                self._run_groups(groups, results, findings, progress, done, n)
+        out = []
+        for i, r in enumerate(results):
+            r = r or failure(Status.INFRA_ERROR, "no result from the sandbox")
+            if r.status is Status.INFRA_ERROR:
+                self.infra_errors += 1
+            extra_f = tuple(f for f in findings.get(i, ()) if f not in r.rule_findings)
+            out.append(r.with_(rule_findings=r.rule_findings + extra_f, wall_s=round(time.monotonic() - t0, 3),
+                               device=self.device))
+        return out
+
+    def _run_groups(self, groups: dict[str, list[tuple[int, str]]], results: list[VerifyResult | None],
+                    findings: dict[int, tuple[Finding, ...]], progress: Callable[[int, int], None] | None, done: int, n: int) -> None:
+        waiting: dict[str, int] = {}
+        try:
+            if self._proc is None or self._proc.poll() is not None:
+                self._proc = self._start()
+            proc = self._proc
+            assert proc.stdin is not None and proc.stdout is not None
+            for ref, items in groups.items():
+                self._seq += 1
+                gid = f"g{self._seq}"
+                seed = self.config.seed if self.config.seed is not None else random.SystemRandom().randrange(1, 2**31 - 1000)
+                cands = []
+                for j, (i, code) in enumerate(items):
+                    cid = f"{gid}-{j}"
+                    waiting[cid] = i
+                    cands.append({"cid": cid, "code": code})
+                msg = {"op": "group", "gid": gid, "reference": ref, "seed": seed, "trials": self.config.trials, "candidates": cands}
+                proc.stdin.write((json.dumps(msg) + "\n").encode())
+            proc.stdin.flush()
+            while waiting:
+                line = proc.stdout.readline()
+                if not line:
+                    raise RuntimeError("sandbox zygote exited: " + self._zygote_log())
+                msg = json.loads(line)
+                i = waiting.pop(msg["cid"], None)
+                if i is None:
+                    continue
+                d = msg["result"]
+                d.setdefault("correct", False)
+                d["rule_findings"] = [Finding(**f).to_dict() for f in d.get("rule_findings", [])]
+                results[i] = VerifyResult.from_dict(d)
+                done += 1
+                if progress:
+                    progress(done, n)
+        except Exception as e:
+            if self._proc is not None:
+                self._proc.kill()
+                self._proc = None
+            for _cid, i in waiting.items():
+                results[i] = failure(Status.INFRA_ERROR, f"sandbox failure: {type(e).__name__}: {e}"[:2000])
+
+
+_ENGINES: dict[tuple[Any, ...], Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def get_engine(config: VerifyConfig | None = None) -> Engine:
+    """A shared warm engine per distinct config (so repeated reward calls do not restart the zygote)."""
+    config = config or VerifyConfig()
+    key = tuple(sorted(asdict(config).items()))
+    with _ENGINES_LOCK:
+        eng = _ENGINES.get(key)
+        if eng is None:
+            eng = _ENGINES[key] = Engine(config)
+        return eng
+
+
+def shutdown_engines() -> None:
+    with _ENGINES_LOCK:
+        engines = list(_ENGINES.values())
+        _ENGINES.clear()
+    for e in engines:
+        e.close()
+
+
+atexit.register(shutdown_engines)
+
+
+def verify(reference: str, completion: str, config: VerifyConfig | None = None) -> VerifyResult:
+    """Verify one completion (raw text or bare code) against a KernelBench-style reference source."""
+    return get_engine(config).verify(reference, completion)
+
+
+def verify_batch(pairs: Sequence[tuple[str, str]], config: VerifyConfig | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> list[VerifyResult]:
+    """Verify many (reference, completion) pairs in parallel; results in input order."""
+    return get_engine(config).verify_many(pairs, progress)

@@ -1,0 +1,194 @@
+"""Process isolation applied inside a freshly forked child, before it loads untrusted code.
+
+Each step is best-effort and reports whether it took effect, so a result can say which protections were
+active (the set depends on the privileges the engine was started with):
+
+- always: own session / process group (the whole group is killed on timeout), stdout/stderr redirected to
+  files in the private dir (the protocol channel is never writable by the candidate), every other fd
+  closed, scrubbed environment, private cwd and TRITON_CACHE_DIR, rlimits (address space, CPU seconds,
+  file size, open files, no core dumps), parent-death signal.
+- as root: new network namespace (no interface but a downed loopback), new mount namespace with fresh
+  tmpfs over /tmp, /var/tmp and /dev/shm (writes there vanish with the child), new PID namespace with its
+  own /proc (other processes are invisible and cannot be signalled; when the candidate's init process
+  dies the kernel kills every process it left), then the candidate drops to user `nobody` (cannot write
+  the repository, read root-only files, ptrace or signal the engine) with RLIMIT_NPROC as a fork-storm cap.
+- not root: an unprivileged user+network namespace where the kernel allows it; otherwise no network
+  isolation (reported as such).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import resource
+import signal
+from dataclasses import dataclass
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+PR_SET_PDEATHSIG = 1
+PR_SET_NO_NEW_PRIVS = 38
+NOBODY = 65534
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
+@dataclass
+class Limits:
+    memory_mb: int
+    cpu_time_s: int
+    max_file_mb: int
+    max_procs: int
+
+
+def _unshare(flags: int) -> bool:
+    return _libc.unshare(ctypes.c_int(flags)) == 0
+
+
+def _mount(src: str, target: str, fstype: str, flags: int, data: str = "") -> bool:
+    return (
+        _libc.mount(src.encode(), target.encode(), fstype.encode() if fstype else None, ctypes.c_ulong(flags),
+                    data.encode() if data else None)
+        == 0
+    )
+
+
+def set_parent_death_signal() -> None:
+    """Die with SIGKILL when the process that forked us dies (no orphaned candidates)."""
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def redirect_stdio(out_path: str, err_path: str) -> None:
+    """Point fds 0/1/2 at private files: a candidate printing fake verdicts only writes its own log."""
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    for fd, path in ((1, out_path), (2, err_path)):
+        f = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(f, fd)
+        os.close(f)
+
+
+def close_fds(keep: tuple[int, ...] = ()) -> None:
+    """Close every inherited fd except stdio and `keep` (the engine's pipes must not leak in)."""
+    try:
+        fds = [int(x) for x in os.listdir("/proc/self/fd")]
+    except OSError:
+        fds = list(range(3, 1024))
+    for fd in fds:
+        if fd > 2 and fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def scrub_env(workdir: str, interpret: bool) -> None:
+    """Replace the environment: no tokens, keys or proxies from the trainer's environment leak in."""
+    keep = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "CUDA_VISIBLE_DEVICES", "CUDA_HOME") if k in os.environ}
+    os.environ.clear()
+    os.environ.update(keep)
+    os.environ.update({
+        "HOME": workdir,
+        "TMPDIR": workdir,
+        "TRITON_CACHE_DIR": os.path.join(workdir, ".triton"),
+        "TRITON_HOME": workdir,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    })
+    if interpret:
+        os.environ["TRITON_INTERPRET"] = "1"
+
+
+def enter_namespaces(want_network: bool) -> list[str]:
+    """Unshare net+mount(+pid) namespaces. Returns the names that took effect. Call before fork()."""
+    got: list[str] = []
+    if os.geteuid() == 0:
+        flags = CLONE_NEWNS | CLONE_NEWPID | (CLONE_NEWNET if want_network else 0)
+        if _unshare(flags):
+            got += ["mntns", "pidns"] + (["netns"] if want_network else [])
+        elif want_network and _unshare(CLONE_NEWNET):
+            got.append("netns")
+        if "mntns" in got:
+            _mount("none", "/", "", MS_REC | MS_PRIVATE)
+            for d in ("/tmp", "/var/tmp", "/dev/shm"):
+                if os.path.isdir(d) and _mount("tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777"):
+                    got.append(f"tmpfs:{d}")
+    elif want_network and _unshare(CLONE_NEWUSER | CLONE_NEWNET):
+        got.append("userns+netns")
+    return got
+
+
+def mount_private_proc() -> bool:
+    """Inside a new PID namespace: a /proc that shows only the sandbox's own processes."""
+    return _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
+
+def apply_limits(lim: Limits, drop_to_nobody: bool) -> list[str]:
+    """rlimits, then (as root) become nobody. Returns the protections applied."""
+    got = []
+
+    def _set(res: int, value: int) -> None:
+        try:
+            resource.setrlimit(res, (value, value))
+        except (ValueError, OSError):
+            soft, hard = resource.getrlimit(res)
+            if hard != resource.RLIM_INFINITY:
+                resource.setrlimit(res, (min(value, hard), hard))
+
+    # Address space grows from what is already mapped (torch + triton are imported in the zygote).
+    vm_kb = 0
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmSize:"):
+                    vm_kb = int(line.split()[1])
+    except OSError:
+        pass
+    if os.environ.get("TRITON_INTERPRET") == "1" or not os.path.exists("/dev/nvidiactl"):
+        # RLIMIT_AS breaks the CUDA driver's large virtual reservations; on GPU the memory cap is the GPU's.
+        _set(resource.RLIMIT_AS, vm_kb * 1024 + lim.memory_mb * 1024 * 1024)
+        got.append("rlimit_as")
+    _set(resource.RLIMIT_CPU, lim.cpu_time_s)
+    _set(resource.RLIMIT_FSIZE, lim.max_file_mb * 1024 * 1024)
+    _set(resource.RLIMIT_NOFILE, 256)
+    _set(resource.RLIMIT_CORE, 0)
+    got += ["rlimit_cpu", "rlimit_fsize", "rlimit_nofile"]
+    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    if drop_to_nobody and os.geteuid() == 0:
+        try:
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            _set(resource.RLIMIT_NPROC, lim.max_procs)
+            got += ["uid_nobody", "rlimit_nproc"]
+        except OSError:
+            pass
+    elif os.geteuid() != 0:
+        _set(resource.RLIMIT_NPROC, lim.max_procs + _count_own_processes())
+        got.append("rlimit_nproc")
+    return got
+
+
+def _count_own_processes() -> int:
+    """RLIMIT_NPROC counts every process of the uid, so a non-root cap must sit above what already runs."""
+    uid = os.getuid()
+    n = 0
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                if os.stat(f"/proc/{pid}").st_uid == uid:
+                    n += 1
+            except OSError:
+                pass
+    return n

@@ -9,8 +9,8 @@ exception escaping to the trainer.
 
 from __future__ import annotations
 
-import atexit
 import ast
+import atexit
 import json
 import os
 import random

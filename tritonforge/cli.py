@@ -1,0 +1,47 @@
+"""The `tritonforge` console command: one subcommand per stage; each stage module owns its parser.
+
+This is the only module that imports every stage. Stage parsers are registered lazily-safe: a stage
+whose optional dependencies are missing still lets the others work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# (module, attribute) of each stage's `register(subparsers)`.
+STAGES = ("data_pipeline.cli", "sft.cli", "grpo.cli", "eval.cli", "tritonforge.pipeline")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from rewards import cli as rewards_cli
+
+    parser = argparse.ArgumentParser(prog="tritonforge", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    bench = sub.add_parser("bench", help="benchmarks (speed / memory targets)")
+    bench_sub = bench.add_subparsers(dest="bench_command", required=True)
+    rewards_cli.register(sub, bench_sub)
+    for name in STAGES:
+        try:
+            mod = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name and name.startswith(e.name):
+                continue  # stage not present in this checkout
+            raise
+        mod.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

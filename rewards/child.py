@@ -195,6 +195,8 @@ def _classify(exc: BaseException, stage: str, in_kernel: bool) -> str:
         return "runtime_error"
     if stage == "load":
         return "compile_error"  # the module itself does not import
+    if "InterpreterError" in names and exc.__cause__ is not None:
+        exc = exc.__cause__  # the interpreter wraps what the kernel body raised
     if in_kernel and isinstance(exc, _KERNEL_BUILD_ERRORS):
         return "compile_error"
     return "runtime_error"

@@ -63,6 +63,8 @@ FORBIDDEN_QUALIFIED = (
 FORBIDDEN_BUILTINS = frozenset({
     "eval", "exec", "compile", "open", "__import__", "globals", "locals", "vars", "breakpoint", "exit",
     "quit", "help", "__builtins__", "__loader__", "__spec__", "memoryview",
+    # Exceptions that bypass `except Exception` in the harness: raising them is an attempt to end the run.
+    "SystemExit", "KeyboardInterrupt", "GeneratorExit", "BaseException",
 })
 # Dunder attributes that are harmless; all others (__globals__, __subclasses__, __dict__, __code__,
 # __class__, __builtins__, ...) are the raw material of sandbox escapes.

@@ -1,0 +1,85 @@
+"""The engine on honest and wrong Triton candidates (CPU, Triton interpreter)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rewards import Engine, Status, VerifyConfig
+
+HERE = Path(__file__).parent
+TASKS = HERE / "tasks"
+CANDS = HERE / "candidates"
+HONEST = ["add", "relu", "softmax", "layernorm", "rowsum", "matmul"]
+
+
+@pytest.fixture(scope="module")
+def engine():
+    with Engine(VerifyConfig(device="cpu", workers=2, trials=2, timeout_s=60)) as eng:
+        yield eng
+
+
+def _pair(task: str, cand: str) -> tuple[str, str]:
+    return (TASKS / f"{task}.py").read_text(), (CANDS / f"{cand}.py").read_text()
+
+
+def test_honest_candidates_verify_correct(engine):
+    results = engine.verify_many([_pair(t, f"{t}_ok") for t in HONEST])
+    for task, r in zip(HONEST, results, strict=True):
+        assert r.status is Status.OK, (task, r.summary(), r.log)
+        assert r.correct and r.trials == 2 and r.kernel_launches >= 2
+        assert r.max_abs_err is not None and r.max_abs_err < 1e-3
+        assert r.speedup is None and r.device == "cpu"
+
+
+@pytest.mark.parametrize("task", ["softmax", "matmul"])
+def test_wrong_candidates_are_mismatch(engine, task):
+    r = engine.verify(*_pair(task, f"{task}_wrong"))
+    assert r.status is Status.MISMATCH and not r.correct
+    assert r.max_abs_err is not None and r.max_abs_err > 1e-3
+    assert "outside" in r.log or "shape" in r.log
+
+
+def test_raw_completion_with_prose_is_accepted(engine):
+    ref, code = _pair("relu", "relu_ok")
+    completion = f"Let me think about it.\n\n```python\n{code}\n```\nDone."
+    assert engine.verify(ref, completion).status is Status.OK
+
+
+def test_no_code_and_syntax_error_never_execute(engine):
+    ref = (TASKS / "relu.py").read_text()
+    assert engine.verify(ref, "I cannot do this.").status is Status.NO_CODE
+    r = engine.verify(ref, "```python\ndef broken(:\n```")
+    assert r.status is Status.SYNTAX_ERROR and "SyntaxError" in r.log
+
+
+def test_fresh_inputs_per_call_but_seedable():
+    ref, code = _pair("add", "add_ok")
+    with Engine(VerifyConfig(device="cpu", workers=1, trials=1, seed=123)) as eng:
+        a = eng.verify(ref, code)
+        b = eng.verify(ref, code)
+    assert a.status is b.status is Status.OK
+
+
+def test_results_keep_input_order_across_groups(engine):
+    pairs = [_pair("relu", "relu_ok"), _pair("softmax", "softmax_wrong"), _pair("add", "add_ok"), _pair("matmul", "matmul_wrong")]
+    statuses = [r.status for r in engine.verify_many(pairs)]
+    assert statuses == [Status.OK, Status.MISMATCH, Status.OK, Status.MISMATCH]
+
+
+def test_engine_survives_zygote_death(engine):
+    ref, code = _pair("relu", "relu_ok")
+    assert engine.verify(ref, code).status is Status.OK
+    engine._proc.kill()
+    engine._proc.wait()
+    # the dead zygote is noticed and replaced; no exception reaches the caller
+    r = engine.verify(ref, code)
+    assert r.status in (Status.OK, Status.INFRA_ERROR)
+    assert engine.verify(ref, code).status is Status.OK
+
+
+def test_broken_reference_is_infra_error_not_candidate_fault(engine):
+    bad_ref = (TASKS / "relu.py").read_text().replace("def get_inputs():", "def get_inputs():\n    raise RuntimeError('boom')")
+    r = engine.verify(bad_ref, (CANDS / "relu_ok.py").read_text())
+    assert r.status is Status.INFRA_ERROR and "boom" in r.log

@@ -14,6 +14,7 @@ import atexit
 import json
 import os
 import random
+import select
 import subprocess
 import sys
 import tempfile
@@ -59,6 +60,7 @@ class Engine:
         self._lock = threading.Lock()
         self._seq = 0
         self._stderr_path: str | None = None
+        self._buf = b""
         self.infra_errors = 0
         self.info: dict[str, Any] = {}
 
@@ -82,11 +84,12 @@ class Engine:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=fd, env=env, cwd=_REPO_ROOT,
         )
         os.close(fd)
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if not line:
-            raise RuntimeError("sandbox zygote failed to start: " + self._zygote_log())
-        self.info = json.loads(line)
+        self._buf = b""
+        try:
+            self.info = json.loads(self._readline(proc, 300))
+        except (RuntimeError, TimeoutError, ValueError) as e:
+            proc.kill()
+            raise RuntimeError(f"sandbox zygote failed to start: {e}") from None
         return proc
 
     def _zygote_log(self) -> str:
@@ -94,6 +97,20 @@ class Engine:
             return Path(self._stderr_path or "").read_text()[-2000:]
         except OSError:
             return ""
+
+    def _readline(self, proc: subprocess.Popen[bytes], stall_s: float) -> bytes:
+        assert proc.stdout is not None
+        fd = proc.stdout.fileno()
+        while b"\n" not in self._buf:
+            r, _, _ = select.select([fd], [], [], stall_s)
+            if not r:
+                raise TimeoutError(f"sandbox zygote silent for {stall_s:.0f}s")
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                raise RuntimeError("sandbox zygote exited: " + self._zygote_log())
+            self._buf += chunk
+        line, self._buf = self._buf.split(b"\n", 1)
+        return line
 
     def close(self) -> None:
         with self._lock:
@@ -172,10 +189,11 @@ class Engine:
                 msg = {"op": "group", "gid": gid, "reference": ref, "seed": seed, "trials": self.config.trials, "candidates": cands}
                 proc.stdin.write((json.dumps(msg) + "\n").encode())
             proc.stdin.flush()
+            # Watchdog: a candidate is killed at timeout_s, so silence much longer than that means the
+            # machinery itself is stuck; give up on it rather than hang the trainer.
+            stall_s = 3 * self.config.timeout_s + 60
             while waiting:
-                line = proc.stdout.readline()
-                if not line:
-                    raise RuntimeError("sandbox zygote exited: " + self._zygote_log())
+                line = self._readline(proc, stall_s)
                 msg = json.loads(line)
                 i = waiting.pop(msg["cid"], None)
                 if i is None:

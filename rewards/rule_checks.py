@@ -349,6 +349,23 @@ def _caching_outputs(ctx: Context) -> Found:
         if isinstance(n, (ast.Global, ast.Nonlocal)):
             yield f"forward path declares `{'global' if isinstance(n, ast.Global) else 'nonlocal'} " \
                   f"{', '.join(n.names)}` (state across calls)", _line(n)
+    module_names = {t.id for n in ctx.tree.body if isinstance(n, (ast.Assign, ast.AnnAssign))
+                    for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}
+    module_names -= set(ctx.aliases) | set(ctx.kernels)
+    for _, n in ctx.walk_reachable():
+        if isinstance(n, (ast.Assign, ast.AugAssign)):
+            for t in (n.targets if isinstance(n, ast.Assign) else [n.target]):
+                root = t
+                while isinstance(root, (ast.Subscript, ast.Attribute)):
+                    root = root.value
+                if root is not t and isinstance(root, ast.Name) and root.id in module_names:
+                    yield f"forward path writes into module-level `{root.id}` (state across calls)", _line(n)
+        elif isinstance(n, ast.Return) and n.value is not None:
+            root = n.value
+            while isinstance(root, (ast.Subscript, ast.Attribute, ast.Call)):
+                root = root.func if isinstance(root, ast.Call) else root.value
+            if isinstance(root, ast.Name) and root.id in module_names:
+                yield f"forward path returns module-level `{root.id}` (a precomputed answer?)", _line(n)
     for fn in ctx.reachable:
         for d in getattr(fn, "decorator_list", ()):
             target = d.func if isinstance(d, ast.Call) else d

@@ -35,7 +35,7 @@ def extract_code(completion: Any) -> str | None:
     text = completion_text(completion)
     if not text.strip():
         return None
-    blocks = [(tag.lower(), body) for tag, body in _FENCE.findall(text)]
+    blocks = [(tag.lower(), body) for tag, body in _FENCE.findall(text) if body.strip()]
     py_blocks = [b for t, b in blocks if t in _PY_TAGS]
     if py_blocks:
         return py_blocks[-1].strip("\n") + "\n"

@@ -252,6 +252,9 @@ def _build(tree: ast.Module, reference: str | None) -> Context:
             ctx.functions[node.name] = node
         elif isinstance(node, ast.ClassDef):
             ctx.classes[node.name] = node
+    # A helper class of the reference (e.g. TritonBench-G's `Cls.apply` entry points) that the candidate
+    # defines itself is the candidate's own code; only `Model` always means the reference.
+    ctx.reference_names = frozenset(n for n in ctx.reference_names if n in REFERENCE_NAMES or n not in ctx.classes)
     _find_kernels(ctx)
     _find_modelnew(ctx)
     _find_reachable(ctx)
@@ -280,12 +283,11 @@ def _find_kernels(ctx: Context) -> None:
                     v.func, ast.Call) else v)) or (isinstance(v, ast.Name) and v.id in ctx.kernels)
                 if is_kernel:
                     ctx.kernels.setdefault(node.targets[0].id, node)
-    for name, node in list(ctx.kernels.items()):  # a def wrapped later by `k = triton.jit(f)`
+    for node in list(ctx.kernels.values()):  # a def wrapped later by `k = triton.jit(f)`
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
             for a in node.value.args:
                 if isinstance(a, ast.Name) and a.id in ctx.functions:
                     ctx.kernel_defs.add(ctx.functions[a.id])
-        del name
 
 
 def _find_modelnew(ctx: Context) -> None:

@@ -1,0 +1,211 @@
+"""Eval reports: metrics.json, report.md and PNG plots for one run; side-by-side comparison of several.
+
+Everything here is derived from the per-sample journal, so a report can be rebuilt at any time
+(`write_report(dir, read_jsonl(dir/'samples.jsonl'))`) and a comparison only needs the folders.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from eval.metrics import FAST_P_THRESHOLDS, compute_metrics, fast_name, per_task_table
+
+HEADLINE = ("exec_accuracy", "call_accuracy", "compile_accuracy", "pass@1", "pass@5", "pass@10",
+            "fast_1", "geomean_speedup", "hack_rate")
+
+
+def fmt(v: Any) -> str:
+    """Numbers for humans: fractions as percentages, speedups with an x, missing as an em dash."""
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    return str(v)
+
+
+def _pct(v: float | None) -> str:
+    return "—" if v is None else f"{100 * v:.1f}%"
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_status(metrics: dict[str, Any], path: Path, title: str) -> Path:
+    plt = _plt()
+    counts = metrics["by_status"] or {"(none)": 0}
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.bar(list(counts), list(counts.values()), color=["#2a9d8f" if k == "ok" else "#e76f51" for k in counts])
+    ax.set_ylabel("samples")
+    ax.set_title(title)
+    ax.tick_params(axis="x", rotation=30)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_speedups(records: Sequence[dict[str, Any]], path: Path, title: str) -> Path | None:
+    """Histogram of log2 speedups of correct samples; only when timing was taken (GPU)."""
+    import math
+
+    sps = [r["speedup"] for r in records if r.get("correct") and r.get("speedup")]
+    if not sps:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.hist([math.log2(s) for s in sps], bins=20, color="#264653")
+    ax.axvline(0, color="k", lw=1)
+    ax.set_xlabel("log2(speedup vs eager)")
+    ax.set_ylabel("correct samples")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def markdown_report(metrics: dict[str, Any], records: Sequence[dict[str, Any]], settings: dict[str, Any]) -> str:
+    label = settings.get("label") or Path(str(settings.get("model") or "default")).name
+    lines = [
+        f"# Eval: {label} on `{settings.get('suite')}`",
+        "",
+        f"{metrics['n_tasks']} tasks, {metrics['n_samples']} samples "
+        f"({settings.get('samples')} per task, temperature {settings.get('temperature')}, seed {settings.get('seed')}); "
+        f"timing {'on (GPU)' if metrics['timed'] else 'off (CPU: speedups not measured)'}.",
+        "",
+        "| metric | value |",
+        "|---|---|",
+    ]
+    for key in ("compile_accuracy", "call_accuracy", "exec_accuracy", "task_solve_rate"):
+        lines.append(f"| {key} | {_pct(metrics.get(key))} |")
+    for key in sorted(k for k in metrics if k.startswith("pass@")):
+        lines.append(f"| {key} | {_pct(metrics[key])} |")
+    for p in FAST_P_THRESHOLDS:
+        lines.append(f"| {fast_name(p)} | {_pct(metrics.get(fast_name(p)))} |")
+    gm = metrics.get("geomean_speedup")
+    lines += [
+        f"| geomean speedup (correct) | {'—' if gm is None else f'{gm:.2f}x'} |",
+        f"| hack rate | {_pct(metrics.get('hack_rate'))} ({metrics['hack_count']} samples) |",
+        f"| infra errors (excluded) | {metrics['infra_errors']} |",
+        "",
+        "## Status breakdown",
+        "",
+        "| status | samples |",
+        "|---|---|",
+        *[f"| {k} | {v} |" for k, v in metrics["by_status"].items()],
+    ]
+    if metrics["by_rule"]:
+        lines += ["", "## Fatal rule findings", "", "| rule | samples |", "|---|---|",
+                  *[f"| {k} | {v} |" for k, v in metrics["by_rule"].items()]]
+    lines += ["", "## Per task", "", "| task | samples | solved | hacks | best speedup | statuses |", "|---|---|---|---|---|---|"]
+    for row in per_task_table(records):
+        sp = "—" if row["best_speedup"] is None else f"{row['best_speedup']:.2f}x"
+        lines.append(f"| {row['task_id']} | {row['samples']} | {row['solved']} | {row['hacks']} | {sp} | {row['statuses']} |")
+    lines += ["", "![status](plots/status.png)"]
+    if (metrics.get("n_timed_correct") or 0) > 0:
+        lines.append("![speedups](plots/speedup.png)")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(out: Path, records: Sequence[dict[str, Any]], settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Compute metrics from the journal rows and write metrics.json, report.md and plots/; return metrics."""
+    out = Path(out)
+    if settings is None:
+        run = out / "run.json"
+        settings = json.loads(run.read_text()).get("settings", {}) if run.is_file() else {}
+    metrics = compute_metrics(records)
+    label = settings.get("label") or Path(str(settings.get("model") or "default")).name
+    payload = {"label": label, "settings": settings, "metrics": metrics}
+    (out / "metrics.json").write_text(json.dumps(payload, indent=2, sort_keys=True))
+    plots = out / "plots"
+    plots.mkdir(exist_ok=True)
+    plot_status(metrics, plots / "status.png", f"{label}: status breakdown")
+    plot_speedups(records, plots / "speedup.png", f"{label}: speedups of correct samples")
+    (out / "report.md").write_text(markdown_report(metrics, records, settings))
+    return metrics
+
+
+def load_run(d: str | Path) -> dict[str, Any]:
+    """metrics.json of an eval folder (rebuilt from the journal when missing)."""
+    d = Path(d)
+    path = d / "metrics.json"
+    if not path.is_file():
+        from eval.run import EvalError, read_jsonl
+
+        rows = read_jsonl(d / "samples.jsonl")
+        if not rows:
+            raise EvalError(f"{d}: not an eval folder (no metrics.json or samples.jsonl)")
+        write_report(d, rows)
+    return json.loads(path.read_text())
+
+
+def eval_table(runs: Sequence[dict[str, Any]], keys: Sequence[str] = HEADLINE) -> str:
+    """A Markdown table with one row per run (used by compare and by the release model card)."""
+    present = [k for k in keys if any(r["metrics"].get(k) is not None for r in runs)]
+    head = "| model | suite | tasks x samples | " + " | ".join(present) + " |"
+    sep = "|---" * (len(present) + 3) + "|"
+    rows = [head, sep]
+    for r in runs:
+        m, s = r["metrics"], r.get("settings", {})
+        cells = []
+        for k in present:
+            v = m.get(k)
+            if k == "geomean_speedup":
+                cells.append("—" if v is None else f"{v:.2f}x")
+            else:
+                cells.append(_pct(v) if isinstance(v, (int, float)) else "—")
+        rows.append(f"| {r['label']} | `{s.get('suite', '?')}` | {m['n_tasks']} x {s.get('samples', '?')} | " + " | ".join(cells) + " |")
+    return "\n".join(rows) + "\n"
+
+
+def plot_compare(runs: Sequence[dict[str, Any]], path: Path) -> Path:
+    """Grouped bars: one group per metric, one bar per model."""
+    plt = _plt()
+    keys = [k for k in ("compile_accuracy", "call_accuracy", "exec_accuracy", "pass@1", "fast_1", "hack_rate")
+            if any(r["metrics"].get(k) is not None for r in runs)]
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(keys)), 3.8))
+    width = 0.8 / max(1, len(runs))
+    for i, r in enumerate(runs):
+        vals = [100 * (r["metrics"].get(k) or 0.0) for k in keys]
+        ax.bar([j + i * width for j in range(len(keys))], vals, width=width, label=r["label"])
+    ax.set_xticks([j + width * (len(runs) - 1) / 2 for j in range(len(keys))], keys, rotation=20)
+    ax.set_ylabel("%")
+    ax.set_ylim(0, 100)
+    ax.legend()
+    ax.set_title("model comparison")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def compare(dirs: Sequence[str | Path], out: str | Path | None = None) -> str:
+    """Markdown comparison of several eval folders; with `out`, also writes it and a PNG beside it."""
+    from eval.run import EvalError
+
+    if not dirs:
+        raise EvalError("compare needs at least one eval folder")
+    runs = [load_run(d) for d in dirs]
+    labels = [r["label"] for r in runs]
+    for i, r in enumerate(runs):  # disambiguate identical labels by folder name
+        if labels.count(r["label"]) > 1:
+            r["label"] = f"{r['label']} ({Path(dirs[i]).name})"
+    md = "# Model comparison\n\n" + eval_table(runs)
+    if out is not None:
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        png = plot_compare(runs, out.with_suffix(".png"))
+        md += f"\n![comparison]({png.name})\n"
+        out.write_text(md)
+    return md

@@ -1,0 +1,168 @@
+"""The adversarial suite: escapes, cheats and crashes a candidate may try, each with the verdict it must get.
+
+Cases live in tests/rewards/adversarial/cases.yaml (one candidate file each). The whole suite runs in two
+batched `verify_batch` calls (strict rules on / off) on the CPU interpreter; every case then checks its
+status, that no cheat is ever `correct`, and the side effects the sandbox claims to prevent: files written
+outside the sandbox, connections to a local listener, stray processes, and the test process itself dying.
+File-escape checks need the protections the engine only applies when started as root (fresh /tmp, user
+nobody); without root they are skipped, not passed.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+HERE = Path(__file__).parent
+ADV = HERE / "adversarial"
+TASKS = HERE / "tasks"
+REPO = HERE.parent.parent
+STATUSES = {"ok", "no_code", "syntax_error", "rule_violation", "compile_error", "runtime_error", "mismatch",
+            "timeout", "crashed", "sandbox_violation", "infra_error"}
+TIMEOUT_S = 10.0
+IS_ROOT = os.geteuid() == 0
+
+pytestmark = pytest.mark.slow
+
+
+def load_cases() -> list[dict[str, Any]]:
+    cases = yaml.safe_load((ADV / "cases.yaml").read_text())
+    for c in cases:
+        exp = c["expected"]
+        assert exp == "any" or set(exp) <= STATUSES, f"{c['name']}: unknown status in {exp}"
+        if c["category"] in ("cheat", "crash"):
+            assert exp == "any" or "ok" not in exp or c.get("audit"), f"{c['name']}: a cheat or crash may never expect ok"
+    return cases
+
+
+CASES = load_cases()
+
+
+def test_manifest_is_consistent() -> None:
+    names = [c["name"] for c in CASES]
+    assert len(names) == len(set(names)) and len(names) >= 35
+    for c in CASES:
+        assert (TASKS / c["task"]).is_file(), c["task"]
+        assert (ADV / c["candidate"]).is_file(), c["candidate"]
+        assert c["category"] in {"escape", "cheat", "crash", "control"}
+    used = {(ADV / c["candidate"]).resolve() for c in CASES}
+    orphans = [p.name for p in ADV.iterdir() if p.suffix in (".py", ".md") and p.resolve() not in used]
+    assert not orphans, f"candidate files without a case: {orphans}"
+
+
+class _Listener:
+    """A local TCP server that records whether any candidate reached it."""
+
+    def __init__(self, port: int) -> None:
+        self.hits = 0
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.hits += 1
+            conn.close()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=2)
+        self.sock.close()
+
+
+def _no_files(case: dict[str, Any]) -> list[Path]:
+    return [Path(p.replace("{repo}", str(REPO))) for p in case.get("no_files", [])]
+
+
+def _processes_with(marker: str) -> list[int]:
+    """PIDs whose command line mentions `marker` (psutil-free /proc scan)."""
+    pids = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if marker.encode() in (d / "cmdline").read_bytes():
+                    pids.append(int(d.name))
+            except OSError:
+                continue
+    return pids
+
+
+@lru_cache(maxsize=1)
+def run_suite() -> dict[str, Any]:
+    """Verify every case in two batched calls; returns name -> (VerifyResult, listener hits)."""
+    from rewards import VerifyConfig, verify_batch
+
+    for c in CASES:  # stale markers from an earlier run would make the checks meaningless
+        for p in _no_files(c):
+            p.unlink(missing_ok=True)
+    ports = sorted({c["listen_port"] for c in CASES if "listen_port" in c})
+    listeners = {p: _Listener(p) for p in ports}
+    results: dict[str, Any] = {}
+    try:
+        for strict in (True, False):
+            group = [c for c in CASES if c.get("strict_rules", True) is strict]
+            pairs = [((TASKS / c["task"]).read_text(), (ADV / c["candidate"]).read_text()) for c in group]
+            cfg = VerifyConfig(device="cpu", trials=2, timeout_s=TIMEOUT_S, strict_rules=strict, workers=2,
+                               memory_mb=4096)
+            for c, r in zip(group, verify_batch(pairs, cfg), strict=True):
+                results[c["name"]] = r
+    finally:
+        hits = {p: ln.hits for p, ln in listeners.items()}
+        for ln in listeners.values():
+            ln.close()
+    return {"results": results, "hits": hits}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_adversarial_case(case: dict[str, Any]) -> None:
+    suite = run_suite()
+    res = suite["results"][case["name"]]
+    status = res.status.value
+    where = f"{case['name']} ({case['description']}): got {res.summary()}\n{res.log[-1500:]}"
+    if case["expected"] != "any":
+        assert status in case["expected"], where
+    assert status != "infra_error", where  # the machinery must survive every candidate
+    if case.get("audit"):
+        # strict_rules off is the hack-rate audit mode: outputs are judged, the rule gate still fails
+        assert not res.rule_ok, where
+    elif case["category"] != "control":
+        assert not (case["category"] in ("cheat", "crash") and res.correct), where
+    else:
+        assert res.correct == (status == "ok"), where
+    if "rule" in case:
+        assert case["rule"] in {f.rule for f in res.rule_findings if f.fatal}, where
+    if "listen_port" in case:
+        assert suite["hits"][case["listen_port"]] == 0, f"{case['name']}: reached 127.0.0.1:{case['listen_port']}"
+    if "marker" in case:
+        assert _processes_with(case["marker"]) == [], f"{case['name']}: processes survived the sandbox"
+    for p in _no_files(case):
+        if not IS_ROOT:
+            pytest.skip("file-escape protection needs the engine to run as root (fresh /tmp, user nobody)")
+        assert not p.exists(), f"{case['name']}: wrote {p} outside the sandbox"
+
+
+def test_engine_and_test_process_survive() -> None:
+    """After the whole suite (kill -1, kill parent, fork storms) this process is alive and the engine works."""
+    run_suite()
+    from rewards import VerifyConfig, verify
+
+    ref = (TASKS / "relu.py").read_text()
+    good = (HERE / "candidates" / "relu_ok.py").read_text()
+    res = verify(ref, good, VerifyConfig(device="cpu", trials=1, timeout_s=30, workers=2))
+    assert res.status.value == "ok" and res.correct, res.log

@@ -1,0 +1,73 @@
+"""Code extraction from model completions (DESIGN.md: the code is the last fenced python block)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rewards.extract import completion_text, extract_code
+
+CODE = "import torch\n\nclass ModelNew(torch.nn.Module):\n    pass\n"
+
+
+def test_last_python_block_wins() -> None:
+    text = f"First try:\n```python\nx = 1\n```\nBetter:\n```python\n{CODE}```\n"
+    assert extract_code(text) == CODE
+
+
+def test_python_block_preferred_over_later_untagged_block() -> None:
+    text = f"```python\n{CODE}```\nRun it with:\n```\npython run.py\n```\n"
+    assert extract_code(text) == CODE
+
+
+@pytest.mark.parametrize("tag", ["python", "py", "python3", "Python", "triton"])
+def test_python_tags(tag: str) -> None:
+    assert extract_code(f"```{tag}\n{CODE}```") == CODE
+
+
+def test_untagged_fence_is_accepted() -> None:
+    assert extract_code(f"Here:\n```\n{CODE}```\n") == CODE
+
+
+def test_other_languages_only_is_no_code() -> None:
+    assert extract_code("```cpp\nint main() {}\n```\n```text\nhello\n```") is None
+
+
+def test_unclosed_fence_from_truncated_generation() -> None:
+    assert extract_code(f"Reasoning...\n```python\n{CODE}") == CODE
+
+
+def test_bare_code_is_accepted() -> None:
+    assert extract_code(CODE) == CODE
+
+
+@pytest.mark.parametrize("text", ["", "   \n", None, "The kernel should tile the rows and use a max-subtraction.",
+                                  "I cannot help with that.", "```python\n```",
+                                  "```python\n   \n"])
+def test_prose_or_empty_is_no_code(text: str | None) -> None:
+    assert extract_code(text) is None
+
+
+def test_prose_that_happens_to_parse_is_not_code() -> None:
+    assert extract_code("hello") is None  # a bare name parses as Python but is not a candidate
+
+
+def test_conversational_completion() -> None:
+    msgs = [{"role": "assistant", "content": f"```python\n{CODE}```"}]
+    assert completion_text(msgs).startswith("```python")
+    assert extract_code(msgs) == CODE
+    assert extract_code({"role": "assistant", "content": f"```python\n{CODE}```"}) == CODE
+
+
+def test_non_assistant_messages_are_ignored() -> None:
+    msgs = [{"role": "user", "content": f"```python\n{CODE}```"}, {"role": "assistant", "content": "no code"}]
+    assert extract_code(msgs) is None
+
+
+def test_indented_fences_and_trailing_text() -> None:
+    text = f"  ```python\n{CODE}  ```\nThat's it, hope it helps!"
+    assert extract_code(text) == CODE
+
+
+def test_fence_inside_code_string_does_not_break_last_block() -> None:
+    text = f"```python\n{CODE}```\n\nNotes: inline `code` and ``double`` ticks are fine."
+    assert extract_code(text) == CODE

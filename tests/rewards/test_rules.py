@@ -1,0 +1,305 @@
+"""Static rules: every rule fires on its cheat and stays quiet on honest Triton code (no execution here)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from rewards.rules import RULES, check_rules, fatal_findings, parse_error
+
+HERE = Path(__file__).parent
+CANDIDATES = HERE / "candidates"
+HONEST = sorted(p for p in CANDIDATES.glob("*.py"))
+
+HEADER = """\
+import torch
+import torch.nn as nn
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def k(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(out_ptr + offs, tl.load(x_ptr + offs, mask=offs < n), mask=offs < n)
+"""
+
+
+def cand(body: str, header: str = HEADER) -> str:
+    """An otherwise honest candidate whose ModelNew is `body` (dedented)."""
+    return header + "\n\n" + textwrap.dedent(body)
+
+
+HONEST_FORWARD = """\
+class ModelNew(nn.Module):
+    def forward(self, x):
+        out = torch.empty_like(x)
+        k[(triton.cdiv(x.numel(), 64),)](x, out, x.numel(), BLOCK=64)
+        return out
+"""
+
+
+def rules_hit(code: str, fatal_only: bool = True) -> set[str]:
+    return {f.rule for f in check_rules(code) if f.fatal or not fatal_only}
+
+
+# --- honest code ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", [p for p in HONEST if p.stem.endswith(("_ok", "_wrong"))], ids=lambda p: p.stem)
+def test_honest_candidates_have_no_findings(path: Path) -> None:
+    assert check_rules(path.read_text()) == ()
+
+
+def test_honest_template_is_clean() -> None:
+    assert check_rules(cand(HONEST_FORWARD)) == ()
+
+
+def test_registry_has_reasons_and_contract_names() -> None:
+    expected = {"no_modelnew", "no_triton_kernel", "kernel_not_launched", "torch_compute_fallback",
+                "try_except_fallback", "monkeypatch", "subclass_reference", "forbidden_import",
+                "threads_streams", "timing_tamper", "caching_outputs"}
+    assert expected <= set(RULES)
+    for r in RULES.values():
+        assert r.reason and "\n" not in r.reason
+    assert not RULES["caching_outputs"].fatal and RULES["forbidden_import"].fatal
+
+
+def test_rule_selection_and_unknown_names() -> None:
+    code = cand("class Other(nn.Module):\n    pass\n")
+    assert {f.rule for f in check_rules(code, rules=["no_modelnew"])} == {"no_modelnew"}
+    with pytest.raises(ValueError, match="valid rules"):
+        check_rules(code, rules=["no_such_rule"])
+
+
+@pytest.mark.parametrize("code", ["def f(:\n", "\x00", "(" * 300 + ")" * 300, "", "   \n", "x = 1\n" * 3])
+def test_never_raises_on_garbage(code: str) -> None:
+    findings = check_rules(code)
+    assert isinstance(findings, tuple)
+
+
+def test_parse_error() -> None:
+    assert parse_error(HONEST_FORWARD) is None
+    msg = parse_error("def f(:\n    pass\n")
+    assert msg and msg.startswith("SyntaxError") and "\n" not in msg
+    assert parse_error("x = '\x00'") is None or "\n" not in parse_error("x = '\x00'")
+    assert check_rules("def f(:\n") == ()
+
+
+# --- one positive (fires) and one negative (quiet) case per rule ------------------------------------
+
+FIRES: list[tuple[str, str]] = [
+    ("no_modelnew", cand("class Model2(nn.Module):\n    pass\n")),
+    ("no_triton_kernel", "import torch\nclass ModelNew(torch.nn.Module):\n    def forward(self, x):\n        return x\n"),
+    ("no_triton_kernel", "import triton\ndef k(x):\n    pass\n"),
+    ("kernel_not_launched", cand("class ModelNew(nn.Module):\n    def forward(self, x):\n        return x\n")),
+    ("kernel_not_launched", cand("""\
+        def unused(x):
+            k[(1,)](x, x, 1, BLOCK=16)
+
+        class ModelNew(nn.Module):
+            def forward(self, x):
+                return x.clone()
+        """)),
+    ("torch_compute_fallback", cand("""\
+        class ModelNew(nn.Module):
+            def forward(self, x):
+                out = torch.empty_like(x)
+                k[(1,)](x, out, 1, BLOCK=16)
+                return torch.softmax(x, dim=-1)
+        """)),
+    ("torch_compute_fallback", cand("""\
+        import torch.nn.functional as F
+        class ModelNew(nn.Module):
+            def forward(self, x):
+                k[(1,)](x, x, 1, BLOCK=16)
+                return F.relu(x)
+        """)),
+    ("torch_compute_fallback", cand("""\
+        class ModelNew(nn.Module):
+            def forward(self, a, b):
+                k[(1,)](a, a, 1, BLOCK=16)
+                return a @ b
+        """)),
+    ("torch_compute_fallback", cand("""\
+        class ModelNew(nn.Module):
+            def forward(self, x, y):
+                k[(1,)](x, x, 1, BLOCK=16)
+                return x + y
+        """)),
+    ("torch_compute_fallback", cand("""\
+        def helper(t):
+            return t.exp().sum(-1)
+        class ModelNew(nn.Module):
+            def forward(self, x):
+                k[(1,)](x, x, 1, BLOCK=16)
+                return helper(x)
+        """)),
+    ("torch_compute_fallback", cand("""\
+        class ModelNew(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = nn.Linear(4, 4)
+            def forward(self, x):
+                k[(1,)](x, x, 1, BLOCK=16)
+                return self.lin(x)
+        """)),
+    ("torch_compute_fallback", cand("""\
+        sm = getattr(torch, "softmax")
+        class ModelNew(nn.Module):
+            def forward(self, x):
+                k[(1,)](x, x, 1, BLOCK=16)
+                return sm(x, -1)
+        """)),
+    ("torch_compute_fallback", cand("""\
+        class ModelNew(nn.Module):
+            @torch.compile
+            def forward(self, x):
+                k[(1,)](x, x, 1, BLOCK=16)
+                return x
+        """)),
+    ("torch_compute_fallback", cand("""\
+        class ModelNew(nn.Module):
+            def forward(self, x):
+                k[(1,)](x, x, 1, BLOCK=16)
+                return torch.ops.aten.relu(x)
+        """)),
+    ("try_except_fallback", cand("""\
+        class ModelNew(nn.Module):
+            def forward(self, x):
+                out = torch.empty_like(x)
+                try:
+                    k[(1,)](x, out, 1, BLOCK=16)
+                except Exception:
+                    out = x.clone()
+                return out
+        """)),
+    ("monkeypatch", cand("torch.allclose = lambda *a, **k: True\n" + HONEST_FORWARD)),
+    ("monkeypatch", cand("torch.Tensor.__eq__ = lambda a, b: True\n" + HONEST_FORWARD)),
+    ("monkeypatch", cand("setattr(torch, 'allclose', lambda *a, **k: True)\n" + HONEST_FORWARD)),
+    ("monkeypatch", cand("T = torch.Tensor\nT.sub = lambda a, b: a\n" + HONEST_FORWARD)),
+    ("monkeypatch", cand("class Fake(torch.Tensor):\n    pass\n" + HONEST_FORWARD)),
+    ("subclass_reference", cand("class ModelNew(Model):\n    pass\n")),
+    ("subclass_reference", cand("""\
+        class ModelNew(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.ref = Model()
+            def forward(self, x):
+                k[(1,)](x, x, 1, BLOCK=16)
+                return self.ref(x)
+        """)),
+    ("forbidden_import", cand("import os\n" + HONEST_FORWARD)),
+    ("forbidden_import", cand("from subprocess import run\n" + HONEST_FORWARD)),
+    ("forbidden_import", cand("import numpy.ctypeslib\n" + HONEST_FORWARD)),
+    ("forbidden_import", cand("m = __import__('o' + 's')\n" + HONEST_FORWARD)),
+    ("forbidden_import", cand("exec('print(1)')\n" + HONEST_FORWARD)),
+    ("forbidden_import", cand("name = 'sys'\nm = getattr(__builtins__, name)\n" + HONEST_FORWARD)),
+    ("forbidden_import", cand("g = k.__globals__\n" + HONEST_FORWARD)),
+    ("forbidden_import", cand("subs = ().__class__.__base__.__subclasses__()\n" + HONEST_FORWARD)),
+    ("forbidden_import", cand("from torch.utils.cpp_extension import load_inline\n" + HONEST_FORWARD)),
+    ("forbidden_import", cand("f = open('/etc/passwd')\n" + HONEST_FORWARD)),
+    ("forbidden_import", cand("import requests_toolbelt\n" + HONEST_FORWARD)),
+    ("threads_streams", cand("s = torch.cuda.Stream()\n" + HONEST_FORWARD)),
+    ("threads_streams", cand("import threading\n" + HONEST_FORWARD)),
+    ("timing_tamper", cand("import time\ntime.perf_counter = lambda: 0.0\n" + HONEST_FORWARD)),
+]
+
+
+@pytest.mark.parametrize(("rule_name", "code"), FIRES, ids=[f"{r}-{i}" for i, (r, _) in enumerate(FIRES)])
+def test_rule_fires(rule_name: str, code: str) -> None:
+    hits = rules_hit(code)
+    assert rule_name in hits, (hits, check_rules(code))
+
+
+QUIET: list[tuple[str, str]] = [
+    ("no_modelnew", cand(HONEST_FORWARD)),
+    ("no_triton_kernel", cand("from triton import jit\n\n@jit\ndef k2(x):\n    pass\n" + HONEST_FORWARD)),
+    ("no_triton_kernel", "import triton as t\n@t.autotune(configs=[], key=[])\n@t.jit\ndef k(x):\n    pass\n"),
+    ("kernel_not_launched", cand("""\
+        def launch(x):
+            out = torch.empty_like(x)
+            k[(1,)](x, out, x.numel(), BLOCK=16)
+            return out
+        class ModelNew(nn.Module):
+            def forward(self, x):
+                return self._go(x)
+            def _go(self, x):
+                return launch(x)
+        """)),
+    ("torch_compute_fallback", cand("""\
+        class ModelNew(nn.Module):
+            def __init__(self, n: int):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 3, 3)  # kept only for its weights
+                self.w = nn.Parameter(torch.randn(n) * 0.1)
+            def forward(self, x, dim: int = -1):
+                x = x.contiguous().view(-1, x.shape[-1]).to(torch.float32)
+                out = torch.empty((x.shape[0], x.shape[1] * 1), device=x.device, dtype=x.dtype)
+                n = x.numel()
+                grid = (triton.cdiv(n, 64) + dim * 0,)
+                k[grid](x, out, n, BLOCK=64)
+                return out.reshape(x.shape).t().contiguous().T
+        """)),
+    ("try_except_fallback", cand("try:\n    import numpy as np\nexcept ImportError:\n    np = None\n" + HONEST_FORWARD)),
+    ("monkeypatch", cand("""\
+        class ModelNew(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.scale = 2.0
+                setattr(self, "bias", None)
+            def forward(self, x):
+                out = torch.empty_like(x)
+                k[(1,)](x, out, 1, BLOCK=16)
+                return out
+        """)),
+    ("subclass_reference", cand(
+        "class Model(nn.Module):\n    def forward(self, x):\n        return torch.relu(x)\n\n" + HONEST_FORWARD)),
+    ("forbidden_import", cand("import math\nfrom typing import Optional\nimport functools\n" + HONEST_FORWARD)),
+    ("threads_streams", cand(HONEST_FORWARD)),
+]
+
+
+@pytest.mark.parametrize(("rule_name", "code"), QUIET, ids=[f"{r}-{i}" for i, (r, _) in enumerate(QUIET)])
+def test_rule_quiet(rule_name: str, code: str) -> None:
+    assert rule_name not in rules_hit(code, fatal_only=False), check_rules(code)
+
+
+def test_strings_and_comments_do_not_fool_the_rules() -> None:
+    code = cand('DOC = "import os; torch.softmax(x) // eval(1)"\n# import subprocess\n' + HONEST_FORWARD)
+    assert fatal_findings(check_rules(code)) == ()
+
+
+def test_timing_use_is_a_warning_not_fatal() -> None:
+    code = cand("import time\nT0 = time.perf_counter()\n" + HONEST_FORWARD)
+    fs = [f for f in check_rules(code) if f.rule == "timing_tamper"]
+    assert fs and not any(f.fatal for f in fs)
+
+
+def test_caching_outputs_is_a_warning() -> None:
+    code = cand("""\
+        class ModelNew(nn.Module):
+            def forward(self, x):
+                if getattr(self, "cache", None) is None:
+                    out = torch.empty_like(x)
+                    k[(1,)](x, out, 1, BLOCK=16)
+                    self.cache = out
+                return self.cache
+        """)
+    fs = [f for f in check_rules(code) if f.rule == "caching_outputs"]
+    assert fs and not any(f.fatal for f in fs)
+    assert fatal_findings(check_rules(code)) == ()
+
+
+def test_findings_carry_line_numbers() -> None:
+    code = cand("import os\n" + HONEST_FORWARD)
+    f = next(f for f in check_rules(code) if f.rule == "forbidden_import")
+    assert f.line == code.splitlines().index("import os") + 1
+
+
+def test_reference_classes_count_as_reference() -> None:
+    ref = "import torch.nn as nn\nclass Block(nn.Module):\n    pass\nclass Model(nn.Module):\n    pass\n"
+    code = cand(HONEST_FORWARD.replace("out = torch.empty_like(x)", "out = torch.empty_like(x)\n        Block()"))
+    assert "subclass_reference" in {f.rule for f in check_rules(code, reference=ref)}
+    assert "subclass_reference" not in {f.rule for f in check_rules(cand(HONEST_FORWARD), reference=ref)}

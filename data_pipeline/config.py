@@ -1,0 +1,197 @@
+"""Settings of one corpus build: a dataclass validated once, loaded from a YAML recipe plus overrides.
+
+    cfg = load_config("recipes/data/tiny.yaml", ["synth_train=100", "verify_trials=1"])
+
+Every field documents itself through `metadata["help"]` (the recipe files and `--help` read it); an
+unknown key, a wrong type or an out-of-range value is one `DataError` line naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from data_pipeline.errors import DataError
+from data_pipeline.synth.graphs import OP_KINDS
+
+ROLES = ("eval", "train")
+
+
+@dataclass
+class DataConfig:
+    """What goes into a corpus and how it is checked."""
+
+    name: str = field(default="tritonforge-triton-corpus", metadata={"help": "Dataset name (card title)."})
+    seed: int = field(default=0, metadata={"help": "Seed of every random choice (synthesis, held-out split)."})
+    overwrite: bool = field(default=False, metadata={"help": "Replace an existing output folder."})
+    keep_work: bool = field(default=False, metadata={"help": "Keep OUT.work/ (journal) after a successful build."})
+
+    # -- synthesizer ----------------------------------------------------------------------------
+    synth: bool = field(default=True, metadata={"help": "Generate operator-graph tasks with known-good Triton."})
+    synth_train: int = field(default=600, metadata={"help": "Synthesized train samples to draw (before verify/dedup)."})
+    synth_heldout: int = field(default=60, metadata={"help": "Synthesized held-out samples (unseen op combinations)."})
+    synth_kinds: list[str] = field(default_factory=lambda: list(OP_KINDS),
+                                   metadata={"help": f"Op kinds to synthesize: {', '.join(OP_KINDS)}."})
+    synth_half: bool = field(default=True, metadata={"help": "Also draw some fp16/bf16 samples where numerics allow."})
+    heldout_fraction: float = field(default=0.1, metadata={"help": "Share of multi-op combinations held out."})
+    max_per_signature: int = field(default=12, metadata={"help": "Cap on samples of one op combination."})
+    max_per_variant: int = field(default=2, metadata={"help": "Cap on samples differing only in shapes."})
+
+    # -- importers -------------------------------------------------------------------------------
+    kernelbench_path: str | None = field(default=None, metadata={"help": "KernelBench checkout (levelN/*.py)."})
+    kernelbench_role: str = field(default="eval", metadata={"help": "eval: decontaminate against it; train: RL tasks."})
+    kernelbench_levels: list[int] = field(default_factory=lambda: [1, 2, 3], metadata={"help": "Levels to read."})
+    tritonbench_t_path: str | None = field(default=None, metadata={"help": "TritonBench checkout or its data/ folder (T)."})
+    tritonbench_t_role: str = field(default="eval", metadata={"help": "eval or train (see kernelbench_role)."})
+    tritonbench_g_path: str | None = field(default=None, metadata={"help": "TritonBench checkout or data/ folder (G)."})
+    user_tasks_path: str | None = field(default=None, metadata={"help": "Folder of user task .py files (train tasks)."})
+
+    # -- inductor / distillation ---------------------------------------------------------------
+    inductor: str = field(default="auto", metadata={"help": "auto (only with CUDA), on, off: torch.compile extraction."})
+    inductor_max_tasks: int = field(default=2000, metadata={"help": "Tasks to run through Inductor."})
+    inductor_keep_extern: bool = field(default=False, metadata={"help": "Keep (tagged) samples that call extern_kernels."})
+    distill: bool = field(default=False, metadata={"help": "Ask a teacher model for reasoning + code."})
+    distill_backend: str = field(default="hf", metadata={"help": "Generation backend: hf, vllm or openai."})
+    distill_model: str | None = field(default=None, metadata={"help": "Teacher model (None: the backend's default)."})
+    distill_n: int = field(default=4, metadata={"help": "Completions per task."})
+    distill_temperature: float = field(default=0.7, metadata={"help": "Sampling temperature of the teacher."})
+    distill_max_new_tokens: int = field(default=2048, metadata={"help": "Generation limit per completion."})
+    distill_max_tasks: int | None = field(default=None, metadata={"help": "Cap on tasks sent to the teacher."})
+    distill_batch: int = field(default=16, metadata={"help": "Tasks per generation batch (one journal flush each)."})
+
+    # -- verification ----------------------------------------------------------------------------
+    verify_trials: int = field(default=3, metadata={"help": "Random input sets each solution must pass."})
+    verify_workers: int = field(default=0, metadata={"help": "Parallel verifications (0: one per CPU core)."})
+    verify_timeout_s: float = field(default=60.0, metadata={"help": "Wall-clock limit per verification."})
+    verify_device: str = field(default="auto", metadata={"help": "auto, cpu (Triton interpreter) or cuda."})
+    batch_size: int = field(default=32, metadata={"help": "Samples verified between two journal flushes."})
+
+    # -- dedup / decontamination -----------------------------------------------------------------
+    dedup: bool = field(default=True, metadata={"help": "Drop exact (normalised) and near-duplicate samples."})
+    minhash_threshold: float = field(default=0.95, metadata={"help": "Jaccard similarity above which two are near-dups."})
+    minhash_num_perm: int = field(default=128, metadata={"help": "MinHash permutations."})
+    shingle_size: int = field(default=5, metadata={"help": "Tokens per MinHash shingle."})
+    normalize_identifiers: bool = field(default=False, metadata={"help": "Rename identifiers before hashing."})
+    decontam: bool = field(default=True, metadata={"help": "Drop train rows overlapping held-out/eval items."})
+    decontam_ngram: int = field(default=13, metadata={"help": "n of the n-gram overlap test (normalised tokens)."})
+    decontam_threshold: float = field(default=0.5,
+                                      metadata={"help": "Drop when this share of a row's n-grams occur in one eval item."})
+    decontam_max_df: float = field(default=0.005, metadata={
+        "help": "Ignore n-grams found in more than this share of documents (shared boilerplate, not leaks)."})
+
+    def __post_init__(self) -> None:
+        def bad(key: str, why: str) -> DataError:
+            return DataError(f"config: {key}: {why}")
+
+        for key in ("synth_train", "synth_heldout", "inductor_max_tasks", "distill_batch"):
+            if getattr(self, key) < 0:
+                raise bad(key, "must be >= 0")
+        for key in ("verify_trials", "batch_size", "distill_n", "minhash_num_perm", "shingle_size", "decontam_ngram",
+                    "max_per_signature", "max_per_variant", "distill_max_new_tokens"):
+            if getattr(self, key) < 1:
+                raise bad(key, "must be >= 1")
+        if self.verify_workers < 0:
+            raise bad("verify_workers", "must be >= 0 (0 = one per core)")
+        if self.verify_timeout_s <= 0:
+            raise bad("verify_timeout_s", "must be > 0")
+        for key in ("heldout_fraction", "minhash_threshold", "decontam_threshold", "decontam_max_df"):
+            if not 0.0 <= getattr(self, key) <= 1.0:
+                raise bad(key, "must be within [0, 1]")
+        for key in ("kernelbench_role", "tritonbench_t_role"):
+            if getattr(self, key) not in ROLES:
+                raise bad(key, f"must be one of {', '.join(ROLES)}")
+        if self.inductor not in ("auto", "on", "off"):
+            raise bad("inductor", "must be auto, on or off")
+        if self.verify_device not in ("auto", "cpu", "cuda"):
+            raise bad("verify_device", "must be auto, cpu or cuda")
+        if self.distill_backend not in ("hf", "vllm", "openai"):
+            raise bad("distill_backend", "must be hf, vllm or openai")
+        unknown = sorted(set(self.synth_kinds) - set(OP_KINDS))
+        if unknown:
+            raise bad("synth_kinds", f"unknown {unknown}; valid: {', '.join(OP_KINDS)}")
+        if any(lv not in (1, 2, 3, 4) for lv in self.kernelbench_levels):
+            raise bad("kernelbench_levels", "levels are 1..4")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _coerce(key: str, value: Any, hint: Any) -> Any:
+    """Check/convert one value against the field's type hint (YAML already typed most of them)."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(key, value, inner[0])
+    if origin is list:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list):
+            raise DataError(f"config: {key}: expected a list, got {value!r}")
+        return [_coerce(key, v, args[0]) for v in value]
+    if hint is bool:
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+            return value.lower() in ("true", "1", "yes")
+        if not isinstance(value, bool):
+            raise DataError(f"config: {key}: expected true/false, got {value!r}")
+        return value
+    if hint in (int, float):
+        if isinstance(value, bool):
+            raise DataError(f"config: {key}: expected a number, got {value!r}")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise DataError(f"config: {key}: expected {hint.__name__}, got {value!r}") from None
+        if hint is int and not number.is_integer():
+            raise DataError(f"config: {key}: expected an integer, got {value!r}")
+        return int(number) if hint is int else number
+    if hint is str:
+        if value is None or isinstance(value, (dict, list)):
+            raise DataError(f"config: {key}: expected a string, got {value!r}")
+        return str(value)
+    return value
+
+
+def config_from_dict(d: dict[str, Any]) -> DataConfig:
+    hints = typing.get_type_hints(DataConfig)
+    known = {f.name for f in dataclasses.fields(DataConfig)}
+    unknown = sorted(set(d) - known)
+    if unknown:
+        raise DataError(f"config: unknown key(s) {', '.join(unknown)} (see data_pipeline/config.py for valid keys)")
+    return DataConfig(**{k: _coerce(k, v, hints[k]) for k, v in d.items()})
+
+
+def load_config(path: str | Path | None, overrides: list[str] | None = None) -> DataConfig:
+    """Read a YAML recipe (or start from defaults with None) and apply `key=value` overrides."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise DataError(f"config: {p}: no such file")
+        try:
+            loaded = yaml.safe_load(p.read_text())
+        except yaml.YAMLError as e:
+            raise DataError(f"config: {p}: not valid YAML ({str(e).splitlines()[0]})") from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise DataError(f"config: {p}: top level must be a mapping of key: value")
+        data.update(loaded)
+    for item in overrides or []:
+        if "=" not in item:
+            raise DataError(f"config: override {item!r} is not key=value")
+        key, raw = item.split("=", 1)
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            value = raw
+        data[key.strip()] = value
+    return config_from_dict(data)

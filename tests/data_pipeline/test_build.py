@@ -1,0 +1,126 @@
+"""End-to-end builds on tiny configs: loadable dataset, every SFT row verifies again, bad input leaves
+nothing behind, and a build killed with kill -9 finishes on rerun with no lost or duplicated rows."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import datasets
+import pytest
+
+from data_pipeline.build import build
+from data_pipeline.cli import main as cli_main
+from data_pipeline.config import load_config
+from data_pipeline.sources import gather
+from rewards import VerifyConfig, verify_batch
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).resolve().parents[2]
+
+SMALL = ["synth_train=24", "synth_heldout=4", "verify_trials=1", "verify_workers=2", "batch_size=8",
+         "verify_device=cpu"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("corpus") / "tiny"
+    user = tmp_path_factory.mktemp("user")
+    for f in (FIXTURES / "user_tasks").glob("*.py"):
+        (user / f.name).write_text(f.read_text())
+    # Planted leak: a KernelBench (eval-role) task submitted as a user task.
+    (user / "leak.py").write_text((FIXTURES / "kernelbench/level2/12_Gemm_Multiply_LeakyReLU.py").read_text())
+    cfg = load_config(None, [*SMALL, f"user_tasks_path={user}", f"kernelbench_path={FIXTURES / 'kernelbench'}",
+                             f"tritonbench_g_path={FIXTURES / 'tritonbench'}"])
+    report = build(cfg, out, log=lambda m: None)
+    return out, report
+
+
+def test_dataset_loads_with_all_splits(built) -> None:
+    out, report = built
+    ds = datasets.load_dataset(str(out))
+    assert set(ds) == {"sft", "rl", "heldout"}
+    assert "config_name: attempts" not in (out / "README.md").read_text()  # no teacher, no attempts
+    assert len(ds["sft"]) == report["counts"]["sft"] >= 20
+    row = ds["sft"][0]
+    assert [m["role"] for m in row["messages"]] == ["system", "user", "assistant"]
+    assert row["verify_status"] == "ok" and row["verify_trials"] == 1
+    assert ds["rl"][0]["prompt"][-1]["role"] == "user" and ds["rl"][0]["reference"]
+    assert len(ds["heldout"]) >= 1
+    card = (out / "README.md").read_text()
+    assert card.startswith("---\nconfigs:") and "by op kind" in card
+    assert not (out.parent / "tiny.work").exists() and not (out.parent / "tiny.partial").exists()
+
+
+def test_user_solution_and_leak(built) -> None:
+    out, report = built
+    ds = datasets.load_dataset(str(out))
+    assert "user-vec_scale" in set(ds["sft"]["task_id"])
+    rl_ids = set(ds["rl"]["task_id"])
+    assert "user-row_tanh" in rl_ids and "user-leak" not in rl_ids
+    assert any(d["row_id"] == "user-leak" and d["reason"] == "contamination:kernelbench" for d in report["drops"])
+
+
+def test_every_sft_row_verifies_again(built) -> None:
+    out, _ = built
+    sft = datasets.load_dataset(str(out), split="sft")
+    pairs = [(r["reference"], r["messages"][-1]["content"]) for r in sft]
+    res = verify_batch(pairs, VerifyConfig(device="cpu", trials=2, workers=2, seed=123))
+    assert all(r.correct for r in res), [r.summary() for r in res if not r.correct]
+
+
+def test_bad_input_leaves_no_output(tmp_path, capsys) -> None:
+    out = tmp_path / "corpus"
+    code = cli_main(["data", "build", "--config", str(REPO / "recipes/data/tiny.yaml"), "--out", str(out),
+                     "--set", f"kernelbench_path={FIXTURES / 'user_tasks'}"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith("error: kernelbench")
+    assert list(tmp_path.iterdir()) == []
+    code = cli_main(["data", "build", "--config", str(REPO / "recipes/data/tiny.yaml"), "--out", str(out),
+                     "--set", "no_such_key=1"])
+    assert code == 2 and "unknown key" in capsys.readouterr().err and list(tmp_path.iterdir()) == []
+
+
+def test_stats_cli(built, tmp_path, capsys) -> None:
+    out, _ = built
+    png = tmp_path / "p.png"
+    assert cli_main(["data", "stats", str(out), "--plot", str(png)]) == 0
+    text = capsys.readouterr().out
+    assert "sft by op_kind" in text and png.stat().st_size > 1000
+    assert cli_main(["data", "stats", str(tmp_path / "nothing")]) == 2
+
+
+def test_resume_after_kill(tmp_path) -> None:
+    out = tmp_path / "resumed"
+    overrides = ["synth_train=40", "synth_heldout=4", "verify_trials=1", "verify_workers=2", "batch_size=4",
+                 "verify_device=cpu", "keep_work=true"]
+    cmd = [sys.executable, "-m", "data_pipeline.cli", "data", "build", "--config", str(REPO / "recipes/data/tiny.yaml"),
+           "--out", str(out)] + [a for o in overrides for a in ("--set", o)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    journal = tmp_path / "resumed.work" / "verified.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and (not journal.exists() or journal.read_text().count("\n") < 8):
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = journal.read_text().count("\n")
+    assert 0 < done_before < 44 and not out.exists()
+    with open(journal, "a") as f:
+        f.write('{"key": "torn')  # a write cut short by the kill
+    assert subprocess.run(cmd, cwd=REPO, env=env, capture_output=True).returncode == 0
+    ds = datasets.load_dataset(str(out))
+    ids = ds["sft"]["sample_id"]
+    assert len(ids) == len(set(ids))
+    cfg = load_config(REPO / "recipes/data/tiny.yaml", overrides)
+    expected = {c["sample_id"] for c in gather(cfg).candidates if c["split"] == "train"}
+    import json
+
+    dropped = {d["row_id"] for d in json.loads((out / "build_report.json").read_text())["drops"]}
+    assert set(ids) | (dropped & expected) == expected
+    assert len(ds["heldout"]) == sum(1 for c in gather(cfg).candidates if c["split"] == "heldout")

@@ -99,7 +99,8 @@ def run_pipeline(preset: str, out: Path, only: list[str] | None = None) -> int:
     cmp = out / "eval" / "compare.md"
     if cmp.is_file():
         print(cmp.read_text())
-    print(f"release folder: {out / 'release'}")
+    if (state / "release.done").exists():
+        print(f"release folder: {out / 'release'}")
     return 0
 
 

@@ -1,0 +1,103 @@
+"""GRPO with execution rewards (the AutoTriton RL stage) on TRL's GRPOTrainer.
+
+For each prompt of the corpus' `rl` split the trainer samples a group of completions; every completion is
+verified in the sandbox (rewards/, in parallel, per-candidate timeout) and scored by the reward functions
+named in the recipe (default: AutoTriton's rule gate x correctness; on a GPU, plus a clipped speedup term).
+Generation is HF `generate` by default, vLLM (colocated or a server) when the recipe asks and it is installed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from typing import Any
+
+from trl import GRPOTrainer, ModelConfig, get_peft_config
+
+from data_pipeline.models import resolve_model
+from grpo.audit import audit_path, guarded_reward_funcs
+from grpo.config import GRPOScriptArguments, GRPOTrainConfig, reward_weights_for
+from sft.common import final_model_dir, load_corpus_split, load_tokenizer, resume_checkpoint
+
+logger = logging.getLogger(__name__)
+
+
+class VLLMMissingError(RuntimeError):
+    """The recipe asks for vLLM generation but vLLM is not installed."""
+
+
+def check_vllm(cfg: GRPOTrainConfig) -> None:
+    """One clear error instead of an ImportError deep inside TRL."""
+    if cfg.use_vllm and importlib.util.find_spec("vllm") is None:
+        raise VLLMMissingError(
+            f"the recipe sets use_vllm (vllm_mode={cfg.vllm_mode}) but vLLM is not installed: "
+            "`pip install tritonforge[vllm]` on the GPU nodes, or run with --use_vllm false (HF generation)"
+        )
+
+
+def configure_verification(script: GRPOScriptArguments) -> None:
+    from rewards.config import VerifyConfig
+    from rewards.functions import configure_rewards
+
+    kw: dict[str, Any] = {
+        "device": script.verify_device,
+        "timeout_s": script.verify_timeout_s,
+        "trials": script.verify_trials,
+        "time_gpu": bool(script.speed_reward),
+    }
+    if script.verify_workers:
+        kw["workers"] = script.verify_workers
+    configure_rewards(VerifyConfig(**kw))
+
+
+def build_trainer(script: GRPOScriptArguments, cfg: GRPOTrainConfig, model_cfg: ModelConfig) -> GRPOTrainer:
+    """Everything but `train()`."""
+    from rewards.functions import get_reward_funcs
+
+    check_vllm(cfg)
+    model_path = final_model_dir(resolve_model(model_cfg.model_name_or_path))
+    tokenizer = load_tokenizer(model_path)
+    train = load_corpus_split(script.corpus, script.split, script.max_samples, seed=cfg.seed)
+    missing = {"prompt", "reference"} - set(train.column_names)
+    if missing:
+        raise ValueError(
+            f"{script.corpus}[{script.split}] lacks column(s) {sorted(missing)} (has {train.column_names})"
+        )
+
+    configure_verification(script)
+    funcs = get_reward_funcs(script.reward_funcs)
+    cfg.reward_weights = reward_weights_for(script, cfg)
+    audit = audit_path(cfg.output_dir, script.audit_file) if script.audit_file else None
+    init_kw: dict[str, Any] = {"dtype": model_cfg.dtype, "attn_implementation": model_cfg.attn_implementation}
+    init_kw.update(cfg.model_init_kwargs or {})
+    cfg.model_init_kwargs = {k: v for k, v in init_kw.items() if v is not None}
+    return GRPOTrainer(
+        model=model_path,
+        reward_funcs=guarded_reward_funcs(funcs, audit),
+        args=cfg,
+        train_dataset=train,
+        processing_class=tokenizer,
+        peft_config=get_peft_config(model_cfg),
+    )
+
+
+def run_grpo(script: GRPOScriptArguments, cfg: GRPOTrainConfig, model_cfg: ModelConfig) -> str:
+    """Train, resume if a checkpoint exists, save the final model + tokenizer; returns output_dir."""
+    from rewards.engine import shutdown_engines
+    from rewards.functions import reward_stats
+
+    trainer = build_trainer(script, cfg, model_cfg)
+    try:
+        resume = resume_checkpoint(cfg.output_dir, cfg.resume_from_checkpoint, script.auto_resume)
+        trainer.train(resume_from_checkpoint=resume)
+        trainer.save_model(cfg.output_dir)
+        if trainer.accelerator.is_main_process:
+            trainer.processing_class.save_pretrained(cfg.output_dir)
+        stats = reward_stats()
+        if any(stats.values()):
+            logger.warning("reward machinery problems during training: %s", stats)
+        if hasattr(trainer, "end"):
+            trainer.end()
+    finally:
+        shutdown_engines()
+    return cfg.output_dir

@@ -1,0 +1,154 @@
+"""Pieces SFT and GRPO share: precision by hardware, corpus loading, tokenizer setup, auto-resume.
+
+Kept here (not in each trainer module) so that both stages make the same choices: a recipe that runs
+SFT on a laptop and GRPO on a cluster must not differ in how it finds checkpoints or picks dtypes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+def cuda_available() -> bool:
+    try:
+        import torch
+
+        return torch.cuda.is_available()
+    except Exception:  # a broken driver must not stop a CPU run
+        return False
+
+
+def auto_bf16(bf16: bool | None, fp16: bool) -> bool:
+    """bf16 mixed precision on a GPU, plain fp32 on CPU (bf16 autocast on CPU is slower and lossier)."""
+    if bf16 is not None:
+        return bf16
+    return (not fp16) and cuda_available()
+
+
+def _split_files(root: Path, split: str) -> list[str]:
+    """Data files of one split in a corpus folder, whatever layout the writer chose."""
+    for pattern in (
+        f"data/{split}-*.parquet",
+        f"data/{split}/*.parquet",
+        f"{split}/*.parquet",
+        f"{split}-*.parquet",
+        f"{split}.parquet",
+        f"data/{split}.parquet",
+        f"{split}.jsonl",
+        f"data/{split}.jsonl",
+    ):
+        files = sorted(str(f) for f in root.glob(pattern))
+        if files:
+            return files
+    return []
+
+
+def load_corpus_split(corpus: str, split: str, max_samples: int | None = None, seed: int = 0) -> Any:
+    """One split of the corpus: a folder from `tritonforge data build`, a saved DatasetDict, or a hub name.
+
+    Splits have different columns (sft: messages; rl: prompt, reference, ...), so a folder is read split by
+    split from its files rather than through one dataset config, which would require a shared schema.
+    """
+    import datasets
+
+    p = Path(corpus).expanduser()
+    if p.is_dir():
+        if (p / "dataset_dict.json").exists():
+            ds = datasets.load_from_disk(str(p))[split]
+        elif files := _split_files(p, split):
+            kind = "json" if files[0].endswith(".jsonl") else "parquet"
+            ds = datasets.load_dataset(kind, data_files=files, split="train")
+        else:
+            try:
+                ds = datasets.load_dataset(str(p), split=split)
+            except ValueError:  # one config per split
+                ds = datasets.load_dataset(str(p), name=split, split="train")
+    elif "/" in corpus and not corpus.startswith((".", "/", "~")):
+        ds = datasets.load_dataset(corpus, split=split)
+    else:
+        raise FileNotFoundError(f"corpus {corpus!r} not found: build one with `tritonforge data build`")
+    if max_samples is not None and len(ds) > max_samples:
+        ds = ds.shuffle(seed=seed).select(range(max_samples))
+    return ds
+
+
+def load_tokenizer(model_path: str, padding_side: str | None = None) -> Any:
+    """The model's tokenizer, with a pad token and a chat template carrying `{% generation %}` markers."""
+    from transformers import AutoTokenizer
+
+    from data_pipeline.models import ensure_training_chat_template
+
+    tok = AutoTokenizer.from_pretrained(model_path)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    ensure_training_chat_template(tok)
+    if padding_side:
+        tok.padding_side = padding_side
+    return tok
+
+
+def complete_checkpoints(output_dir: str) -> list[str]:
+    """`checkpoint-N` dirs whose save finished, newest first.
+
+    transformers writes a checkpoint in place and `trainer_state.json` last, so a run killed mid-save
+    leaves a newest checkpoint without a readable state file; resuming from it would crash every retry.
+    """
+    import json
+    import re
+
+    if not os.path.isdir(output_dir):
+        return []
+    found = []
+    for name in os.listdir(output_dir):
+        m = re.fullmatch(r"checkpoint-(\d+)", name)
+        path = os.path.join(output_dir, name)
+        if not m or not os.path.isdir(path):
+            continue
+        try:
+            with open(os.path.join(path, "trainer_state.json")) as fh:
+                json.load(fh)
+        except (OSError, ValueError):
+            logger.warning("skipping incomplete checkpoint %s (killed while saving?)", path)
+            continue
+        found.append((int(m.group(1)), path))
+    return [p for _, p in sorted(found, reverse=True)]
+
+
+def resume_checkpoint(output_dir: str, requested: str | bool | None, auto: bool) -> str | bool | None:
+    """What to pass to `trainer.train(resume_from_checkpoint=...)`.
+
+    An explicit path/True wins; otherwise, with `auto`, the newest complete `checkpoint-*` in output_dir,
+    so that re-running the same command after a kill (preemption, OOM, Ctrl-C) continues where it stopped.
+    """
+    if requested:
+        return requested
+    if not auto:
+        return None
+    done = complete_checkpoints(output_dir)
+    if done:
+        logger.warning("resuming from %s", done[0])
+    return done[0] if done else None
+
+
+def save_merged(trainer: Any, tokenizer: Any, out_dir: str) -> str | None:
+    """For a LoRA run, also write base+adapter merged, so GRPO/eval/vLLM can load one plain checkpoint."""
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    if not hasattr(model, "merge_and_unload"):
+        return None
+    import copy
+
+    merged = copy.deepcopy(model).merge_and_unload()
+    merged.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    return out_dir
+
+
+def final_model_dir(path: str) -> str:
+    """The checkpoint to hand to the next stage: a LoRA run's merged model when there is one, else `path`."""
+    merged = os.path.join(path, "merged")
+    return merged if os.path.isfile(os.path.join(merged, "config.json")) else path

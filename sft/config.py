@@ -1,0 +1,71 @@
+"""SFT settings: TRL's SFTConfig with tritonforge defaults, plus the script's own arguments.
+
+Recipes (recipes/sft/*.yaml) are flat YAML mappings over the three dataclasses below (this module's
+`SFTScriptArguments`, `SFTTrainConfig` and TRL's `ModelConfig`); `TrlParser` merges them with command-line
+overrides, so `tritonforge sft --config recipes/sft/tiny.yaml --max_steps 5` works as expected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from trl import ModelConfig, SFTConfig
+
+from sft.common import auto_bf16
+
+
+@dataclass
+class SFTScriptArguments:
+    """Where the data and the base model come from."""
+
+    corpus: str = field(
+        default="out/corpus",
+        metadata={"help": "Corpus folder written by `tritonforge data build` (or a hub dataset name)."},
+    )
+    split: str = field(default="sft", metadata={"help": "Split with the `messages` column."})
+    eval_split: str | None = field(default=None, metadata={"help": "Optional split to evaluate loss on."})
+    max_samples: int | None = field(
+        default=None, metadata={"help": "Use at most this many rows (smoke runs)."}
+    )
+    auto_resume: bool = field(
+        default=True,
+        metadata={
+            "help": "Resume from the last checkpoint-* in output_dir when one exists (rerun after a kill)."
+        },
+    )
+    merge_lora: bool = field(
+        default=True,
+        metadata={
+            "help": "With LoRA, also save the merged model under output_dir/merged (for GRPO, eval, vLLM)."
+        },
+    )
+
+    def __post_init__(self) -> None:
+        if self.max_samples is not None and self.max_samples < 1:
+            raise ValueError("max_samples must be >= 1")
+
+
+@dataclass
+class SFTTrainConfig(SFTConfig):
+    """TRL's SFTConfig; differences: precision follows the hardware, assistant-only loss on by default."""
+
+    output_dir: str | None = field(
+        default="out/runs/sft", metadata={"help": "Checkpoints and the final model."}
+    )
+    bf16: bool | None = field(
+        default=None,
+        metadata={"help": "bf16 mixed precision. Unset: on when CUDA is present, off (fp32) on CPU."},
+    )
+    assistant_only_loss: bool = field(
+        default=True,
+        metadata={
+            "help": "Loss on assistant tokens only (the prompt, i.e. the reference source, is masked)."
+        },
+    )
+
+    def __post_init__(self) -> None:
+        self.bf16 = auto_bf16(self.bf16, bool(self.fp16))
+        super().__post_init__()
+
+
+DATACLASSES = (SFTScriptArguments, SFTTrainConfig, ModelConfig)

@@ -1,0 +1,68 @@
+"""Supervised fine-tuning on the verified corpus with TRL's SFTTrainer.
+
+The corpus' `sft` split holds full conversations (system, user with the PyTorch reference, assistant with
+reasoning + one verified Triton block). The loss covers the assistant turn only: the model should learn
+to write kernels, not to reproduce the reference it is given. Everything else (LoRA or full, packing,
+precision, checkpoints) is TRL/transformers machinery configured from the recipe.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from trl import ModelConfig, SFTTrainer, get_peft_config
+
+from data_pipeline.models import resolve_model
+from sft.common import final_model_dir, load_corpus_split, load_tokenizer, resume_checkpoint, save_merged
+from sft.config import SFTScriptArguments, SFTTrainConfig
+
+__all__ = ["build_trainer", "final_model_dir", "run_sft"]
+
+logger = logging.getLogger(__name__)
+
+
+def build_trainer(script: SFTScriptArguments, cfg: SFTTrainConfig, model_cfg: ModelConfig) -> SFTTrainer:
+    """Everything but `train()`: tests use it to inspect batches without training."""
+    model_path = resolve_model(model_cfg.model_name_or_path)
+    tokenizer = load_tokenizer(model_path)
+    train = load_corpus_split(script.corpus, script.split, script.max_samples, seed=cfg.seed)
+    if "messages" not in train.column_names:
+        raise ValueError(
+            f"{script.corpus}[{script.split}] has no `messages` column (columns: {train.column_names})"
+        )
+    train = train.select_columns(["messages"])
+    evaluation = None
+    if script.eval_split:
+        evaluation = load_corpus_split(script.corpus, script.eval_split).select_columns(["messages"])
+
+    init_kw: dict[str, Any] = {"dtype": model_cfg.dtype, "attn_implementation": model_cfg.attn_implementation}
+    init_kw.update(cfg.model_init_kwargs or {})
+    cfg.model_init_kwargs = {k: v for k, v in init_kw.items() if v is not None}
+    return SFTTrainer(
+        model=model_path,
+        args=cfg,
+        train_dataset=train,
+        eval_dataset=evaluation,
+        processing_class=tokenizer,
+        peft_config=get_peft_config(model_cfg),
+    )
+
+
+def run_sft(script: SFTScriptArguments, cfg: SFTTrainConfig, model_cfg: ModelConfig) -> str:
+    """Train, resume if a checkpoint exists, save the final model + tokenizer; returns output_dir."""
+    trainer = build_trainer(script, cfg, model_cfg)
+    resume = resume_checkpoint(cfg.output_dir, cfg.resume_from_checkpoint, script.auto_resume)
+    trainer.train(resume_from_checkpoint=resume)
+    trainer.save_model(cfg.output_dir)  # LoRA: the adapter; full: the whole model
+    if trainer.accelerator.is_main_process:
+        trainer.processing_class.save_pretrained(cfg.output_dir)
+        if model_cfg.use_peft and script.merge_lora:
+            try:
+                save_merged(trainer, trainer.processing_class, os.path.join(cfg.output_dir, "merged"))
+            except Exception as e:  # sharded (ZeRO-3/FSDP) weights cannot be merged in place
+                logger.warning("could not save merged LoRA model (%s); merge the adapter offline", e)
+    if hasattr(trainer, "end"):
+        trainer.end()
+    return cfg.output_dir

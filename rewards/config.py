@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 
 
 def _default_workers() -> int:
-    return max(1, (os.cpu_count() or 2))
+    """One worker per core, shared between the processes of one node (accelerate/torchrun ranks)."""
+    per_node = int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1)
+    return max(1, (os.cpu_count() or 2) // max(1, per_node))
 
 
 @dataclass

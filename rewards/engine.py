@@ -78,6 +78,11 @@ class Engine:
         env.setdefault("OMP_NUM_THREADS", "1")
         if self.device == "cpu":
             env["TRITON_INTERPRET"] = "1"
+        elif "LOCAL_RANK" in env:
+            # Under accelerate/torchrun each rank verifies on its own GPU, not all ranks on GPU 0.
+            visible = [d for d in env.get("CUDA_VISIBLE_DEVICES", "").split(",") if d.strip()]
+            rank = int(env["LOCAL_RANK"])
+            env["CUDA_VISIBLE_DEVICES"] = visible[rank % len(visible)] if visible else str(rank)
         fd, self._stderr_path = tempfile.mkstemp(prefix="tritonforge-zygote-", suffix=".log")
         proc = subprocess.Popen(
             [sys.executable, "-m", "rewards.zygote", json.dumps(self._zygote_config())],

@@ -1,70 +1,20 @@
-"""`tritonforge sft --config RECIPE.yaml [--field value ...]`.
-
-argparse only captures the arguments (all of them, unparsed); TRL's parser (the one that reads the YAML recipe) turns them into the
-config dataclasses, so every SFTConfig / ModelConfig field is an override without being listed here.
-"""
+"""`tritonforge sft --config RECIPE.yaml [--field value ...]` (any SFTConfig / ModelConfig field)."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-EXAMPLE = "tritonforge sft --config recipes/sft/tiny.yaml --max_steps 10 --output_dir out/runs/sft-tiny"
+from sft.stage_cli import TrlStage
 
-
-def parse(argv: list[str]) -> tuple:
-    from trl import TrlParser
-
-    from sft.config import DATACLASSES
-
-    return TrlParser(DATACLASSES).parse_args_and_config(args=argv)
-
-
-def _main(args: argparse.Namespace) -> int:
-    argv = list(args.args)
-    if "-h" in argv or "--help" in argv:
-        from trl import TrlParser
-
-        from sft.config import DATACLASSES
-
-        TrlParser(DATACLASSES, prog="tritonforge sft").print_help()
-        return 0
-    try:
-        script, cfg, model_cfg = parse(argv)
-    except (ValueError, OSError) as e:  # unknown field, bad value, missing recipe: one line, not a traceback
-        print(f"sft: bad configuration: {e}", file=sys.stderr)
-        return 2
-    from data_pipeline.models import ModelError
-    from sft.train import run_sft
-
-    try:
-        out = run_sft(script, cfg, model_cfg)
-    except (ModelError, FileNotFoundError) as e:  # missing model/corpus/extra: what to do
-        print(f"sft: {e}", file=sys.stderr)
-        return 1
-    print(f"sft: model saved to {out}", file=sys.stderr)
-    return 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = subparsers.add_parser(
-        "sft",
-        help="Supervised fine-tuning on the corpus (TRL SFTTrainer).",
-        description=f"SFT from a YAML recipe plus overrides (any SFTConfig/ModelConfig field). Example: {EXAMPLE}",
-        # Everything after `sft` goes verbatim to TRL's parser (which knows every field, --config and --help):
-        # with no option prefix of its own, argparse cannot reject `--max_steps` as unknown.
-        add_help=False,
-        prefix_chars="+",
-    )
-    p.add_argument(
-        "args", nargs=argparse.REMAINDER, help="--config RECIPE.yaml, then overrides: --field value ..."
-    )
-    p.set_defaults(func=_main)
-    return p
-
+STAGE = TrlStage(
+    name="sft",
+    help="Supervised fine-tuning on the corpus (TRL SFTTrainer).",
+    example="tritonforge sft --config recipes/sft/tiny.yaml --max_steps 10 --output_dir out/runs/sft-tiny",
+    config_module="sft.config",
+    run="sft.train:run_sft",
+)
+register = STAGE.register
+parse = STAGE.parse
 
 if __name__ == "__main__":  # python -m sft.cli --config ...
-    parser = argparse.ArgumentParser(prog="tritonforge")
-    register(parser.add_subparsers(dest="cmd", required=True))
-    ns = parser.parse_args(["sft", *sys.argv[1:]])
-    sys.exit(ns.func(ns))
+    sys.exit(STAGE.run_as_script())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -27,27 +28,70 @@ def test_kernelbench_checkout_root_with_nested_folder(tmp_path) -> None:
     assert len(importers.kernelbench_tasks(tmp_path, [1])) == 2
 
 
-def test_tritonbench_t_converts_to_kernelbench_style() -> None:
+def test_tritonbench_t_value_oracle_replays_every_test_case() -> None:
+    """The reference records every call of the benchmark function (not just the first test case)."""
     tasks, items, skipped = importers.tritonbench_t(FIXTURES / "tritonbench")
     assert len(items) == 2 and skipped == 0 and len(tasks) == 2
     ref = next(t.task.reference for t in tasks if t.task.task_id == "tritonbench_t-add_gelu")
     ns: dict = {}
     exec(compile(ref, "ref", "exec"), ns)
-    out = ns["Model"]()(*ns["get_inputs"]())
-    assert out.shape == (64, 32) and str(out.device) == "cpu"
-    assert "alpha=2" in ref
+    outs = ns["Model"]()(*ns["get_inputs"]())
+    assert len(outs) == 2 and all(o.shape == (64, 32) and str(o.device) == "cpu" for o in outs)
+    assert not outs[0].equal(outs[1])  # alpha=2 vs the tanh approximation: both cases replayed
+    assert "alpha=2" in ref and "approximate='tanh'" in ref
+    assert "Functional Description: Adds other" in tasks[0].task.instruction
+
+
+def test_tritonbench_t_gold_code_gets_the_candidate_harness(tmp_path) -> None:
+    shutil.copytree(FIXTURES / "tritonbench", tmp_path / "tb")
+    index = tmp_path / "tb/data/TritonBench_T_v1.jsonl"
+    rows = json.loads(index.read_text())
+    rows[1]["triton_code"] = "import torch\n\ndef sqrt(input, out=None):\n    return torch.sqrt(input)\n"
+    index.write_text(json.dumps(rows))
+    tasks, _, _ = importers.tritonbench_t(tmp_path / "tb")
+    sol = next(t.solution for t in tasks if t.task.task_id == "tritonbench_t-sqrt")
+    assert sol is not None and "class ModelNew" in sol and sol.startswith("import torch")
+    ns: dict = {}
+    exec(compile(sol, "sol", "exec"), ns)
+    ref_ns: dict = {}
+    exec(compile(next(t.task.reference for t in tasks if t.solution), "ref", "exec"), ref_ns)
+    inputs = ref_ns["get_inputs"]()
+    assert ns["ModelNew"]()(*inputs)[0].equal(ref_ns["Model"]()(*inputs)[0])
 
 
 def test_tritonbench_g_is_eval_only() -> None:
     items = importers.tritonbench_g(FIXTURES / "tritonbench")
     assert [i.item_id for i in items] == ["tritonbench_g-kldiv_compute"]
-    assert "kldivergence_kernel" in items[0].texts[0]
+    assert all("kldivergence_kernel" in t for t in items[0].texts)  # the file and the index's `output`
+
+
+def test_tritonbench_index_without_task_folder(tmp_path) -> None:
+    shutil.copy(FIXTURES / "tritonbench/data/TritonBench_G_v1.json", tmp_path)
+    with pytest.raises(DataError, match="missing the per-task folder TritonBench_G_v1/"):
+        importers.tritonbench_g(tmp_path)
+
+
+def test_tritonbench_unconvertible_file_is_counted(tmp_path) -> None:
+    shutil.copytree(FIXTURES / "tritonbench", tmp_path / "tb")
+    (tmp_path / "tb/data/TritonBench_T_v1/sqrt.py").write_text("import torch\n\ndef sqrt(x):\n    return x\n")
+    tasks, items, skipped = importers.tritonbench_t(tmp_path / "tb")
+    assert (len(tasks), len(items), skipped) == (1, 2, 1)
+    (bad,) = [e for e in importers.tritonbench(tmp_path / "tb", "t") if e.error]
+    assert "no '#####' line" in bad.error and "\n" not in bad.error
 
 
 def test_user_folder_with_solution() -> None:
     tasks = {t.task.task_id: t for t in importers.user_tasks(FIXTURES / "user_tasks")}
     assert set(tasks) == {"user-vec_scale", "user-row_tanh"}
     assert tasks["user-vec_scale"].solution and tasks["user-row_tanh"].solution is None
+    (one,) = importers.user_tasks(FIXTURES / "user_tasks/vec_scale.py")  # a single file is a folder of one
+    assert one.task.task_id == "user-vec_scale" and one.solution
+
+
+def test_kernelbench_explicit_levels_must_exist() -> None:
+    assert len(importers.kernelbench_tasks(FIXTURES / "kernelbench", [1, 3])) == 2  # default: skip missing
+    with pytest.raises(DataError, match="no level3/ folder"):
+        importers.kernelbench_tasks(FIXTURES / "kernelbench", [1, 3], explicit=True)
 
 
 @pytest.mark.parametrize("call, match", [

@@ -36,9 +36,9 @@ def relu_sqrt(input):
 
 def test_kernelbench_levels() -> None:
     items = load_suite(f"kernelbench:{FIX / 'kernelbench'}")
-    assert [i.task_id for i in items] == ["kb_l1_19_ReLU", "kb_l2_1_Scale_Add"]
+    assert [i.task_id for i in items] == ["kernelbench-l1-19_ReLU", "kernelbench-l2-1_Scale_Add"]
     assert items[1].task.difficulty == "level2" and items[1].task.source == "kernelbench"
-    assert [i.task_id for i in load_suite(f"kernelbench:{FIX / 'kernelbench'}:2")] == ["kb_l2_1_Scale_Add"]
+    assert [i.task_id for i in load_suite(f"kernelbench:{FIX / 'kernelbench'}:2")] == ["kernelbench-l2-1_Scale_Add"]
     assert "class Model" in items[0].messages[1]["content"]  # our shared prompt
     assert parse_levels("1-3") == [1, 2, 3] and parse_levels("1,3") == [1, 3]
     with pytest.raises(SuiteError, match="level3"):
@@ -87,7 +87,7 @@ def test_heldout_parquet(tmp_path: Path) -> None:
 
 def test_tritonbench_t_prompt_formats() -> None:
     (item,) = load_suite(f"tritonbench-t:{FIX / 'tritonbench'}")
-    assert item.task_id == "tbt_relu_sqrt" and item.task.difficulty == "2"
+    assert item.task_id == "tritonbench_t-relu_sqrt" and item.task.difficulty == "2"
     text = item.messages[-1]["content"]
     assert "Functional Description: Applies ReLU" in text and "Wrapper Entry Information" in text
     assert item.harness is not None and "class ModelNew" in item.harness
@@ -115,3 +115,23 @@ def test_tritonbench_value_oracle_through_verify() -> None:
     ], cfg)
     assert [r.status.value for r in res] == ["ok", "mismatch", "ok", "no_code"], [r.summary() for r in res]
     assert res[0].kernel_launches > 0
+
+
+def test_tritonbench_file_that_does_not_convert_fails_the_suite(tmp_path: Path) -> None:
+    """Eval is strict (a skipped file would change the pass-rate denominator); the corpus only counts it."""
+    import shutil
+
+    shutil.copytree(FIX / "tritonbench_g", tmp_path / "g")
+    (tmp_path / "g/data/TritonBench_G_v1/scale.py").write_text("def scale(x, s):\n    return x * s\n")
+    with pytest.raises(SuiteError, match="no '#####' line") as e:
+        load_suite(f"tritonbench-g:{tmp_path / 'g'}")
+    assert "\n" not in str(e.value)
+
+
+def test_suite_and_corpus_share_one_importer() -> None:
+    """Same ids and references as the corpus builder sees, so decontamination drops name eval tasks."""
+    from data_pipeline import importers
+
+    (item,) = load_suite(f"tritonbench-t:{FIX / 'tritonbench'}")
+    tasks, _, _ = importers.tritonbench_t(FIX / "tritonbench")
+    assert [(t.task.task_id, t.task.reference) for t in tasks] == [(item.task_id, item.task.reference)]

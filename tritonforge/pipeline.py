@@ -36,7 +36,7 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     # CPU, embedded SmolLM2-135M-Instruct, minutes per stage on 2 cores.
     "tiny": Preset(data="data/tiny.yaml", sft="sft/tiny.yaml", grpo="grpo/tiny.yaml", eval_limit=8,
-                   eval_max_new_tokens=384, device="cpu"),
+                   eval_max_new_tokens=768, device="cpu"),
     # One GPU: the same flow with the 1gpu training recipes and a larger held-out eval.
     "1gpu": Preset(data="data/tiny.yaml", sft="sft/1gpu.yaml", grpo="grpo/1gpu.yaml", eval_limit=60,
                    eval_samples=4, eval_max_new_tokens=1024, device="cuda"),

@@ -80,7 +80,8 @@ def load_merged(ckpt: Path) -> tuple[Any, Any, dict[str, Any]]:
 def training_notes(ckpt: Path) -> list[str]:
     """Markdown lines about training, from whatever lies next to the checkpoint (never invented)."""
     lines: list[str] = []
-    for d in (ckpt, ckpt.parent):
+    ckpts = sorted(ckpt.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]) if p.name.split("-")[-1].isdigit() else -1)
+    for d in (ckpt, *ckpts[-1:], ckpt.parent):  # a trainer's final save has no state; its last checkpoint does
         state = d / "trainer_state.json"
         if state.is_file():
             s = json.loads(state.read_text())

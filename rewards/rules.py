@@ -25,7 +25,7 @@ Fatal findings fail the rule gate (`VerifyResult.rule_ok`, `rule_reward`) and, w
 Imports are an allowlist (`ALLOWED_IMPORT_ROOTS`): anything else is forbidden_import. Dynamic attribute
 access is normalised first (`getattr(x, "name")` is read as `x.name`); a non-literal `getattr`/`setattr`
 name is forbidden because it makes every other rule blind. Static rules are a filter, not a security
-boundary: the sandbox (rewards/sandbox*.py) is what contains code that slips through.
+boundary: the sandbox (rewards/zygote.py + rewards/isolation.py) contains code that slips through.
 """
 
 from __future__ import annotations

@@ -14,6 +14,12 @@ active (the set depends on the privileges the engine was started with):
   the repository, read root-only files, ptrace or signal the engine) with RLIMIT_NPROC as a fork-storm cap.
 - not root: an unprivileged user+network namespace where the kernel allows it; otherwise no network
   isolation (reported as such).
+
+Not covered (README, "What it does NOT protect against"): kernel or GPU-driver exploits (no seccomp, no
+VM); without root, the candidate keeps the user's file access and can see and signal the user's processes;
+world-readable files stay readable; on GPU there is no memory cap beyond the device's, and a wedged device
+affects every candidate on it; the candidate's self-reported launch count is only as honest as the static
+rules that forbid introspecting the harness.
 """
 
 from __future__ import annotations

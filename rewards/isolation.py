@@ -29,6 +29,7 @@ import ctypes.util
 import os
 import resource
 import signal
+import sys
 from dataclasses import dataclass
 
 CLONE_NEWNS = 0x00020000
@@ -40,6 +41,7 @@ MS_NOSUID = 2
 MS_NODEV = 4
 MS_NOEXEC = 8
 MS_REC = 16384
+MS_BIND = 4096
 MS_PRIVATE = 1 << 18
 PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
@@ -116,6 +118,41 @@ def scrub_env(workdir: str, interpret: bool) -> None:
         os.environ["TRITON_INTERPRET"] = "1"
 
 
+def _needed_paths() -> list[str]:
+    """Directories the sandboxed Python must keep reading: its installation, sys.path, this package.
+
+    torch and triton import submodules lazily (e.g. `torch.load` pulls in `torch.utils.serialization`), so
+    a venv or checkout under /tmp must stay visible when /tmp is replaced by a private tmpfs.
+    """
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
+    paths.update(p for p in sys.path if p and os.path.isdir(p))
+    real = sorted({os.path.realpath(p) for p in paths})
+    return [p for p in real if not any(p != q and p.startswith(q + os.sep) for q in real)]
+
+
+def _private_tmpfs(d: str, keep: list[str]) -> bool:
+    """Cover `d` with an empty tmpfs, then bind the `keep` paths that lived under it back in place."""
+    inside = [k for k in keep if k == d or k.startswith(d + os.sep)]
+    if d in inside:
+        return False  # the interpreter itself lives at d: leave it alone
+    fds = []
+    for k in inside:
+        try:
+            fds.append((k, os.open(k, os.O_PATH)))
+        except OSError:
+            pass
+    ok = _mount("tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")
+    for k, fd in fds:
+        if ok:
+            try:
+                os.makedirs(k, exist_ok=True)
+                _mount(f"/proc/self/fd/{fd}", k, "", MS_BIND | MS_REC)
+            except OSError:
+                pass
+        os.close(fd)
+    return ok
+
+
 def enter_namespaces(want_network: bool) -> list[str]:
     """Unshare net+mount(+pid) namespaces. Returns the names that took effect. Call before fork()."""
     got: list[str] = []
@@ -127,8 +164,9 @@ def enter_namespaces(want_network: bool) -> list[str]:
             got.append("netns")
         if "mntns" in got:
             _mount("none", "/", "", MS_REC | MS_PRIVATE)
+            keep = _needed_paths()
             for d in ("/tmp", "/var/tmp", "/dev/shm"):
-                if os.path.isdir(d) and _mount("tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777"):
+                if os.path.isdir(d) and _private_tmpfs(os.path.realpath(d), keep):
                     got.append(f"tmpfs:{d}")
     elif want_network and _unshare(CLONE_NEWUSER | CLONE_NEWNET):
         got.append("userns+netns")

@@ -3,6 +3,7 @@ nothing behind, and a build killed with kill -9 finishes on rerun with no lost o
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -17,7 +18,6 @@ from data_pipeline.build import build
 from data_pipeline.cli import main as cli_main
 from data_pipeline.config import load_config
 from data_pipeline.sources import gather
-from rewards import VerifyConfig, verify_batch
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[2]
@@ -65,12 +65,24 @@ def test_user_solution_and_leak(built) -> None:
     assert any(d["row_id"] == "user-leak" and d["reason"] == "contamination:kernelbench" for d in report["drops"])
 
 
-def test_every_sft_row_verifies_again(built) -> None:
+def test_every_sft_row_verifies_again(built, tmp_path) -> None:
+    """Each emitted SFT row, written out as files, passes `tritonforge verify --batch` with fresh seeds."""
     out, _ = built
     sft = datasets.load_dataset(str(out), split="sft")
-    pairs = [(r["reference"], r["messages"][-1]["content"]) for r in sft]
-    res = verify_batch(pairs, VerifyConfig(device="cpu", trials=2, workers=2, seed=123))
-    assert all(r.correct for r in res), [r.summary() for r in res if not r.correct]
+    lines = []
+    for i, r in enumerate(sft):
+        task, cand = tmp_path / f"task_{i}.py", tmp_path / f"completion_{i}.md"
+        task.write_text(r["reference"])
+        cand.write_text(r["messages"][-1]["content"])  # the assistant turn as trained on: prose + fenced code
+        lines.append(json.dumps({"task": str(task), "candidate": str(cand)}))
+    pairs, results = tmp_path / "pairs.jsonl", tmp_path / "results.jsonl"
+    pairs.write_text("\n".join(lines) + "\n")
+    p = subprocess.run([sys.executable, "-m", "tritonforge.cli", "verify", "--batch", str(pairs), "--out", str(results),
+                        "--device", "cpu", "--trials", "2", "--workers", "2"], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    res = [json.loads(line) for line in results.read_text().splitlines()]
+    assert len(res) == len(sft) > 0
+    assert all(r["correct"] for r in res), [r["status"] for r in res if not r["correct"]]
 
 
 def test_bad_input_leaves_no_output(tmp_path, capsys) -> None:

@@ -52,6 +52,8 @@ def _verify_config(args: argparse.Namespace) -> Any:
             kw[name] = getattr(args, name)
     if getattr(args, "seed", None) is not None:
         kw["seed"] = args.seed
+    if getattr(args, "compile_baseline", False):
+        kw["compile_baseline"] = True
     try:
         return VerifyConfig(**kw)
     except ValueError as e:
@@ -142,6 +144,8 @@ def register(subparsers: Any) -> None:
                    help="TritonBench suites default to their own instruction texts; `default` uses ours.")
     p.add_argument("--limit", type=int, default=None, help="Only the first N tasks of the suite.")
     p.add_argument("--label", default=None, help="Name of this model in reports and comparisons.")
+    p.add_argument("--compile-baseline", action="store_true",
+                   help="GPU: also time torch.compile(Model) and report the geomean speedup over it.")
     p.add_argument("--no-hack-rerun", action="store_true", help="Skip re-verifying rule-gated samples without the gate.")
     _add_gen_options(p, samples=1, temperature=0.0, max_new=1024)
     p.set_defaults(func=_guard(cmd_eval))

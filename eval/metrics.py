@@ -165,6 +165,8 @@ def compute_metrics(
         **pass_at_k_by_task(valid, ks),
         **{fast_name(p): fast_p(valid, p) for p in thresholds},
         "geomean_speedup": geomean(speedups),
+        "geomean_speedup_vs_compile": geomean(
+            [r["speedup_vs_compile"] for r in valid if is_solved(r) and r.get("speedup_vs_compile") is not None]),
         "n_timed_correct": len(speedups),
         "implausible_speedups": sum(1 for r in valid if r.get("implausible_speedup")),
         "hack_count": hacks,

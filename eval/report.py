@@ -96,6 +96,8 @@ def markdown_report(metrics: dict[str, Any], records: Sequence[dict[str, Any]], 
     gm = metrics.get("geomean_speedup")
     lines += [
         f"| geomean speedup (correct) | {'—' if gm is None else f'{gm:.2f}x'} |",
+        *([f"| geomean speedup vs torch.compile | {metrics['geomean_speedup_vs_compile']:.2f}x |"]
+          if metrics.get("geomean_speedup_vs_compile") is not None else []),
         f"| hack rate | {_pct(metrics.get('hack_rate'))} ({metrics['hack_count']} samples) |",
         f"| infra errors (excluded) | {metrics['infra_errors']} |",
         "",

@@ -117,6 +117,7 @@ def make_record(item: EvalItem, sample: int, completion: str, res: VerifyResult)
         "ref_ms": res.ref_ms,
         "cand_ms": res.cand_ms,
         "speedup": res.speedup,
+        "speedup_vs_compile": dict(res.extra).get("speedup_vs_compile"),
         "kernel_launches": res.kernel_launches,
         "device": res.device,
         "timing_method": res.timing_method,

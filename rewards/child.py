@@ -116,6 +116,22 @@ class ReferenceRun:
         with torch.no_grad():
             return time_cuda(lambda: self.model(*inp), warmup, reps, lock_dir)
 
+    def time_compiled_reference(self, warmup: int, reps: int, lock_dir: str | None) -> float | None:
+        """torch.compile baseline (Inductor), timed like eager; None where compilation fails."""
+        if self.device != "cuda":
+            return None
+        from rewards.timing import time_cuda
+
+        try:
+            compiled = torch.compile(self.model)
+            inp = _to(self.inputs[0], "cuda")
+            with torch.no_grad():
+                compiled(*inp)  # compile outside the timed region
+                ms, _ = time_cuda(lambda: compiled(*inp), warmup, reps, lock_dir)
+            return ms
+        except Exception:
+            return None
+
     def judge(self, outputs_path: str, atol: float | None, rtol: float | None) -> dict[str, Any]:
         """Compare a candidate's saved outputs. weights_only=True: the file is untrusted data."""
         from rewards.compare import compare_outputs

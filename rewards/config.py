@@ -30,6 +30,7 @@ class VerifyConfig:
     time_gpu: bool = field(default=True, metadata={"help": "On CUDA, time reference and candidate and report speedup."})
     timing_warmup: int = field(default=3, metadata={"help": "GPU warm-up runs before timing."})
     timing_reps: int = field(default=20, metadata={"help": "GPU timed runs (median reported)."})
+    compile_baseline: bool = field(default=False, metadata={"help": "On CUDA, also time torch.compile(Model) and report the speedup over it (extra)."})
     implausible_speedup: float = field(default=50.0, metadata={"help": "Speedups above this are flagged for audit."})
     strict_rules: bool = field(default=True, metadata={"help": "Fatal static findings stop the candidate before it runs."})
     isolate_network: bool = field(default=True, metadata={"help": "Put each candidate in its own network namespace where permitted."})

@@ -46,6 +46,7 @@ class Group:
     ready: bool = False
     started: float = 0.0
     ref_ms: float | None = None
+    ref_compiled_ms: float | None = None
     timing_method: str | None = None
     judging: deque = field(default_factory=deque)  # (cid, partial result) awaiting the reference's judgement
     failed: str | None = None
@@ -186,6 +187,7 @@ class Zygote:
             if msg.get("event") == "ready":
                 g.ready = True
                 g.ref_ms, g.timing_method = msg.get("ref_ms"), msg.get("timing_method")
+                g.ref_compiled_ms = _num(msg.get("ref_compiled_ms"))
             elif msg.get("event") == "judged":
                 cid, partial = g.judging.popleft()
                 self.finish(g, cid, self.verdict(g, partial, msg))
@@ -278,6 +280,8 @@ class Zygote:
         if ok and g.ref_ms and cand_ms:
             res.update(ref_ms=g.ref_ms, cand_ms=cand_ms, speedup=g.ref_ms / cand_ms, timing_method=partial.get("timing_method"))
             res["implausible_speedup"] = res["speedup"] > float(self.cfg.get("implausible_speedup", 50.0))
+            if g.ref_compiled_ms:
+                res["extra"] = {"ref_compiled_ms": g.ref_compiled_ms, "speedup_vs_compile": g.ref_compiled_ms / cand_ms}
         return res
 
     # ----------------------------------------------------------------- loop
@@ -366,10 +370,13 @@ def _reference_main(g: Group, cfg: dict[str, Any], req_r: int, resp_w: int, lock
 
     device = cfg["device"]
     ref = ReferenceRun(os.path.join(g.dir, "reference.py"), g.dir, g.seed, g.trials, device)
-    ref_ms, method = (None, None)
+    ref_ms, method, compiled_ms = None, None, None
     if device == "cuda" and cfg.get("time_gpu", True):
         ref_ms, method = ref.time_reference(cfg["timing_warmup"], cfg["timing_reps"], lock_dir)
-    os.write(resp_w, (json.dumps({"event": "ready", "ref_ms": ref_ms, "timing_method": method}) + "\n").encode())
+        if cfg.get("compile_baseline"):
+            compiled_ms = ref.time_compiled_reference(cfg["timing_warmup"], cfg["timing_reps"], lock_dir)
+    os.write(resp_w, (json.dumps({"event": "ready", "ref_ms": ref_ms, "timing_method": method,
+                                  "ref_compiled_ms": compiled_ms}) + "\n").encode())
     buf = b""
     while True:
         data = os.read(req_r, 1 << 16)

@@ -88,3 +88,26 @@ def test_geomean_speedup_only_over_correct() -> None:
     m = compute_metrics(recs)
     assert m["geomean_speedup"] == pytest.approx(1.0)
     assert m["timed"] is True
+
+
+def test_geomean_speedup_vs_compile_hand_value() -> None:
+    rows = [
+        {"task_id": "a", "status": "ok", "correct": True, "rule_ok": True, "device": "cuda", "speedup": 2.0,
+         "speedup_vs_compile": 0.5},
+        {"task_id": "b", "status": "ok", "correct": True, "rule_ok": True, "device": "cuda", "speedup": 8.0,
+         "speedup_vs_compile": 2.0},
+        {"task_id": "c", "status": "mismatch", "correct": False, "rule_ok": True, "device": "cuda",
+         "speedup": None, "speedup_vs_compile": None},
+    ]
+    m = compute_metrics(rows)
+    assert m["geomean_speedup"] == pytest.approx(4.0)  # sqrt(2 * 8)
+    assert m["geomean_speedup_vs_compile"] == pytest.approx(1.0)  # sqrt(0.5 * 2)
+    assert compute_metrics([{**r, "speedup_vs_compile": None} for r in rows])["geomean_speedup_vs_compile"] is None
+
+
+def test_verify_result_extra_roundtrip() -> None:
+    from rewards.types import Status, VerifyResult
+
+    r = VerifyResult.from_dict({"status": "ok", "correct": True, "extra": {"speedup_vs_compile": 1.5}})
+    assert dict(r.extra) == {"speedup_vs_compile": 1.5}
+    assert VerifyResult.from_dict(r.to_dict()) == r and r.status is Status.OK

@@ -134,10 +134,16 @@ class ReferenceRun:
 
     def judge(self, outputs_path: str, atol: float | None, rtol: float | None) -> dict[str, Any]:
         """Compare a candidate's saved outputs. weights_only=True: the file is untrusted data."""
+        import io
+
         from rewards.compare import compare_outputs
+        from rewards.isolation import read_untrusted
 
         try:
-            data = torch.load(outputs_path, map_location="cpu", weights_only=True)
+            raw = read_untrusted(outputs_path, 1 << 31)
+            if raw is None:
+                raise FileNotFoundError("missing, not a regular file, or too large")
+            data = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
             outs, posts = data["outputs"], data["post_inputs"]
         except Exception as e:  # malformed/missing file written by the candidate's process
             return {"ok": False, "max_abs_err": None, "reason": f"unreadable candidate outputs ({type(e).__name__})"}

@@ -423,26 +423,20 @@ def _candidate_main(cdir: str, cfg: dict[str, Any], limits: Limits, drop: bool, 
 
 
 def _read_result(path: str) -> dict[str, Any] | None:
-    try:
-        with open(path, "rb") as f:
-            data = f.read(RESULT_LIMIT + 1)
-        if len(data) > RESULT_LIMIT:
-            return None
-        obj = json.loads(data)
-        return obj if isinstance(obj, dict) else None
-    except (OSError, ValueError):
+    data = isolation.read_untrusted(path, RESULT_LIMIT)
+    if data is None:
         return None
+    try:
+        obj = json.loads(data)
+    except ValueError:
+        return None
+    return obj if isinstance(obj, dict) else None
 
 
 def _tail(path: str, limit: int = 3000) -> str:
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, 2)
-            size = f.tell()
-            f.seek(max(0, size - limit))
-            return f.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
+    """Last `limit` characters of a candidate's log (files up to 64 MiB; bigger ones are not read)."""
+    data = isolation.read_untrusted(path, 64 << 20)
+    return data[-limit:].decode("utf-8", "replace") if data else ""
 
 
 def _num(x: Any) -> float | None:

@@ -149,6 +149,8 @@ def test_adversarial_case(case: dict[str, Any]) -> None:
         assert case["rule"] in {f.rule for f in res.rule_findings if f.fatal}, where
     if "listen_port" in case:
         assert suite["hits"][case["listen_port"]] == 0, f"{case['name']}: reached 127.0.0.1:{case['listen_port']}"
+    if "log_excludes" in case:
+        assert case["log_excludes"] not in res.log, f"{case['name']}: the verdict log leaked {case['log_excludes']!r}"
     if "marker" in case:
         assert _processes_with(case["marker"]) == [], f"{case['name']}: processes survived the sandbox"
     for p in _no_files(case):

@@ -17,7 +17,13 @@ from trl import GRPOTrainer, ModelConfig, get_peft_config
 from data_pipeline.models import resolve_model
 from grpo.audit import audit_path, guarded_reward_funcs
 from grpo.config import GRPOScriptArguments, GRPOTrainConfig, reward_weights_for
-from sft.common import final_model_dir, load_corpus_split, load_tokenizer, resume_checkpoint
+from sft.common import (
+    final_model_dir,
+    load_corpus_split,
+    load_tokenizer,
+    model_init_kwargs,
+    resume_checkpoint,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -68,9 +74,7 @@ def build_trainer(script: GRPOScriptArguments, cfg: GRPOTrainConfig, model_cfg: 
     funcs = get_reward_funcs(script.reward_funcs)
     cfg.reward_weights = reward_weights_for(script, cfg)
     audit = audit_path(cfg.output_dir, script.audit_file) if script.audit_file else None
-    init_kw: dict[str, Any] = {"dtype": model_cfg.dtype, "attn_implementation": model_cfg.attn_implementation}
-    init_kw.update(cfg.model_init_kwargs or {})
-    cfg.model_init_kwargs = {k: v for k, v in init_kw.items() if v is not None}
+    cfg.model_init_kwargs = model_init_kwargs(model_cfg, cfg.model_init_kwargs)
     return GRPOTrainer(
         model=model_path,
         reward_funcs=guarded_reward_funcs(funcs, audit),

@@ -132,18 +132,18 @@ def _autotriton(v: VerifyResult) -> float:
     return _rule(v) * _exec(v)
 
 
-rule_reward = _safe(_rule)
-rule_reward.__name__ = rule_reward.__qualname__ = "rule_reward"
-rule_reward.__doc__ = "Rule gate (1/0): a Triton kernel defined and launched, no torch compute fallback."
-exec_reward = _safe(_exec)
-exec_reward.__name__ = exec_reward.__qualname__ = "exec_reward"
-exec_reward.__doc__ = "1 if the candidate matches the reference on fresh random inputs in every trial."
-speed_reward = _safe(_speed)
-speed_reward.__name__ = speed_reward.__qualname__ = "speed_reward"
-speed_reward.__doc__ = "Clipped log2 speedup over eager PyTorch in [0, 1] (GPU only; 0 on CPU)."
-autotriton_reward = _safe(_autotriton)
-autotriton_reward.__name__ = autotriton_reward.__qualname__ = "autotriton_reward"
-autotriton_reward.__doc__ = "AutoTriton's combination: rule gate x execution correctness."
+def _named(score: Callable[[VerifyResult], float], name: str, doc: str) -> RewardFunc:
+    """A reward function with a stable `__name__` (TRL logs rewards by it) and a module-level home (pickles)."""
+    fn = _safe(score)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+rule_reward = _named(_rule, "rule_reward", "Rule gate (1/0): a Triton kernel defined and launched, no torch compute fallback.")
+exec_reward = _named(_exec, "exec_reward", "1 if the candidate matches the reference on fresh random inputs in every trial.")
+speed_reward = _named(_speed, "speed_reward", "Clipped log2 speedup over eager PyTorch in [0, 1] (GPU only; 0 on CPU).")
+autotriton_reward = _named(_autotriton, "autotriton_reward", "AutoTriton's combination: rule gate x execution correctness.")
 
 REWARDS: dict[str, RewardFunc] = {
     "rule": rule_reward,

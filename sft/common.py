@@ -152,3 +152,10 @@ def final_model_dir(path: str) -> str:
     """The checkpoint to hand to the next stage: a LoRA run's merged model when there is one, else `path`."""
     merged = os.path.join(path, "merged")
     return merged if os.path.isfile(os.path.join(merged, "config.json")) else path
+
+
+def model_init_kwargs(model_cfg: Any, given: dict[str, Any] | None) -> dict[str, Any]:
+    """What the trainer passes to from_pretrained: ModelConfig's dtype/attention, then the recipe's own."""
+    kw: dict[str, Any] = {"dtype": model_cfg.dtype, "attn_implementation": model_cfg.attn_implementation}
+    kw.update(given or {})
+    return {k: v for k, v in kw.items() if v is not None}

@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
 
 from trl import ModelConfig, SFTTrainer, get_peft_config
 
 from data_pipeline.models import resolve_model
-from sft.common import final_model_dir, load_corpus_split, load_tokenizer, resume_checkpoint, save_merged
+from sft.common import (
+    final_model_dir,
+    load_corpus_split,
+    load_tokenizer,
+    model_init_kwargs,
+    resume_checkpoint,
+    save_merged,
+)
 from sft.config import SFTScriptArguments, SFTTrainConfig
 
 __all__ = ["build_trainer", "final_model_dir", "run_sft"]
@@ -37,9 +43,7 @@ def build_trainer(script: SFTScriptArguments, cfg: SFTTrainConfig, model_cfg: Mo
     if script.eval_split:
         evaluation = load_corpus_split(script.corpus, script.eval_split).select_columns(["messages"])
 
-    init_kw: dict[str, Any] = {"dtype": model_cfg.dtype, "attn_implementation": model_cfg.attn_implementation}
-    init_kw.update(cfg.model_init_kwargs or {})
-    cfg.model_init_kwargs = {k: v for k, v in init_kw.items() if v is not None}
+    cfg.model_init_kwargs = model_init_kwargs(model_cfg, cfg.model_init_kwargs)
     return SFTTrainer(
         model=model_path,
         args=cfg,

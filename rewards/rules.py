@@ -319,6 +319,33 @@ def _find_reachable(ctx: Context) -> None:
     if ctx.modelnew is None:
         return
     own = ctx.methods(ctx.modelnew)
+    # Callables stored as data are code too: `self.f = lambda t: torch.softmax(t, -1)` in __init__, or a
+    # module-level `SM = lambda ...`, then called from forward. Map those names to the code they hold.
+    held: dict[str, list[ast.AST]] = {}
+    for n in ast.walk(ctx.modelnew):
+        if isinstance(n, ast.Assign):
+            for t in n.targets:
+                if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
+                    held.setdefault("self." + t.attr, []).append(n.value)
+    for n in ctx.tree.body:
+        if isinstance(n, ast.Assign):
+            for t in n.targets:
+                if isinstance(t, ast.Name):
+                    held.setdefault(t.id, []).append(n.value)
+
+    def code_in(values: list[ast.AST]) -> list[FuncNode]:
+        """Functions held as objects (a lambda, or a function name not called here: `self.f = helper`).
+        A call's result (`self.spec = build()`) is data, computed in __init__, not on the forward path."""
+        out: list[FuncNode] = []
+        for v in values:
+            called = {id(c.func) for c in ast.walk(v) if isinstance(c, ast.Call)}
+            for m in ast.walk(v):
+                if isinstance(m, ast.Lambda):
+                    out.append(m)
+                elif isinstance(m, ast.Name) and m.id in ctx.functions and id(m) not in called:
+                    out.append(ctx.functions[m.id])
+        return out
+
     todo: list[FuncNode] = [own[m] for m in _ENTRY_METHODS if m in own]
     seen: set[ast.AST] = set()
     while todo:
@@ -329,13 +356,15 @@ def _find_reachable(ctx: Context) -> None:
         ctx.reachable.append(fn)
         for n in ctx.walk(fn):
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+                todo.extend(code_in(held.get(n.id, [])))
                 if n.id in ctx.functions:
                     todo.append(ctx.functions[n.id])
                 elif n.id in ctx.classes and ctx.classes[n.id] is not ctx.modelnew:
                     todo.extend(ctx.methods(ctx.classes[n.id]).values())
-            elif (isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in ("self", "cls")
-                  and n.attr in own):
-                todo.append(own[n.attr])
+            elif isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in ("self", "cls"):
+                if n.attr in own:
+                    todo.append(own[n.attr])
+                todo.extend(code_in(held.get("self." + n.attr, [])))
 
 
 def _is_tensor(ctx: Context, names: set[str], node: ast.AST) -> bool:

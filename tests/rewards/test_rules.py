@@ -303,3 +303,40 @@ def test_reference_classes_count_as_reference() -> None:
     code = cand(HONEST_FORWARD.replace("out = torch.empty_like(x)", "out = torch.empty_like(x)\n        Block()"))
     assert "subclass_reference" in {f.rule for f in check_rules(code, reference=ref)}
     assert "subclass_reference" not in {f.rule for f in check_rules(cand(HONEST_FORWARD), reference=ref)}
+
+
+@pytest.mark.parametrize("stored", [
+    "self.f = lambda t: torch.softmax(t, -1)",  # a lambda kept on the module
+    "self.f = _helper",  # a module function kept as data
+])
+def test_callables_stored_as_data_are_followed(stored: str) -> None:
+    code = cand(f"""\
+        def _helper(t):
+            return torch.softmax(t, -1)
+
+
+        class ModelNew(nn.Module):
+            def __init__(self):
+                super().__init__()
+                {stored}
+
+            def forward(self, x):
+                out = torch.empty_like(x)
+                k[(triton.cdiv(x.numel(), 64),)](x, out, x.numel(), BLOCK=64)
+                return self.f(out)
+        """)
+    assert "torch_compute_fallback" in rules_hit(code)
+
+
+def test_module_level_lambda_is_followed() -> None:
+    code = cand("""\
+        SOFTMAX = lambda t: torch.softmax(t, -1)  # noqa: E731
+
+
+        class ModelNew(nn.Module):
+            def forward(self, x):
+                out = torch.empty_like(x)
+                k[(triton.cdiv(x.numel(), 64),)](x, out, x.numel(), BLOCK=64)
+                return SOFTMAX(out)
+        """)
+    assert "torch_compute_fallback" in rules_hit(code)

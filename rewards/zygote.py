@@ -136,8 +136,10 @@ class Zygote:
         gdir = os.path.join(self.base, "g" + secrets.token_hex(8))
         os.mkdir(gdir)
         os.chmod(gdir, 0o711)
-        with open(os.path.join(gdir, "reference.py"), "w") as f:
+        ref_path = os.path.join(gdir, "reference.py")
+        with open(ref_path, "w") as f:
             f.write(msg["reference"])
+        os.chmod(ref_path, 0o600)  # candidates (user nobody) may read the trial inputs, not run the reference
         g = Group(msg["gid"], gdir, int(msg["seed"]), int(msg["trials"]))
         for c in msg["candidates"]:
             g.pending.append((c["cid"], c["code"]))

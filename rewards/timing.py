@@ -28,7 +28,7 @@ def gpu_lock(lock_dir: str | None, device_index: int, wait_s: float = 120.0) -> 
         return
     path = os.path.join(lock_dir, f"gpu{device_index}.lock")
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)  # dir is world-writable: no links
     except OSError:
         yield False
         return

@@ -28,7 +28,9 @@ def gpu_lock(lock_dir: str | None, device_index: int, wait_s: float = 120.0) -> 
         return
     path = os.path.join(lock_dir, f"gpu{device_index}.lock")
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)  # dir is world-writable: no links
+        # Read-only is enough for flock, so a lock file created by the root reference process (mode 0644)
+        # still opens in a candidate running as nobody. The dir is world-writable: never follow a link.
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     except OSError:
         yield False
         return

@@ -130,7 +130,23 @@ def _needed_paths() -> list[str]:
     return [p for p in real if not any(p != q and p.startswith(q + os.sep) for q in real)]
 
 
-def _private_tmpfs(d: str, keep: list[str]) -> bool:
+def _root_only_ancestors(keep: list[str]) -> list[str]:
+    """Topmost directories above `keep` paths that user nobody cannot traverse (e.g. /root holding pyenv)."""
+    found: set[str] = set()
+    for k in keep:
+        parts = k.split(os.sep)
+        for i in range(2, len(parts)):
+            a = os.sep.join(parts[:i])
+            try:
+                if not os.stat(a).st_mode & 0o001:
+                    found.add(a)
+                    break
+            except OSError:
+                break
+    return sorted(found)
+
+
+def _private_tmpfs(d: str, keep: list[str], mode: str = "1777") -> bool:
     """Cover `d` with an empty tmpfs, then bind the `keep` paths that lived under it back in place."""
     inside = [k for k in keep if k == d or k.startswith(d + os.sep)]
     if d in inside:
@@ -141,7 +157,7 @@ def _private_tmpfs(d: str, keep: list[str]) -> bool:
             fds.append((k, os.open(k, os.O_PATH)))
         except OSError:
             pass
-    ok = _mount("tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")
+    ok = _mount("tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV, f"size=64m,mode={mode}")
     for k, fd in fds:
         if ok:
             try:
@@ -153,8 +169,12 @@ def _private_tmpfs(d: str, keep: list[str]) -> bool:
     return ok
 
 
-def enter_namespaces(want_network: bool) -> list[str]:
-    """Unshare net+mount(+pid) namespaces. Returns the names that took effect. Call before fork()."""
+def enter_namespaces(want_network: bool, will_drop: bool = False) -> list[str]:
+    """Unshare net+mount(+pid) namespaces. Returns the names that took effect. Call before fork().
+
+    With `will_drop` (the candidate becomes nobody), root-only directories above the interpreter or the
+    package (a pyenv or conda under /root) are replaced by a traversable tmpfs holding only those paths,
+    so lazy imports keep working and the rest of the home directory is not even visible."""
     got: list[str] = []
     if os.geteuid() == 0:
         flags = CLONE_NEWNS | CLONE_NEWPID | (CLONE_NEWNET if want_network else 0)
@@ -168,6 +188,10 @@ def enter_namespaces(want_network: bool) -> list[str]:
             for d in ("/tmp", "/var/tmp", "/dev/shm"):
                 if os.path.isdir(d) and _private_tmpfs(os.path.realpath(d), keep):
                     got.append(f"tmpfs:{d}")
+            if will_drop:
+                for d in _root_only_ancestors(keep):
+                    if _private_tmpfs(d, keep, mode="755"):
+                        got.append(f"tmpfs:{d}")
     elif want_network and _unshare(CLONE_NEWUSER | CLONE_NEWNET):
         got.append("userns+netns")
     return got

@@ -406,7 +406,7 @@ def _candidate_main(cdir: str, cfg: dict[str, Any], limits: Limits, drop: bool, 
     isolation.redirect_stdio("stdout.txt", "stderr.txt")
     isolation.close_fds()
     isolation.scrub_env(cdir, device == "cpu")
-    got = isolation.enter_namespaces(bool(cfg.get("isolate_network", True)))
+    got = isolation.enter_namespaces(bool(cfg.get("isolate_network", True)), will_drop=drop)
     pid = os.fork()
     if pid == 0:
         try:

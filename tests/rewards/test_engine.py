@@ -83,3 +83,13 @@ def test_broken_reference_is_infra_error_not_candidate_fault(engine):
     bad_ref = (TASKS / "relu.py").read_text().replace("def get_inputs():", "def get_inputs():\n    raise RuntimeError('boom')")
     r = engine.verify(bad_ref, (CANDS / "relu_ok.py").read_text())
     assert r.status is Status.INFRA_ERROR and "boom" in r.log
+
+
+def test_lazy_stdlib_imports_work_inside_the_sandbox():
+    """Candidates import modules the zygote never loaded (Triton's GPU compiler does too). As user nobody
+    that must still work when the interpreter lives under a root-only home (pyenv/conda under /root)."""
+    ref, code = _pair("relu", "relu_ok")
+    code = code.replace("import torch\n", "import torch\nimport colorsys, fractions, statistics  # noqa\n", 1)
+    with Engine(VerifyConfig(device="cpu", workers=1, trials=1, strict_rules=False)) as eng:
+        r = eng.verify(ref, code)
+    assert r.status is Status.OK, r.log

@@ -26,7 +26,7 @@ class VerifyConfig:
     memory_mb: int = field(default=8192, metadata={"help": "Address-space growth allowed to one candidate process (MiB)."})
     cpu_time_s: int | None = field(default=None, metadata={"help": "CPU-seconds limit per child; None derives it from timeout_s."})
     max_file_mb: int = field(default=256, metadata={"help": "Largest file a candidate may write (MiB)."})
-    max_procs: int = field(default=64, metadata={"help": "Process/thread limit of the sandbox user (fork storms stop here)."})
+    max_procs: int = field(default=512, metadata={"help": "Process/thread limit of the sandbox user, shared by all running candidates (fork storms stop here; CUDA and Triton need a few threads each)."})
     time_gpu: bool = field(default=True, metadata={"help": "On CUDA, time reference and candidate and report speedup."})
     timing_warmup: int = field(default=3, metadata={"help": "GPU warm-up runs before timing."})
     timing_reps: int = field(default=20, metadata={"help": "GPU timed runs (median reported)."})

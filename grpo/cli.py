@@ -12,7 +12,7 @@ STAGE = TrlStage(
     example="tritonforge grpo --config recipes/grpo/tiny.yaml --max_steps 10 --output_dir out/runs/grpo-tiny",
     config_module="grpo.config",
     run="grpo.train:run_grpo",
-    user_errors=("grpo.train:VLLMMissingError",),
+    user_errors=("grpo.train:VLLMMissingError", "rewards.config:DeviceUnavailable"),
 )
 register = STAGE.register
 parse = STAGE.parse

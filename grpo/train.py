@@ -53,7 +53,9 @@ def configure_verification(script: GRPOScriptArguments) -> None:
     }
     if script.verify_workers:
         kw["workers"] = script.verify_workers
-    configure_rewards(VerifyConfig(**kw))
+    vcfg = VerifyConfig(**kw)
+    vcfg.resolved_device()  # verify_device cuda on a machine without one: stop now, not score None forever
+    configure_rewards(vcfg)
 
 
 def build_trainer(script: GRPOScriptArguments, cfg: GRPOTrainConfig, model_cfg: ModelConfig) -> GRPOTrainer:

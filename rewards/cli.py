@@ -37,6 +37,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     try:
         cfg = _config(args)
+        cfg.resolved_device()  # fail now, with one line, if --device cuda cannot be honoured
         if args.batch:
             if not args.out:
                 raise TaskError("--batch needs --out RESULTS.jsonl")

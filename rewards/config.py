@@ -6,6 +6,10 @@ import os
 from dataclasses import dataclass, field
 
 
+class DeviceUnavailable(ValueError):
+    """`device="cuda"` was asked for on a machine without a visible CUDA device."""
+
+
 def _default_workers() -> int:
     """One worker per core, shared between the processes of one node (accelerate/torchrun ranks)."""
     per_node = int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1)
@@ -50,6 +54,8 @@ class VerifyConfig:
 
     def resolved_device(self) -> str:
         """'cuda' or 'cpu'. Probes CUDA without initialising it in this process."""
+        if self.device == "cuda" and not cuda_available():
+            raise DeviceUnavailable("device cuda was asked for, but no CUDA device is visible (use cpu or auto)")
         if self.device != "auto":
             return self.device
         return "cuda" if cuda_available() else "cpu"

@@ -46,3 +46,13 @@ def test_batch_keeps_order(tmp_path):
     assert p.returncode == 0, p.stderr
     statuses = [json.loads(line)["status"] for line in out.read_text().splitlines()]
     assert statuses == ["ok", "mismatch", "ok"]
+
+
+def test_cuda_without_a_gpu_is_one_error_line():
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    p = subprocess.run([sys.executable, "-m", "tritonforge.cli", "verify", str(T / "relu.py"), str(C / "relu_ok.py"),
+                        "--device", "cuda"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and "no CUDA device is visible" in p.stderr and len(p.stderr.strip().splitlines()) == 1

@@ -241,3 +241,19 @@ def tiny_corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for task_id, ref, _sol, instr in TASKS:
         rl_rows.append({"prompt": prompt_messages(ref, instr), "reference": ref, "task_id": task_id})
     return write_corpus(tmp_path_factory.mktemp("tiny_corpus"), sft_rows, rl_rows)
+
+
+def pytest_collection_modifyitems(config, items):  # noqa: ANN001
+    """Tests marked `gpu` need CUDA: skipped (with the reason shown) on CPU machines such as CI."""
+    try:
+        import torch
+
+        has_cuda = torch.cuda.is_available()
+    except Exception:
+        has_cuda = False
+    if has_cuda:
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)

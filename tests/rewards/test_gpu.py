@@ -1,0 +1,56 @@
+"""GPU-only engine checks (marker `gpu`; skipped without CUDA). Run them on a GPU box with
+`pytest -m gpu tests/rewards/test_gpu.py`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rewards import Engine, Status, VerifyConfig
+
+HERE = Path(__file__).parent
+pytestmark = pytest.mark.gpu
+
+ILLEGAL_ACCESS = '''
+import torch
+import torch.nn as nn
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def wild_kernel(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK) + (1 << 40)  # far outside any allocation
+    tl.store(out_ptr + offs, tl.load(x_ptr + offs))
+
+
+class ModelNew(nn.Module):
+    def forward(self, x):
+        out = torch.empty_like(x)
+        wild_kernel[(triton.cdiv(x.numel(), 128),)](x, out, x.numel(), BLOCK=128)
+        return out
+'''
+
+
+@pytest.fixture(scope="module")
+def engine():
+    with Engine(VerifyConfig(device="cuda", workers=4, trials=2, timeout_s=120)) as eng:
+        yield eng
+
+
+def test_honest_candidates_are_timed(engine):
+    names = ["add", "relu", "softmax", "layernorm", "rowsum", "matmul"]
+    pairs = [((HERE / "tasks" / f"{n}.py").read_text(), (HERE / "candidates" / f"{n}_ok.py").read_text()) for n in names]
+    for n, r in zip(names, engine.verify_many(pairs), strict=True):
+        assert r.status is Status.OK, (n, r.log)
+        assert r.device == "cuda" and r.speedup is not None and r.speedup > 0
+        assert r.ref_ms and r.cand_ms and r.timing_method == "cuda_event_median_l2flush"
+
+
+def test_cuda_fault_ends_only_that_candidate(engine):
+    ref = (HERE / "tasks" / "relu.py").read_text()
+    good = (HERE / "candidates" / "relu_ok.py").read_text()
+    bad, ok = engine.verify_many([(ref, ILLEGAL_ACCESS), (ref, good)])
+    assert bad.status in (Status.RUNTIME_ERROR, Status.CRASHED) and not bad.correct
+    assert ok.status is Status.OK

@@ -77,8 +77,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_bench_verify(args: argparse.Namespace) -> int:
     from rewards.bench import bench_verify
+    from rewards.config import DeviceUnavailable
 
-    return bench_verify(args.n, args.workers, args.trials, args.device)
+    try:
+        return bench_verify(args.n, args.workers, args.trials, args.device)
+    except DeviceUnavailable as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
 
 def register(sub: argparse._SubParsersAction, bench_sub: argparse._SubParsersAction) -> None:

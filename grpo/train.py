@@ -22,7 +22,7 @@ from sft.common import (
     load_corpus_split,
     load_tokenizer,
     model_init_kwargs,
-    resume_checkpoint,
+    train_and_save,
 )
 
 logger = logging.getLogger(__name__)
@@ -94,11 +94,7 @@ def run_grpo(script: GRPOScriptArguments, cfg: GRPOTrainConfig, model_cfg: Model
 
     trainer = build_trainer(script, cfg, model_cfg)
     try:
-        resume = resume_checkpoint(cfg.output_dir, cfg.resume_from_checkpoint, script.auto_resume)
-        trainer.train(resume_from_checkpoint=resume)
-        trainer.save_model(cfg.output_dir)
-        if trainer.accelerator.is_main_process:
-            trainer.processing_class.save_pretrained(cfg.output_dir)
+        train_and_save(trainer, cfg.output_dir, cfg.resume_from_checkpoint, script.auto_resume)
         stats = reward_stats()
         if any(stats.values()):
             logger.warning("reward machinery problems during training: %s", stats)

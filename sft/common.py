@@ -159,3 +159,11 @@ def model_init_kwargs(model_cfg: Any, given: dict[str, Any] | None) -> dict[str,
     kw: dict[str, Any] = {"dtype": model_cfg.dtype, "attn_implementation": model_cfg.attn_implementation}
     kw.update(given or {})
     return {k: v for k, v in kw.items() if v is not None}
+
+
+def train_and_save(trainer: Any, output_dir: str, resume_from: str | None, auto_resume: bool) -> None:
+    """Both stages: resume from the last complete checkpoint if there is one, train, save model + tokenizer."""
+    trainer.train(resume_from_checkpoint=resume_checkpoint(output_dir, resume_from, auto_resume))
+    trainer.save_model(output_dir)  # LoRA: the adapter; full: the whole model
+    if trainer.accelerator.is_main_process:
+        trainer.processing_class.save_pretrained(output_dir)

@@ -19,8 +19,8 @@ from sft.common import (
     load_corpus_split,
     load_tokenizer,
     model_init_kwargs,
-    resume_checkpoint,
     save_merged,
+    train_and_save,
 )
 from sft.config import SFTScriptArguments, SFTTrainConfig
 
@@ -57,16 +57,12 @@ def build_trainer(script: SFTScriptArguments, cfg: SFTTrainConfig, model_cfg: Mo
 def run_sft(script: SFTScriptArguments, cfg: SFTTrainConfig, model_cfg: ModelConfig) -> str:
     """Train, resume if a checkpoint exists, save the final model + tokenizer; returns output_dir."""
     trainer = build_trainer(script, cfg, model_cfg)
-    resume = resume_checkpoint(cfg.output_dir, cfg.resume_from_checkpoint, script.auto_resume)
-    trainer.train(resume_from_checkpoint=resume)
-    trainer.save_model(cfg.output_dir)  # LoRA: the adapter; full: the whole model
-    if trainer.accelerator.is_main_process:
-        trainer.processing_class.save_pretrained(cfg.output_dir)
-        if model_cfg.use_peft and script.merge_lora:
-            try:
-                save_merged(trainer, trainer.processing_class, os.path.join(cfg.output_dir, "merged"))
-            except Exception as e:  # sharded (ZeRO-3/FSDP) weights cannot be merged in place
-                logger.warning("could not save merged LoRA model (%s); merge the adapter offline", e)
+    train_and_save(trainer, cfg.output_dir, cfg.resume_from_checkpoint, script.auto_resume)
+    if trainer.accelerator.is_main_process and model_cfg.use_peft and script.merge_lora:
+        try:
+            save_merged(trainer, trainer.processing_class, os.path.join(cfg.output_dir, "merged"))
+        except Exception as e:  # sharded (ZeRO-3/FSDP) weights cannot be merged in place
+            logger.warning("could not save merged LoRA model (%s); merge the adapter offline", e)
     if hasattr(trainer, "end"):
         trainer.end()
     return cfg.output_dir

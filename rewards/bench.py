@@ -2,7 +2,8 @@
 
 Both sides verify the same N candidates (a mix of correct and failing ones generated here: correct
 elementwise kernels, wrong arithmetic, compile errors, runtime errors) with the same parallelism W.
-The engine's time includes starting its zygote. The last line printed is
+The engine's time includes starting its zygote. The engine also runs once with its runtime op record
+switched off, to print what the record costs per candidate. The last line printed is
 `speedup_vs_fresh_process: X`.
 """
 
@@ -105,10 +106,12 @@ def run_fresh(cases: list[tuple[Path, Path, str]], workers: int, trials: int, de
     return time.perf_counter() - t0, out
 
 
-def run_engine(cases: list[tuple[Path, Path, str]], workers: int, trials: int, device: str) -> tuple[float, list[str]]:
+def run_engine(cases: list[tuple[Path, Path, str]], workers: int, trials: int, device: str,
+               enforce_runtime: bool = True) -> tuple[float, list[str]]:
     pairs = [(t.read_text(), c.read_text()) for t, c, _ in cases]
     t0 = time.perf_counter()
-    with Engine(VerifyConfig(device=device, workers=workers, trials=trials, timeout_s=120)) as eng:
+    cfg = VerifyConfig(device=device, workers=workers, trials=trials, timeout_s=120, enforce_runtime=enforce_runtime)
+    with Engine(cfg) as eng:
         res = eng.verify_many(pairs)
     return time.perf_counter() - t0, [r.status.value for r in res]
 
@@ -121,6 +124,11 @@ def bench_verify(n: int, workers: int, trials: int, device: str) -> int:
         t_eng, eng = run_engine(cases, workers, trials, dev)
         ok_eng = sum(s == "ok" for s in eng)
         print(f"engine:        {n / t_eng:8.2f} candidates/s  ({t_eng:.1f}s, {ok_eng} ok)", flush=True)
+        t_off, _ = run_engine(cases, workers, trials, dev, enforce_runtime=False)
+        overhead_ms = (t_eng - t_off) / n * 1000.0 * workers
+        print(f"engine, runtime op record off (measurement only): {n / t_off:8.2f} candidates/s  ({t_off:.1f}s)", flush=True)
+        print(f"runtime_enforcement_overhead_ms_per_candidate: {overhead_ms:.1f}  "
+              f"(worker-time; {100.0 * (t_eng - t_off) / t_off:+.1f}% wall)", flush=True)
         t_fresh, fresh = run_fresh(cases, workers, trials, dev)
         ok_fresh = sum(s == "ok" for s in fresh)
         print(f"fresh process: {n / t_fresh:8.2f} candidates/s  ({t_fresh:.1f}s, {ok_fresh} ok)", flush=True)

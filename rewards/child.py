@@ -1,46 +1,49 @@
 """Code that runs inside forked sandbox children. Two roles:
 
 * reference process (one per task group, trusted task code, forked before any candidate code exists
-  anywhere in its ancestry): draws the trial inputs, runs `Model`, keeps the outputs in its own memory,
-  and later compares each candidate's saved outputs against them. Reference outputs never touch disk.
-* candidate process (one per candidate, isolated by `rewards.isolation`): loads the candidate file,
-  builds `ModelNew`, runs it on the saved inputs while counting launches of kernels defined in the
-  candidate, saves outputs + post-call inputs, and reports how it went in `result.json`.
-
-The candidate's report is trusted only for what cannot make it pass: correctness is decided by the
-reference process from the saved tensors.
+  anywhere in its ancestry): draws the trial inputs from secret seeds (a CSPRNG, unrelated to the init
+  seed), runs `Model` (twice on the first trial, with memory scribbled in between, to catch references
+  that are not reproducible), keeps the outputs in its own memory, and later judges each candidate's
+  outputs against them. Reference outputs never leave this process.
+* candidate harness (`run_candidate`, one per candidate, in the isolated process, below the trusted
+  supervisor of `rewards.supervisor`): receives the constructor inputs and weights, loads the candidate,
+  builds `ModelNew`, reseeds every RNG from a CSPRNG, then receives each trial's inputs only when that
+  trial runs and sends back outputs plus the runtime record of what executed (`rewards.guard`). It never
+  writes a report file: whatever the candidate writes to disk is ignored.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 import os
+import secrets
 import sys
 import traceback
 from typing import Any
 
 import torch
 
-CAND_MODULE = "tf_candidate"
+from rewards import channel
+from rewards.guard import CAND_MODULE, LaunchCounter, OpRecorder, arm_audit_hook, python_threads
+
 REF_MODULE = "tf_reference"
 INPUTS_FILE = "inputs.pt"
-OUTPUTS_FILE = "outputs.pt"
-RESULT_FILE = "result.json"
 COMPILE_ERRORS = {"CompilationError", "CompileTimeAssertionFailure", "UnsupportedLanguageConstruct", "PTXASError", "OutOfResources"}
+MAX_OUTPUT_BYTES = 1 << 34
 
 
-def load_module(name: str, path: str) -> Any:
+def load_module(name: str, path: str, src: str | None = None) -> Any:
     """Import a source file under a fixed module name.
 
     Triton reads kernel source through `inspect`/linecache, so the file's lines are put in linecache
-    under the path as given. The path may be relative: in a candidate process /tmp is covered by a
-    private tmpfs, and only the cwd still reaches the real directory.
+    under the path as given.
     """
     import linecache
     import types
 
-    with open(path) as f:
-        src = f.read()
+    if src is None:
+        with open(path) as f:
+            src = f.read()
     linecache.cache[path] = (len(src), None, src.splitlines(True), path)
     mod = types.ModuleType(name)
     mod.__file__ = path
@@ -65,9 +68,56 @@ def _clone_cpu(obj: Any) -> Any:
     return obj
 
 
+def _fresh(inp: list[Any], device: str) -> list[Any]:
+    return _to([x.clone() if isinstance(x, torch.Tensor) else x for x in inp], device)
+
+
 def _sync(device: str) -> None:
     if device == "cuda":
         torch.cuda.synchronize()
+
+
+def _scribble(device: str) -> None:
+    """Fill freed memory with NaN so a reference that reads uninitialised memory shows it on rerun."""
+    try:
+        junk = torch.empty(16 * 1024 * 1024, dtype=torch.float32, device=device)
+        junk.fill_(float("nan"))
+        del junk
+    except Exception:
+        pass
+
+
+def plain_outputs(out: Any, trusted: bool = False) -> list[Any]:
+    """Forward's outputs as plain CPU data (a flat list of leaves) the judge loads with weights_only.
+
+    Only exact built-in containers (tuple, list, dict) are walked and only plain dense tensors and Python
+    scalars are accepted: a subclass could run candidate code here, after forward, where no recorder
+    watches it, and a kernel's result is a dense tensor anyway."""
+    leaves: list[Any] = []
+
+    def walk(o: Any, depth: int) -> None:
+        if depth > 32:
+            raise TypeError("forward returned a structure nested too deeply")
+        t = type(o)
+        if t is torch.Tensor or t is torch.nn.Parameter:
+            if o.layout != torch.strided:
+                raise TypeError(f"forward returned a {o.layout} tensor; return a dense (strided) tensor")
+            leaves.append(o.detach().to("cpu", copy=True))
+        elif t in (tuple, list) or (trusted and isinstance(o, (tuple, list))):
+            for x in o:
+                walk(x, depth + 1)
+        elif t is dict:
+            for k in sorted(o, key=repr):
+                walk(o[k], depth + 1)
+        elif o is None or t in (bool, int, float, complex, str):
+            leaves.append(o)
+        elif isinstance(o, torch.Tensor):
+            raise TypeError(f"forward returned a tensor subclass ({t.__name__}); return a plain tensor")
+        else:
+            raise TypeError(f"forward returned an unsupported value of type {t.__name__}")
+
+    walk(out, 0)
+    return leaves
 
 
 # --------------------------------------------------------------------------------------------- reference
@@ -75,8 +125,6 @@ class ReferenceRun:
     """Holds the reference outputs for one task group and judges candidates against them."""
 
     def __init__(self, ref_path: str, group_dir: str, seed: int, trials: int, device: str) -> None:
-        from rewards.compare import flatten
-
         torch.set_num_threads(1)
         mod = load_module(REF_MODULE, ref_path)
         get_init = getattr(mod, "get_init_inputs", lambda: [])
@@ -87,25 +135,37 @@ class ReferenceRun:
         self.device = device
         self.model = model
         self.inputs: list[list[Any]] = []
-        self.outputs: list[list[torch.Tensor]] = []
+        self.outputs: list[list[Any]] = []
         self.post_inputs: list[list[Any]] = []
-        for t in range(trials):
-            torch.manual_seed(seed + 1 + t)
-            inp = list(mod.get_inputs())
-            self.inputs.append(_clone_cpu(inp))
-        torch.save(
-            {"init_inputs": _clone_cpu(init_inputs), "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-             "inputs": self.inputs, "seed": seed},
-            os.path.join(group_dir, INPUTS_FILE),
-        )
-        os.chmod(os.path.join(group_dir, INPUTS_FILE), 0o644)
+        self.nondeterministic: str | None = None
+        for _ in range(trials):
+            torch.manual_seed(secrets.randbits(62))  # secret: nothing the candidate sees predicts it
+            self.inputs.append(_clone_cpu(list(mod.get_inputs())))
+        path = os.path.join(group_dir, INPUTS_FILE)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)  # supervisors only
+        with os.fdopen(fd, "wb") as f:
+            torch.save({"init_inputs": _clone_cpu(init_inputs),
+                        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                        "inputs": self.inputs, "seed": seed}, f)
         with torch.no_grad():
             for inp in self.inputs:
-                dev_inp = _to([x.clone() if isinstance(x, torch.Tensor) else x for x in inp], device)
+                dev_inp = _fresh(inp, device)
                 out = model(*dev_inp)
                 _sync(device)
-                self.outputs.append([o.detach().cpu() for o in flatten(out)])
+                self.outputs.append(plain_outputs(out, trusted=True))
                 self.post_inputs.append(_clone_cpu(dev_inp))
+            self._check_determinism()
+
+    def _check_determinism(self) -> None:
+        from rewards.compare import compare_outputs
+
+        _scribble(self.device)
+        dev_inp = _fresh(self.inputs[0], self.device)
+        again = plain_outputs(self.model(*dev_inp), trusted=True)
+        _sync(self.device)
+        cmp = compare_outputs(self.outputs[0], again, None, None, "reference rerun")
+        if not cmp.ok:
+            self.nondeterministic = cmp.reason or "reference outputs differ between two runs on the same inputs"
 
     def time_reference(self, warmup: int, reps: int, lock_dir: str | None) -> tuple[float | None, str | None]:
         if self.device != "cuda":
@@ -132,20 +192,28 @@ class ReferenceRun:
         except Exception:
             return None
 
-    def judge(self, outputs_path: str, atol: float | None, rtol: float | None) -> dict[str, Any]:
-        """Compare a candidate's saved outputs. weights_only=True: the file is untrusted data."""
+    def judge(self, outputs_path: str, sha256: str | None, atol: float | None, rtol: float | None) -> dict[str, Any]:
+        """Compare a candidate's outputs. Any failure here is that candidate's verdict, never the group's."""
+        try:
+            return self._judge(outputs_path, sha256, atol, rtol)
+        except Exception as e:
+            return {"ok": False, "max_abs_err": None, "reason": f"candidate outputs could not be compared ({type(e).__name__}: {str(e)[:300]})"}
+
+    def _judge(self, outputs_path: str, sha256: str | None, atol: float | None, rtol: float | None) -> dict[str, Any]:
         import io
 
         from rewards.compare import compare_outputs
         from rewards.isolation import read_untrusted
 
+        raw = read_untrusted(outputs_path, MAX_OUTPUT_BYTES)
+        if raw is None:
+            return {"ok": False, "max_abs_err": None, "reason": "candidate outputs missing"}
+        if sha256 is not None and hashlib.sha256(raw).hexdigest() != sha256:
+            return {"ok": False, "max_abs_err": None, "reason": "candidate outputs were altered after the supervisor wrote them"}
         try:
-            raw = read_untrusted(outputs_path, 1 << 31)
-            if raw is None:
-                raise FileNotFoundError("missing, not a regular file, or too large")
             data = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
             outs, posts = data["outputs"], data["post_inputs"]
-        except Exception as e:  # malformed/missing file written by the candidate's process
+        except Exception as e:
             return {"ok": False, "max_abs_err": None, "reason": f"unreadable candidate outputs ({type(e).__name__})"}
         if len(outs) != len(self.outputs) or len(posts) != len(self.post_inputs):
             return {"ok": False, "max_abs_err": None, "reason": "candidate reported a different number of trials"}
@@ -157,59 +225,19 @@ class ReferenceRun:
             worst = max(worst, cmp.max_abs_err or 0.0)
         for t, (ref_p, cand_p) in enumerate(zip(self.post_inputs, posts, strict=True)):
             ref_t = [x for x in ref_p if isinstance(x, torch.Tensor)]
-            cmp = compare_outputs(ref_t, [x for x in cand_p if isinstance(x, torch.Tensor)], 0.0, 0.0, f"trial {t} input")
+            cmp = compare_outputs(ref_t, [x for x in cand_p if isinstance(x, torch.Tensor)], atol, rtol, f"trial {t} input")
             if not cmp.ok:
                 return {"ok": False, "max_abs_err": worst, "reason": "candidate mutated its inputs: " + cmp.reason}
         return {"ok": True, "max_abs_err": worst, "reason": ""}
 
 
 # --------------------------------------------------------------------------------------------- candidate
-class LaunchCounter:
-    """Counts launches of @triton.jit kernels whose source lives in the candidate module.
-
-    Patched on the classes (JITFunction.run, InterpretedFunction.run), so kernels defined anywhere in the
-    candidate, wrapped by autotune/heuristics or not, are seen, on GPU and under the interpreter alike.
-    """
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.failed_in_kernel = False  # an exception escaped a candidate kernel launch (build/JIT errors)
-        self._install()
-
-    def _install(self) -> None:
-        from triton.runtime import jit as _jit
-
-        classes = [_jit.JITFunction]
-        try:
-            from triton.runtime.interpreter import InterpretedFunction
-
-            classes.append(InterpretedFunction)
-        except ImportError:
-            pass
-        counter = self
-        for cls in classes:
-            orig = cls.run
-
-            def run(self, *args, __orig=orig, **kwargs):  # noqa: ANN001
-                fn = getattr(self, "fn", None)
-                mine = getattr(fn, "__module__", None) == CAND_MODULE
-                if mine and not kwargs.get("warmup", False):
-                    counter.count += 1
-                try:
-                    return __orig(self, *args, **kwargs)
-                except BaseException:
-                    counter.failed_in_kernel = counter.failed_in_kernel or mine
-                    raise
-
-            cls.run = run
-
-
 # Under the interpreter a bad kernel body (unknown tl function, wrong arity, bad constexpr) surfaces as an
 # ordinary Python error raised inside the launch; on GPU the same code raises CompilationError.
 _KERNEL_BUILD_ERRORS = (NameError, AttributeError, TypeError, AssertionError, SyntaxError)
 
 
-def _classify(exc: BaseException, stage: str, in_kernel: bool) -> str:
+def classify(exc: BaseException, stage: str, in_kernel: bool) -> str:
     names = {c.__name__ for c in type(exc).__mro__}
     if names & COMPILE_ERRORS:
         return "compile_error"
@@ -224,64 +252,157 @@ def _classify(exc: BaseException, stage: str, in_kernel: bool) -> str:
     return "runtime_error"
 
 
-def _write_result(payload: dict[str, Any]) -> None:
-    with open(RESULT_FILE, "w") as f:
-        json.dump(payload, f)
+class _Harness:
+    def __init__(self, rfd: int, wfd: int, device: str, max_payload: int) -> None:
+        self.rfd, self.wfd, self.device, self.max_payload = rfd, wfd, device, max_payload
+        self.enforce = True
+        self.rec = OpRecorder()
+        self.counter: LaunchCounter | None = None
+        self.policy: Any = None
+        self.stage = "setup"
 
+    def send(self, header: dict[str, Any], payload: bytes = b"") -> None:
+        channel.send(self.wfd, header, payload)
 
-def run_candidate(device: str, time_gpu: bool, warmup: int, reps: int, lock_dir: str | None) -> None:
-    """Body of the candidate process (cwd = its private dir). Always ends in os._exit."""
-    stage = "load"
-    counter: LaunchCounter | None = None
-    try:
-        torch.set_num_threads(1)
-        data = torch.load(os.path.join("..", INPUTS_FILE), map_location="cpu", weights_only=True)
-        counter = LaunchCounter()
-        mod = load_module(CAND_MODULE, "candidate.py")
+    def record(self) -> dict[str, Any]:
+        return {"ops": self.rec.summary(), "threads": python_threads(),
+                "denied": dict(self.policy.denied) if self.policy is not None else {}}
+
+    def run(self) -> None:
+        header, payload = channel.recv(self.rfd, self.max_payload)
+        init = channel.decode_payload(payload)
+        self.enforce = bool(header.get("enforce_runtime", True))
+        self.counter = LaunchCounter(self.rec)
+        _install_interpreter_shims(self.device)
+        self.policy = arm_audit_hook(sandbox_root=header.get("sandbox_root"), cache_dir=os.environ.get("TRITON_CACHE_DIR"),
+                                     allow_compilers=self.device == "cuda")
+        self.stage = "load"
+        mod = load_module(CAND_MODULE, "candidate.py", header["source"])
         if not hasattr(mod, "ModelNew"):
-            _write_result({"status": "compile_error", "error_type": "MissingModelNew", "log": "candidate defines no ModelNew"})
-            os._exit(0)
-        stage = "init"
-        torch.manual_seed(data["seed"])
-        model = mod.ModelNew(*data["init_inputs"])
-        state = data["state_dict"]
+            self.send({"event": "error", "status": "compile_error", "error_type": "MissingModelNew",
+                       "stage": "load", "log": "candidate defines no ModelNew"})
+            return
+        self.stage = "init"
+        torch.manual_seed(int(header["seed"]))
+        model = mod.ModelNew(*init["init_inputs"])
+        state = init["state_dict"]
         try:
             mine = model.state_dict()
             if set(mine) == set(state) and all(mine[k].shape == state[k].shape for k in state):
                 model.load_state_dict(state)
         except Exception:
             pass
-        model = model.to(device).eval()
-        stage = "forward"
-        outputs, posts, launches = [], [], []
-        from rewards.compare import flatten
+        model = model.to(self.device).eval()
+        _reseed()  # nothing seen in __init__ predicts the randomness forward sees
+        self.send({"event": "ready", **self.record()})
+        while True:
+            header, payload = channel.recv(self.rfd, self.max_payload)
+            op = header.get("op")
+            if op == "trial":
+                self.stage = "forward"
+                self.trial(model, channel.decode_payload(payload), bool(header.get("profile")))
+            elif op == "time":
+                self.stage = "timing"
+                self.time(model, channel.decode_payload(payload), int(header["warmup"]), int(header["reps"]))
+            else:
+                return
 
+    def trial(self, model: Any, inp: list[Any], profile: bool) -> None:
+        assert self.counter is not None
+        dev_inp = _fresh(inp, self.device)
+        if self.device == "cuda":  # poison the caching allocator so unwritten outputs read as NaN
+            torch.empty(64 * 1024 * 1024, dtype=torch.float32, device="cuda").fill_(float("nan"))
+        self.rec.reset()
+        before = self.counter.count
+        kernels: list[str] | None = None
         with torch.no_grad():
-            for inp in data["inputs"]:
-                dev_inp = _to([x.clone() if isinstance(x, torch.Tensor) else x for x in inp], device)
-                if device == "cuda":  # poison the caching allocator so unwritten outputs read as NaN
-                    torch.empty(64 * 1024 * 1024, dtype=torch.float32, device="cuda").fill_(float("nan"))
-                before = counter.count
-                out = model(*dev_inp)
-                _sync(device)
-                launches.append(counter.count - before)
-                outputs.append([o.detach().cpu() for o in flatten(out)])
-                posts.append(_clone_cpu(dev_inp))
-        cand_ms, method = None, None
-        if device == "cuda" and time_gpu and all(launches):
-            from rewards.timing import time_cuda
+            if profile:
+                out, kernels = _profiled(lambda: self._forward(model, dev_inp))
+            else:
+                out = self._forward(model, dev_inp)
+            _sync(self.device)
+        launches = self.counter.count - before
+        rec = self.record()
+        outs = plain_outputs(out)
+        posts = _clone_cpu(dev_inp)
+        self.send({"event": "trial", "launches": launches, "kernel_names": sorted(self.counter.names),
+                   "device_kernels": kernels, **rec}, channel.encode_payload({"outputs": outs, "post_inputs": posts}))
 
-            stage = "timing"
-            inp = _to(data["inputs"][0], "cuda")
-            with torch.no_grad():
-                cand_ms, method = time_cuda(lambda: model(*inp), warmup, reps, lock_dir)
-        torch.save({"outputs": outputs, "post_inputs": posts}, OUTPUTS_FILE)
-        _write_result({"status": "ran", "launches": launches, "cand_ms": cand_ms, "timing_method": method})
+    def _forward(self, model: Any, dev_inp: list[Any]) -> Any:
+        if not self.enforce:
+            return model(*dev_inp)
+        with self.rec.modes():
+            return model(*dev_inp)
+
+    def time(self, model: Any, inp: list[Any], warmup: int, reps: int) -> None:
+        from rewards.timing import time_cuda
+
+        dev_inp = _to(inp, "cuda")
+        with torch.no_grad():
+            ms, method = time_cuda(lambda: model(*dev_inp), warmup, reps, None)
+        self.send({"event": "timed", "cand_ms": ms, "timing_method": method})
+
+
+def _reseed() -> None:
+    import random
+
+    torch.manual_seed(secrets.randbits(62))
+    random.seed(secrets.randbits(62))
+    try:
+        import numpy as np
+
+        np.random.seed(secrets.randbits(32))
+    except Exception:
+        pass
+
+
+def _profiled(fn: Any) -> tuple[Any, list[str] | None]:
+    """CUDA only: run `fn` under the profiler and return the names of the device kernels it launched."""
+    try:
+        from torch.profiler import ProfilerActivity, profile
+    except Exception:
+        return fn(), None
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        out = fn()
+        torch.cuda.synchronize()
+    names = []
+    try:
+        for ev in prof.events():
+            if str(getattr(ev, "device_type", "")).endswith("CUDA"):
+                names.append(ev.name)
+    except Exception:
+        return out, None
+    return out, names
+
+
+def _install_interpreter_shims(device: str) -> None:
+    if device != "cpu":
+        return
+    try:
+        # autotune / libdevice / string-constexpr support under the interpreter
+        from rewards import interp_shims
+    except ImportError:
+        return
+    interp_shims.install()
+
+
+def run_candidate(rfd: int, wfd: int, device: str, max_payload: int) -> None:
+    """Body of the candidate process. Always ends in os._exit; reports only through `wfd`."""
+    import gc
+
+    h = _Harness(rfd, wfd, device, max_payload)
+    try:
+        gc.disable()  # no finalizer of the candidate's runs at a moment chosen by the collector, unrecorded
+        torch.set_num_threads(1)
+        h.run()
+    except channel.ChannelError:
+        pass  # the supervisor went away: nothing to report to
     except BaseException as e:  # the candidate's own failure, including SystemExit/KeyboardInterrupt
         tb = traceback.format_exc()
-        status = _classify(e, stage, bool(counter and counter.failed_in_kernel))
+        status = classify(e, h.stage, bool(h.counter and h.counter.failed_in_kernel))
         try:
-            _write_result({"status": status, "error_type": type(e).__name__, "stage": stage, "log": tb[-6000:]})
+            h.send({"event": "error", "status": status, "error_type": type(e).__name__, "stage": h.stage,
+                    "log": tb[-6000:], **h.record()})
         except BaseException:
             os._exit(3)
     finally:

@@ -39,6 +39,8 @@ class VerifyConfig:
     strict_rules: bool = field(default=True, metadata={"help": "Fatal static findings stop the candidate before it runs."})
     isolate_network: bool = field(default=True, metadata={"help": "Put each candidate in its own network namespace where permitted."})
     drop_privileges: bool = field(default=True, metadata={"help": "When started as root, run candidates as user nobody."})
+    seccomp: bool = field(default=True, metadata={"help": "Install the seccomp filter in candidate processes (x86_64)."})
+    enforce_runtime: bool = field(default=True, metadata={"help": "Record the ATen ops each forward executes (the authority on torch fallbacks). Off only to measure the recorder's cost (`bench verify`)."})
 
     def __post_init__(self) -> None:
         if self.device not in {"auto", "cpu", "cuda"}:

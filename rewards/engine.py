@@ -9,7 +9,6 @@ exception escaping to the trainer.
 
 from __future__ import annotations
 
-import ast
 import atexit
 import json
 import os
@@ -39,10 +38,11 @@ def static_check(completion: str, config: VerifyConfig, reference: str | None = 
     code = extract_code(completion)
     if code is None:
         return None, failure(Status.NO_CODE, "no python code block found in the completion"), ()
-    try:
-        ast.parse(code)
-    except SyntaxError as e:
-        return code, failure(Status.SYNTAX_ERROR, f"SyntaxError: {e.msg} (line {e.lineno})", error_type="SyntaxError"), ()
+    from rewards.rules import parse_error
+
+    why = parse_error(code)  # also RecursionError/MemoryError/NUL bytes: the candidate's fault, reward 0
+    if why is not None:
+        return code, failure(Status.SYNTAX_ERROR, why, error_type=why.split(":", 1)[0]), ()
     findings = tuple(check_rules(code, reference))
     if config.strict_rules and any(f.fatal for f in findings):
         msg = "; ".join(f"{f.rule}: {f.message}" for f in findings if f.fatal)

@@ -33,6 +33,8 @@ import sys
 from dataclasses import dataclass
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
@@ -169,24 +171,59 @@ def _private_tmpfs(d: str, keep: list[str], mode: str = "1777") -> bool:
     return ok
 
 
-def enter_namespaces(want_network: bool, will_drop: bool = False) -> list[str]:
-    """Unshare net+mount(+pid) namespaces. Returns the names that took effect. Call before fork().
+# Places every user can write on a typical host; each gets a private tmpfs in the candidate's view
+# (`/var/lock` is a link into /run). Others found by `host_writable_dirs` are added at engine start.
+PRIVATE_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run", "/dev/mqueue", "/var/crash", "/var/mail", "/var/spool/mail")
 
-    With `will_drop` (the candidate becomes nobody), root-only directories above the interpreter or the
-    package (a pyenv or conda under /root) are replaced by a traversable tmpfs holding only those paths,
-    so lazy imports keep working and the rest of the home directory is not even visible."""
+
+def host_writable_dirs(roots: tuple[str, ...] = ("/var", "/home", "/srv", "/opt", "/mnt", "/media", "/etc", "/usr/local"),
+                       max_depth: int = 4) -> list[str]:
+    """Directories below `roots` that user nobody could write (world-writable or owned by nobody).
+
+    Scanned once per engine (a few hundred ms); the candidate then sees a private tmpfs over each."""
+    import stat
+
+    found: list[str] = []
+    stack = [(r, 0) for r in roots if os.path.isdir(r) and not os.path.islink(r)]
+    while stack:
+        d, depth = stack.pop()
+        try:
+            st = os.lstat(d)
+            if stat.S_ISDIR(st.st_mode) and (st.st_mode & 0o002 or st.st_uid == NOBODY):
+                found.append(d)
+                continue
+            if depth >= max_depth:
+                continue
+            with os.scandir(d) as it:
+                for e in it:
+                    if e.is_dir(follow_symlinks=False):
+                        stack.append((e.path, depth + 1))
+        except OSError:
+            continue
+    return sorted(found)
+
+
+def enter_namespaces(want_network: bool, will_drop: bool = False, writable: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """Unshare net+mount+pid+ipc+uts namespaces. Returns the names that took effect. Call before fork().
+
+    In the new mount namespace every host place user nobody could write (`PRIVATE_DIRS` plus `writable`)
+    is covered by a private tmpfs, so nothing the candidate writes reaches the host and no host socket in
+    those places is reachable. With `will_drop` (the candidate becomes nobody), root-only directories
+    above the interpreter or the package (a pyenv or conda under /root) are replaced by a traversable tmpfs
+    holding only those paths, so lazy imports keep working and the rest of the home directory is not even
+    visible."""
     got: list[str] = []
     if os.geteuid() == 0:
-        flags = CLONE_NEWNS | CLONE_NEWPID | (CLONE_NEWNET if want_network else 0)
+        flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | (CLONE_NEWNET if want_network else 0)
         if _unshare(flags):
-            got += ["mntns", "pidns"] + (["netns"] if want_network else [])
+            got += ["mntns", "pidns", "ipcns", "utsns"] + (["netns"] if want_network else [])
         elif want_network and _unshare(CLONE_NEWNET):
             got.append("netns")
         if "mntns" in got:
             _mount("none", "/", "", MS_REC | MS_PRIVATE)
             keep = _needed_paths()
-            for d in ("/tmp", "/var/tmp", "/dev/shm"):
-                if os.path.isdir(d) and _private_tmpfs(os.path.realpath(d), keep):
+            for d in dict.fromkeys([*PRIVATE_DIRS, *writable]):
+                if os.path.isdir(d) and not os.path.islink(d) and _private_tmpfs(os.path.realpath(d), keep):
                     got.append(f"tmpfs:{d}")
             if will_drop:
                 for d in _root_only_ancestors(keep):
@@ -197,12 +234,83 @@ def enter_namespaces(want_network: bool, will_drop: bool = False) -> list[str]:
     return got
 
 
+def rmtree(path: str) -> None:
+    """Remove a tree a candidate may have built: iterative and fd-relative (no recursion or path-length
+    limit at any depth), one descriptor open at a time, never follows symlinks, never raises (leftovers of
+    a hostile tree are not worth crashing the engine over)."""
+    import stat
+
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        return
+    names: list[str] = []
+    failed: set[tuple[int, str]] = set()
+    while True:
+        child = None
+        try:
+            os.fchmod(fd, 0o700)
+        except OSError:
+            pass
+        try:
+            with os.scandir(fd) as it:
+                for e in it:
+                    try:
+                        is_dir = stat.S_ISDIR(e.stat(follow_symlinks=False).st_mode)
+                    except OSError:
+                        is_dir = False
+                    if is_dir and (len(names), e.name) not in failed:
+                        child = e.name
+                        break
+                    if not is_dir:
+                        try:
+                            os.unlink(e.name, dir_fd=fd)
+                        except OSError:
+                            pass
+        except OSError:
+            pass
+        if child is not None:
+            try:
+                nfd = os.open(child, flags, dir_fd=fd)
+            except OSError:
+                failed.add((len(names), child))
+                continue
+            os.close(fd)
+            fd = nfd
+            names.append(child)
+            continue
+        if not names:
+            os.close(fd)
+            try:
+                os.rmdir(path)
+            except OSError:
+                pass
+            return
+        try:
+            parent = os.open("..", flags, dir_fd=fd)
+        except OSError:
+            os.close(fd)
+            return
+        os.close(fd)
+        fd = parent
+        name = names.pop()
+        try:
+            os.rmdir(name, dir_fd=fd)
+        except OSError:
+            failed.add((len(names), name))
+
+
 def mount_private_proc() -> bool:
     """Inside a new PID namespace: a /proc that shows only the sandbox's own processes."""
     return _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
 
-def apply_limits(lim: Limits, drop_to_nobody: bool) -> list[str]:
+def apply_limits(lim: Limits, drop_to_nobody: bool, cgroup_capped: bool = False) -> list[str]:
     """rlimits, then (as root) become nobody. Returns the protections applied."""
     got = []
 
@@ -227,6 +335,8 @@ def apply_limits(lim: Limits, drop_to_nobody: bool) -> list[str]:
         # RLIMIT_AS breaks the CUDA driver's large virtual reservations; on GPU the memory cap is the GPU's.
         _set(resource.RLIMIT_AS, vm_kb * 1024 + lim.memory_mb * 1024 * 1024)
         got.append("rlimit_as")
+    if cgroup_capped:
+        got.append("cgroup")
     _set(resource.RLIMIT_CPU, lim.cpu_time_s)
     _set(resource.RLIMIT_FSIZE, lim.max_file_mb * 1024 * 1024)
     _set(resource.RLIMIT_NOFILE, 256)

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from rewards.rules import (
     ALLOWED_DUNDERS,
     ALLOWED_IMPORT_ROOTS,
+    ALLOWED_MODULES,
+    ESCAPE_ATTRS,
     ESCAPE_MODULES,
     FORBIDDEN_BUILTINS,
     FORBIDDEN_QUALIFIED,
@@ -64,7 +66,8 @@ def _launched_kernels(ctx: Context, nodes: Iterator[ast.AST]) -> set[str]:
     return found
 
 
-@rule("kernel_not_launched", "A kernel that forward never launches is decoration next to the real (torch) work.")
+@rule("kernel_not_launched", "A kernel that forward never launches is decoration next to the real (torch) work; "
+      "advisory here, the runtime launch record decides.", fatal=False)
 def _kernel_not_launched(ctx: Context) -> Found:
     if not ctx.kernels:
         return
@@ -151,11 +154,28 @@ def _torch_compute_fallback(ctx: Context) -> Found:
             yield f"`{q}` generates the kernel instead of the candidate", _line(n)
 
 
+_TRITON_RETRY_ERRORS = ("OutOfResources", "CompilationError", "PTXASError")
+
+
+def _only_triton_retry(n: ast.Try) -> bool:
+    """`except OutOfResources: relaunch with smaller blocks` is tuning, not a torch fallback."""
+    for h in n.handlers:
+        types_ = h.type.elts if isinstance(h.type, ast.Tuple) else [h.type]
+        for t in types_:
+            name = t.attr if isinstance(t, ast.Attribute) else t.id if isinstance(t, ast.Name) else ""
+            if name not in _TRITON_RETRY_ERRORS:
+                return False
+    return bool(n.handlers)
+
+
 @rule("try_except_fallback", "A try/except on the forward path lets a failing kernel fall back to torch silently.")
 def _try_except_fallback(ctx: Context) -> Found:
     for _, n in ctx.walk_reachable():
         if isinstance(n, (ast.Try, getattr(ast, "TryStar", ast.Try))):
-            yield "try/except on the forward path (a failing kernel must fail, not fall back)", _line(n)
+            if _only_triton_retry(n):
+                yield "try/except around a launch (retrying on a Triton resource error)", _line(n), False
+            else:
+                yield "try/except on the forward path (a failing kernel must fail, not fall back)", _line(n)
         elif isinstance(n, (ast.With, ast.AsyncWith)):
             for item in n.items:
                 e = item.context_expr
@@ -288,12 +308,60 @@ def _forbidden_import(ctx: Context) -> Found:
         elif isinstance(n, ast.Attribute):
             if _is_dunder(n.attr) and n.attr not in ALLOWED_DUNDERS:
                 yield f"accesses dunder attribute `{n.attr}`", _line(n)
+            elif n.attr.lstrip("_") in ESCAPE_ATTRS:
+                yield f"reaches `.{n.attr}` (an escape module held as an attribute)", _line(n)
             q = ctx.qual(n)
             if q and _under(q, FORBIDDEN_QUALIFIED):
                 yield f"uses `{q}`", _line(n)
+            elif q and isinstance(n.ctx, ast.Load):
+                bad = _module_outside_allowlist(q)
+                if bad:
+                    yield f"`{q}` reaches module `{bad}` (not on the module allowlist)", _line(n)
         elif (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("setattr", "delattr")
               and (len(n.args) < 2 or not (isinstance(n.args[1], ast.Constant) and isinstance(n.args[1].value, str)))):
             yield f"{n.func.id}() with a computed name (defeats the static rules)", _line(n)
+
+
+def _module_allowed(name: str) -> bool:
+    return name in ALLOWED_MODULES or any(p.endswith(".*") and name.startswith(p[:-1]) for p in ALLOWED_MODULES)
+
+
+_RESOLVED: dict[str, str | None] = {}
+
+
+def _module_outside_allowlist(qual: str) -> str | None:
+    """Follow `qual` (e.g. `torch.serialization.load`) on the real modules; the first module reached that is
+    not allowlisted, or None. Only allowlisted roots are imported to follow the chain."""
+    if qual in _RESOLVED:
+        return _RESOLVED[qual]
+    import sys
+    import types
+
+    parts = qual.split(".")
+    obj = sys.modules.get(parts[0])
+    if obj is None and parts[0] in ALLOWED_IMPORT_ROOTS:
+        import importlib
+
+        try:  # the same answer in every process: resolve on the real module, importing it once
+            obj = importlib.import_module(parts[0])
+        except Exception:
+            obj = None
+    bad = None
+    if obj is not None and len(parts) > 1:
+        for i, attr in enumerate(parts[1:], start=1):
+            try:
+                obj = getattr(obj, attr)
+            except Exception:
+                sub = sys.modules.get(".".join(parts[: i + 1]))
+                if sub is None:
+                    break
+                obj = sub
+            if isinstance(obj, types.ModuleType) and not _module_allowed(obj.__name__):
+                bad = obj.__name__
+                break
+    if len(_RESOLVED) < 100_000:
+        _RESOLVED[qual] = bad
+    return bad
 
 
 def _check_module(name: str, node: ast.AST) -> Found:

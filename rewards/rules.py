@@ -12,12 +12,15 @@ Fatal findings fail the rule gate (`VerifyResult.rule_ok`, `rule_reward`) and, w
   rule                     fatal  why
   no_modelnew              yes    nothing to run or compare
   no_triton_kernel         yes    the task is to write a Triton kernel
-  kernel_not_launched      yes    a decorative kernel next to torch code is the classic reward hack
+  kernel_not_launched      no     advisory: the runtime launch record decides (helpers, base classes and
+                                  `Cls.apply` aliases launch kernels the AST cannot follow)
   torch_compute_fallback   yes    a PyTorch/numpy op (or nn submodule) does the work instead of the kernel
+                                  (the runtime op record catches the paths the AST cannot see)
   try_except_fallback      yes    a failing kernel must fail, not silently fall back to torch
   monkeypatch              yes    patching torch/triton/builtins/Model can fake the comparison or timing
   subclass_reference       yes    inheriting from or calling the reference is not a solution
-  forbidden_import         yes    OS, process, network, reflection and dynamic-code access have no place in a kernel
+  forbidden_import         yes    OS, process, network, reflection and dynamic-code access have no place in a kernel;
+                                  attribute chains may only reach modules on `ALLOWED_MODULES` (`torch.os` is os)
   threads_streams          yes    side streams and threads make timing and synchronisation lie
   timing_tamper            mixed  patching timers is fatal; merely using `time`/CUDA events is a warning
   caching_outputs          no     heuristic warning; the runtime check (fresh inputs every trial) is the defence
@@ -43,21 +46,37 @@ from rewards.types import Finding
 ALLOWED_IMPORT_ROOTS = frozenset({
     "torch", "triton", "math", "numpy", "typing", "typing_extensions", "functools", "itertools",
     "collections", "dataclasses", "abc", "enum", "numbers", "__future__", "warnings", "random", "time",
-    "contextlib", "copy",
+    "contextlib", "copy", "logging", "operator",
+})
+# Modules an attribute chain may pass through or end at (by the module's own `__name__`; a name ending in
+# ".*" admits its submodules). Anything else reached as an attribute — `torch.os`, `typing.sys`,
+# `random._os`, `torch.serialization` — is a module the candidate has no business with.
+ALLOWED_MODULES = frozenset({
+    "torch", "torch.nn", "torch.nn.functional", "torch.nn.init", "torch.nn.modules.*", "torch.nn.parameter",
+    "torch.autograd", "torch.autograd.function", "torch.library", "torch.cuda", "torch.linalg", "torch.fft",
+    "torch.special", "torch.types", "torch.amp", "torch.cuda.amp", "triton", "triton.language.*",
+    "triton.language", "triton.runtime", "triton.runtime.jit", "triton.runtime.autotuner",
+    "triton.runtime.errors", "triton.compiler", "triton.compiler.errors", "triton.backends",
+    "math", "numpy", "numpy.random", "typing", "typing_extensions", "functools", "itertools", "collections",
+    "collections.abc", "dataclasses", "abc", "enum", "numbers", "warnings", "random", "time", "contextlib",
+    "copy", "logging", "operator",
 })
 # Named only for clearer messages: these are the ones that escape or inspect the harness.
 ESCAPE_MODULES = frozenset({
     "os", "sys", "subprocess", "socket", "ctypes", "cffi", "multiprocessing", "threading", "_thread",
     "concurrent", "signal", "shutil", "pathlib", "importlib", "builtins", "gc", "inspect", "pickle",
     "marshal", "io", "urllib", "http", "requests", "asyncio", "resource", "pty", "mmap", "tempfile", "glob",
-    "pdb", "code", "codeop", "operator", "posix", "faulthandler", "traceback", "weakref", "atexit", "fcntl",
+    "pdb", "code", "codeop", "posix", "faulthandler", "traceback", "weakref", "atexit", "fcntl",
 })
 # Submodules/functions of allowed packages that compile native code, load pickles or reach the disk.
 FORBIDDEN_QUALIFIED = (
     "torch.utils.cpp_extension", "torch.hub", "torch.load", "torch.save", "torch.from_file",
     "torch.ops.load_library", "torch.classes", "torch.multiprocessing", "torch.distributed",
     "torch._C", "torch._dynamo", "torch._inductor", "numpy.load", "numpy.save", "numpy.fromfile",
-    "numpy.memmap", "numpy.ctypeslib", "numpy.distutils", "triton.tools",
+    "numpy.memmap", "numpy.ctypeslib", "numpy.distutils", "triton.tools", "torch.serialization",
+    "torch.utils", "torch.package", "torch.ops", "torch.overrides", "operator.attrgetter",
+    "operator.methodcaller", "logging.FileHandler", "logging.handlers", "logging.config",
+    "numpy.ndarray.tofile", "numpy.lib",
 )
 # Builtins that execute strings, open files, or expose namespaces. `exit`/`quit` end the harness.
 FORBIDDEN_BUILTINS = frozenset({
@@ -66,6 +85,13 @@ FORBIDDEN_BUILTINS = frozenset({
     # Exceptions that bypass `except Exception` in the harness: raising them is an attempt to end the run.
     "SystemExit", "KeyboardInterrupt", "GeneratorExit", "BaseException",
 })
+# Attribute names that are (private aliases of) escape modules, wherever they appear in a chain.
+ESCAPE_ATTRS = frozenset({m for m in ("os", "sys", "subprocess", "socket", "ctypes", "builtins", "gc", "inspect",
+                                      "importlib", "io", "posix", "shutil", "pathlib", "signal", "threading",
+                                      "thread", "multiprocessing", "pickle", "marshal", "mmap", "resource",
+                                      "pty", "fcntl", "tempfile", "glob", "traceback", "weakref", "atexit",
+                                      "imp", "code", "pdb", "faulthandler", "sysconfig", "site", "linecache",
+                                      "tokenize", "zipimport", "runpy", "codecs", "ast", "dis")})
 # Dunder attributes that are harmless; all others (__globals__, __subclasses__, __dict__, __code__,
 # __class__, __builtins__, ...) are the raw material of sandbox escapes.
 ALLOWED_DUNDERS = frozenset({"__init__", "__name__", "__qualname__", "__doc__", "__module__"})
@@ -83,7 +109,12 @@ TORCH_ALLOWED = frozenset({
     "torch.cuda.device", "torch.cuda.device_count", "torch.cuda.get_device_capability",
     "torch.cuda.synchronize", "torch.library.wrap_triton", "torch.library.triton_op",
     "torch.autograd.Function", "torch.nn.Parameter", "torch.nn.Module", "torch.jit.is_scripting",
-    "torch.compiler.is_compiling", "torch.cuda.Event",
+    "torch.compiler.is_compiling", "torch.cuda.Event", "torch.squeeze", "torch.unsqueeze", "torch.reshape",
+    "torch.flatten", "torch.unflatten", "torch.broadcast_to", "torch.numel", "torch.tensor_split",
+    "torch.split", "torch.chunk", "torch.permute", "torch.transpose", "torch.t", "torch.narrow",
+    "torch.select", "torch.movedim", "torch.swapaxes", "torch.unbind", "torch.cuda.current_stream", "torch.cuda.default_stream", "torch.cuda._DeviceGuard",
+    "torch.cuda.set_device", "torch.cuda.current_blas_handle", "torch.get_device", "torch.as_strided",
+    "torch.cat", "torch.stack", "torch.is_complex", "torch.set_default_dtype",
 })
 TORCH_DTYPES = frozenset({
     "float16", "float32", "float64", "bfloat16", "half", "float", "double", "int8", "int16", "int32",
@@ -100,6 +131,7 @@ TENSOR_METHODS_ALLOWED = frozenset({
     "new_zeros", "new_ones", "new_full", "new_empty_strided", "fill_", "zero_", "copy_", "type", "type_as",
     "requires_grad_", "get_device", "narrow", "select", "split", "chunk", "unbind", "as_strided", "movedim",
     "swapaxes", "unsqueeze_", "squeeze_", "is_floating_point", "item", "dim_order", "untyped_storage",
+    "new_tensor", "tensor_split", "broadcast_to", "is_cuda",
 })
 _NON_TENSOR_RESULTS = frozenset({
     "size", "stride", "numel", "nelement", "dim", "ndimension", "is_contiguous", "data_ptr",
@@ -135,6 +167,7 @@ FOREIGN_KERNELS = ("triton.ops",)
 # Side streams, threads and processes: work escapes the timed region or races the comparison.
 STREAM_QUALIFIED = (
     "torch.cuda.Stream", "torch.cuda.stream", "torch.cuda.ExternalStream", "torch.cuda.set_stream",
+    "torch.cuda.StreamContext",
     "torch.cuda.streams", "torch.Stream", "torch.cuda.graph", "torch.cuda.CUDAGraph", "threading",
     "_thread", "concurrent", "multiprocessing", "torch.multiprocessing", "asyncio",
 )

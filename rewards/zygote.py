@@ -3,7 +3,10 @@
 Started by `rewards.engine.Engine` as `python -m rewards.zygote CONFIG_JSON`; speaks JSON lines on
 stdin/stdout. It never loads candidate code itself and never initialises CUDA, so every fork starts
 clean. Per task group it forks one reference process (see `rewards.child`) and, once that is ready, one
-candidate process per candidate, at most `workers` busy at a time. Verdicts go back as JSON lines.
+supervisor per candidate (see `rewards.supervisor`; it forks the process that runs the candidate), at
+most `workers` busy at a time. A candidate's report comes back through a pipe only its supervisor holds;
+the runtime record in it decides `kernel_not_launched` / `torch_compute_fallback` (`runtime_findings`).
+Verdicts go back as JSON lines.
 
     -> {"op": "group", "gid": "...", "reference": SRC, "seed": 1, "trials": 3,
         "candidates": [{"cid": "...", "code": SRC}, ...]}
@@ -16,7 +19,6 @@ import json
 import os
 import secrets
 import select
-import shutil
 import signal
 import sys
 import tempfile
@@ -25,10 +27,11 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from rewards import isolation
+from rewards import cgroups, isolation
 from rewards.isolation import Limits
+from rewards.supervisor import REPORT_LIMIT, Supervisor, describe_exit, new_output_name
 
-RESULT_LIMIT = 1 << 20  # bytes of result.json read back
+BASE_PREFIX = "tritonforge-sbx-"
 
 
 @dataclass
@@ -48,6 +51,7 @@ class Group:
     ref_ms: float | None = None
     ref_compiled_ms: float | None = None
     timing_method: str | None = None
+    nondeterministic: str | None = None
     judging: deque = field(default_factory=deque)  # (cid, partial result) awaiting the reference's judgement
     failed: str | None = None
 
@@ -58,6 +62,9 @@ class Cand:
     gid: str
     dir: str
     started: float
+    report_r: int
+    out_name: str
+    cg_dirs: list[str]
     timed_out: bool = False
 
 
@@ -68,11 +75,15 @@ class Zygote:
         self.workers: int = cfg["workers"]
         self.timeout: float = cfg["timeout_s"]
         self.limits = Limits(cfg["memory_mb"], cfg["cpu_time_s"], cfg["max_file_mb"], cfg["max_procs"])
-        self.base = tempfile.mkdtemp(prefix="tritonforge-sbx-")
+        parent = "/dev/shm" if os.access("/dev/shm", os.W_OK) and os.path.isdir("/dev/shm") else None
+        remove_stale_sandboxes(parent or tempfile.gettempdir())
+        # /dev/shm: outputs handed from supervisor to judge stay in memory, never on disk
+        self.base = tempfile.mkdtemp(prefix=BASE_PREFIX, dir=parent)
         os.chmod(self.base, 0o711)
-        self.lock_dir = os.path.join(self.base, "locks")
-        os.mkdir(self.lock_dir)
-        os.chmod(self.lock_dir, 0o1777)
+        with open(os.path.join(self.base, "zygote.pid"), "w") as f:
+            f.write(str(os.getpid()))
+        self.lock_dir = os.path.join(self.base, "locks")  # trusted processes only (reference, supervisors)
+        os.mkdir(self.lock_dir, 0o700)
         self.groups: dict[str, Group] = {}
         self.queue: deque[str] = deque()  # gids waiting for a reference process
         self.cands: dict[int, Cand] = {}
@@ -81,11 +92,26 @@ class Zygote:
         self.stdin_open = True
         self.root = os.geteuid() == 0
         self.drop = bool(cfg.get("drop_privileges", True)) and self.root
+        self.cgroups = cgroups.Cgroups(f"tritonforge-{os.getpid()}")
+        if self.root:
+            cfg["host_writable"] = isolation.host_writable_dirs()
 
     # ----------------------------------------------------------------- protocol
     def emit(self, obj: dict[str, Any]) -> None:
         sys.stdout.write(json.dumps(obj) + "\n")
         sys.stdout.flush()
+
+    def protections(self) -> list[str]:
+        """What isolation this engine applies (reported once in its ready line)."""
+        got = ["setsid", "scrubbed_env", "rlimits", "no_new_privs", "audit_hook", "runtime_op_record",
+               "supervisor_report_pipe", "secret_trial_inputs"]
+        if self.cfg.get("seccomp", True):
+            got.append("seccomp")
+        if self.root:
+            got += ["netns", "mntns", "pidns", "ipcns", "utsns", "private_tmpfs", "uid_nobody"]
+        if self.cgroups.available:
+            got.append("cgroup_memory_pids")
+        return got
 
     def finish(self, g: Group, cid: str, result: dict[str, Any]) -> None:
         result.setdefault("device", self.device)
@@ -111,7 +137,7 @@ class Zygote:
                 os.kill(g.ref_pid, signal.SIGKILL)
             except OSError:
                 pass
-        shutil.rmtree(g.dir, ignore_errors=True)
+        isolation.rmtree(g.dir)
         self.groups.pop(g.gid, None)
 
     def busy(self) -> int:
@@ -139,7 +165,7 @@ class Zygote:
         ref_path = os.path.join(gdir, "reference.py")
         with open(ref_path, "w") as f:
             f.write(msg["reference"])
-        os.chmod(ref_path, 0o600)  # candidates (user nobody) may read the trial inputs, not run the reference
+        os.chmod(ref_path, 0o600)  # trusted processes only
         g = Group(msg["gid"], gdir, int(msg["seed"]), int(msg["trials"]))
         for c in msg["candidates"]:
             g.pending.append((c["cid"], c["code"]))
@@ -190,8 +216,13 @@ class Zygote:
                 g.ready = True
                 g.ref_ms, g.timing_method = msg.get("ref_ms"), msg.get("timing_method")
                 g.ref_compiled_ms = _num(msg.get("ref_compiled_ms"))
+                g.nondeterministic = msg.get("nondeterministic")
             elif msg.get("event") == "judged":
                 cid, partial = g.judging.popleft()
+                try:
+                    os.unlink(os.path.join(g.dir, partial.pop("out_name")))
+                except OSError:
+                    pass
                 self.finish(g, cid, self.verdict(g, partial, msg))
 
     def fail_group(self, g: Group, why: str) -> None:
@@ -208,69 +239,95 @@ class Zygote:
 
     # ----------------------------------------------------------------- candidate process
     def start_candidate(self, g: Group, cid: str, code: str) -> None:
-        cdir = os.path.join(g.dir, "c" + secrets.token_hex(8))
+        name = "c" + secrets.token_hex(8)
+        cdir = os.path.join(g.dir, name)
         os.mkdir(cdir, 0o700)
-        with open(os.path.join(cdir, "candidate.py"), "w") as f:
-            f.write(code)
-        if self.drop:
-            for p in (cdir, os.path.join(cdir, "candidate.py")):
-                os.chown(p, isolation.NOBODY, isolation.NOBODY)
+        report_r, report_w = os.pipe()
+        gdir_fd = os.open(g.dir, os.O_RDONLY | os.O_DIRECTORY)
+        lock_fd = None
+        if self.device == "cuda":
+            lock_fd = os.open(os.path.join(self.lock_dir, "gpu.lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        cg_dirs = self.cgroups.create(name + "-" + g.gid, self.limits.memory_mb << 20, self.limits.max_procs) if self.cgroups.available else []
+        out_name = new_output_name()
         pid = os.fork()
         if pid == 0:
-            code_ = 70
+            rc = 70
             try:
-                code_ = _candidate_main(cdir, self.cfg, self.limits, self.drop, self.lock_dir, self.device)
+                os.close(report_r)
+                os.setsid()
+                isolation.set_parent_death_signal()
+                os.chdir(cdir)  # before the tmpfs mounts hide the path
+                isolation.redirect_stdio("stdout.txt", "stderr.txt")
+                isolation.close_fds(keep=tuple(fd for fd in (report_w, gdir_fd, lock_fd) if fd is not None))
+                isolation.scrub_env(cdir, self.device == "cpu")
+                sup = Supervisor(self.cfg, gdir_fd, out_name, report_w, lock_fd, cg_dirs)
+                rc = sup.run(code, self.limits, self.drop)
+            except BaseException:
+                import traceback
+
+                traceback.print_exc()
             finally:
-                os._exit(code_)
-        self.cands[pid] = Cand(cid, g.gid, cdir, time.monotonic())
+                os._exit(rc)
+        for fd in (report_w, gdir_fd, lock_fd):
+            if fd is not None:
+                os.close(fd)
+        self.cands[pid] = Cand(cid, g.gid, cdir, time.monotonic(), report_r, out_name, cg_dirs)
 
     def on_candidate_exit(self, pid: int, status: int) -> None:
         c = self.cands.pop(pid)
-        g = self.groups.get(c.gid)
         try:
             os.killpg(pid, signal.SIGKILL)  # anything it left in its process group
         except OSError:
             pass
+        report = _read_report(c.report_r)
+        cgroups.destroy(c.cg_dirs)
+        g = self.groups.get(c.gid)
+        log = _tail(os.path.join(c.dir, "stderr.txt")) + _tail(os.path.join(c.dir, "stdout.txt"), 1000)
+        isolation.rmtree(c.dir)
         if g is None:
             return
         if g.failed:
             self.finish(g, c.cid, {"status": "infra_error", "log": g.failed})
             return
-        log = _tail(os.path.join(c.dir, "stderr.txt")) + _tail(os.path.join(c.dir, "stdout.txt"), 1000)
         if c.timed_out:
             self.finish(g, c.cid, {"status": "timeout", "log": f"killed after {self.timeout:g}s wall clock\n" + log})
             return
-        code = os.waitstatus_to_exitcode(status)
-        res = _read_result(os.path.join(c.dir, "result.json"))
-        if code >= 128 + 1 and code - 128 in (signal.SIGXCPU,):
-            self.finish(g, c.cid, {"status": "timeout", "log": "CPU-time limit exceeded\n" + log})
+        if report is None:
+            why = describe_exit(os.waitstatus_to_exitcode(status))
+            self.finish(g, c.cid, {"status": "crashed", "log": f"candidate supervisor {why} without a report\n" + log})
             return
-        if code != 0 or res is None:
-            why = _describe_exit(code)
-            self.finish(g, c.cid, {"status": "crashed", "log": f"candidate process {why} without a verdict\n" + log})
-            return
-        st = res.get("status")
-        if st in ("compile_error", "runtime_error"):
-            self.finish(g, c.cid, {"status": st, "error_type": str(res.get("error_type", ""))[:100],
-                                   "log": str(res.get("log", ""))[-6000:] + log})
-            return
+        st = report.get("status")
+        extra = {"runtime": {"denied": report.get("denied") or {}, "refused": (report.get("ops") or {}).get("refused", {})}}
         if st != "ran":
-            self.finish(g, c.cid, {"status": "crashed", "log": "candidate process wrote an invalid report\n" + log})
+            if st not in ("compile_error", "runtime_error", "timeout", "crashed", "infra_error"):
+                st = "crashed"
+            res: dict[str, Any] = {"status": st, "error_type": str(report.get("error_type") or "")[:100],
+                                   "log": str(report.get("log") or "")[-6000:] + log, "extra": extra}
+            findings = runtime_findings([report], error=True)
+            if report.get("denied"):
+                res["status"] = "sandbox_violation"
+            elif findings and st == "runtime_error":
+                res.update(status="rule_violation", rule_findings=findings)
+            self.finish(g, c.cid, res)
             return
-        launches = res.get("launches") or []
-        total = sum(int(x) for x in launches if isinstance(x, int))
-        partial = {"kernel_launches": total, "cand_ms": _num(res.get("cand_ms")),
-                   "timing_method": res.get("timing_method"), "launches": launches, "log": log}
-        if not launches or not all(isinstance(x, int) and x > 0 for x in launches):
-            finding = {"rule": "kernel_not_launched", "line": None, "fatal": True,
-                       "message": f"kernels launched per trial: {launches}; every forward must launch a kernel defined in the candidate"}
-            if self.cfg.get("strict_rules", True):
-                self.finish(g, c.cid, {"status": "rule_violation", "kernel_launches": total, "log": log, "rule_findings": [finding]})
-                return
-            partial["rule_findings"] = [finding]  # non-strict (hack-rate audits): still judge the outputs
+        trials = report.get("trials") or []
+        launches = [int(t.get("launches") or 0) for t in trials]
+        total = sum(launches)
+        findings = runtime_findings(trials, device=self.device, ready=report.get("ready") or {})
+        partial = {"kernel_launches": total, "cand_ms": _num(report.get("cand_ms")), "timing_method": report.get("timing_method"),
+                   "timing_wall_ms": _num(report.get("timing_wall_ms")), "launches": launches, "log": log,
+                   "rule_findings": findings, "out_name": str(report.get("outputs"))}
+        if findings and self.cfg.get("strict_rules", True):
+            try:
+                os.unlink(os.path.join(g.dir, partial["out_name"]))
+            except OSError:
+                pass
+            self.finish(g, c.cid, {"status": "rule_violation", "kernel_launches": total, "log": log, "rule_findings": findings})
+            return
         g.judging.append((c.cid, partial))
         assert g.req_w is not None
-        os.write(g.req_w, (json.dumps({"op": "judge", "path": os.path.join(c.dir, "outputs.pt")}) + "\n").encode())
+        req = {"op": "judge", "path": os.path.join(g.dir, partial["out_name"]), "sha256": report.get("sha256")}
+        os.write(g.req_w, (json.dumps(req) + "\n").encode())
 
     def verdict(self, g: Group, partial: dict[str, Any], judged: dict[str, Any]) -> dict[str, Any]:
         ok = bool(judged.get("ok"))
@@ -278,12 +335,17 @@ class Zygote:
                                "max_abs_err": _num(judged.get("max_abs_err")), "kernel_launches": partial["kernel_launches"],
                                "log": (judged.get("reason") or "") + ("\n" + partial["log"] if partial["log"] else ""),
                                "rule_findings": partial.get("rule_findings", [])}
+        if g.nondeterministic:
+            res["extra"] = {"reference_nondeterministic": True, "reference_rerun": g.nondeterministic[:300]}
         cand_ms = partial.get("cand_ms")
+        wall = partial.get("timing_wall_ms")
+        if cand_ms and wall and cand_ms * int(self.cfg.get("timing_reps", 1)) > wall * 1.05:
+            cand_ms = None  # events claim more time than the supervisor saw pass: not a real measurement
         if ok and g.ref_ms and cand_ms:
             res.update(ref_ms=g.ref_ms, cand_ms=cand_ms, speedup=g.ref_ms / cand_ms, timing_method=partial.get("timing_method"))
             res["implausible_speedup"] = res["speedup"] > float(self.cfg.get("implausible_speedup", 50.0))
             if g.ref_compiled_ms:
-                res["extra"] = {"ref_compiled_ms": g.ref_compiled_ms, "speedup_vs_compile": g.ref_compiled_ms / cand_ms}
+                res.setdefault("extra", {}).update(ref_compiled_ms=g.ref_compiled_ms, speedup_vs_compile=g.ref_compiled_ms / cand_ms)
         return res
 
     # ----------------------------------------------------------------- loop
@@ -319,7 +381,7 @@ class Zygote:
                             self._drain(g)
                         if g.outstanding > 0:
                             err = _tail(os.path.join(g.dir, "ref.err"))
-                            self.fail_group(g, f"reference process {_describe_exit(os.waitstatus_to_exitcode(status))}\n{err}")
+                            self.fail_group(g, f"reference process {describe_exit(os.waitstatus_to_exitcode(status))}\n{err}")
 
     def _drain(self, g: Group) -> None:
         while g.resp_r is not None:
@@ -348,7 +410,7 @@ class Zygote:
                     pass
 
     def run(self) -> None:
-        self.emit({"event": "ready", "pid": os.getpid(), "root": self.root})
+        self.emit({"event": "ready", "pid": os.getpid(), "root": self.root, "protections": self.protections()})
         while self.stdin_open or self.groups:
             fds = [0] if self.stdin_open else []
             fds += [g.resp_r for g in self.groups.values() if g.resp_r is not None]
@@ -363,7 +425,8 @@ class Zygote:
             self.reap()
             self.check_timeouts()
             self.schedule()
-        shutil.rmtree(self.base, ignore_errors=True)
+        self.cgroups.close()
+        isolation.rmtree(self.base)
 
 
 # --------------------------------------------------------------------------------------------- children
@@ -378,7 +441,7 @@ def _reference_main(g: Group, cfg: dict[str, Any], req_r: int, resp_w: int, lock
         if cfg.get("compile_baseline"):
             compiled_ms = ref.time_compiled_reference(cfg["timing_warmup"], cfg["timing_reps"], lock_dir)
     os.write(resp_w, (json.dumps({"event": "ready", "ref_ms": ref_ms, "timing_method": method,
-                                  "ref_compiled_ms": compiled_ms}) + "\n").encode())
+                                  "ref_compiled_ms": compiled_ms, "nondeterministic": ref.nondeterministic}) + "\n").encode())
     buf = b""
     while True:
         data = os.read(req_r, 1 << 16)
@@ -390,49 +453,76 @@ def _reference_main(g: Group, cfg: dict[str, Any], req_r: int, resp_w: int, lock
             msg = json.loads(line)
             if msg.get("op") == "exit":
                 return 0
-            out = ref.judge(msg["path"], cfg.get("atol"), cfg.get("rtol"))
+            out = ref.judge(msg["path"], msg.get("sha256"), cfg.get("atol"), cfg.get("rtol"))
             os.write(resp_w, (json.dumps({"event": "judged", **out}) + "\n").encode())
 
 
-def _candidate_main(cdir: str, cfg: dict[str, Any], limits: Limits, drop: bool, lock_dir: str, device: str) -> int:
-    """Outer candidate process: isolate, then fork the process that runs the candidate.
-
-    The extra fork makes the candidate PID 1 of a fresh PID namespace (where permitted): when it dies,
-    the kernel kills everything it spawned. This process only waits and passes the exit status on.
-    """
-    os.setsid()
-    isolation.set_parent_death_signal()
-    os.chdir(cdir)  # before the tmpfs mounts hide the path: the cwd keeps pointing at the real dir
-    isolation.redirect_stdio("stdout.txt", "stderr.txt")
-    isolation.close_fds()
-    isolation.scrub_env(cdir, device == "cpu")
-    got = isolation.enter_namespaces(bool(cfg.get("isolate_network", True)), will_drop=drop)
-    pid = os.fork()
-    if pid == 0:
-        try:
-            if "pidns" in got:
-                isolation.mount_private_proc()
-            isolation.apply_limits(limits, drop_to_nobody=drop)
-            isolation.set_parent_death_signal()  # credentials changed: re-arm
-            from rewards.child import run_candidate
-
-            run_candidate(device, bool(cfg.get("time_gpu", True)), cfg["timing_warmup"], cfg["timing_reps"], lock_dir)
-        finally:
-            os._exit(71)
-    _, status = os.waitpid(pid, 0)
-    code = os.waitstatus_to_exitcode(status)
-    return 128 + (-code) if code < 0 else code
-
-
-def _read_result(path: str) -> dict[str, Any] | None:
-    data = isolation.read_untrusted(path, RESULT_LIMIT)
-    if data is None:
-        return None
+def _read_report(fd: int) -> dict[str, Any] | None:
+    """The supervisor's report (it has exited, so the pipe ends after it); None when there is none."""
+    chunks, size = [], 0
     try:
-        obj = json.loads(data)
+        os.set_blocking(fd, False)
+        while size <= REPORT_LIMIT:
+            try:
+                b = os.read(fd, 65536)
+            except BlockingIOError:
+                break
+            if not b:
+                break
+            chunks.append(b)
+            size += len(b)
+    finally:
+        os.close(fd)
+    try:
+        obj = json.loads(b"".join(chunks))
     except ValueError:
         return None
     return obj if isinstance(obj, dict) else None
+
+
+def runtime_findings(trials: list[dict[str, Any]], device: str = "cpu", ready: dict[str, Any] | None = None,
+                     error: bool = False) -> list[dict[str, Any]]:
+    """Fatal findings from what actually ran in each trial's forward (the authority over static rules)."""
+    out: list[dict[str, Any]] = []
+
+    def add(rule: str, msg: str) -> None:
+        out.append({"rule": rule, "line": None, "fatal": True, "message": msg})
+
+    forbidden: dict[str, int] = {}
+    refused: dict[str, int] = {}
+    for t in trials:
+        ops = t.get("ops") or {}
+        for k, v in (ops.get("forbidden") or {}).items():
+            forbidden[str(k)] = forbidden.get(str(k), 0) + int(v or 0)
+        for k, v in (ops.get("refused") or {}).items():
+            refused[str(k)] = refused.get(str(k), 0) + int(v or 0)
+    if forbidden:
+        top = ", ".join(f"{k} x{v}" for k, v in sorted(forbidden.items(), key=lambda kv: -kv[1])[:8])
+        add("torch_compute_fallback", f"PyTorch compute ran inside forward: {top}; the Triton kernels must do the work")
+    if refused:
+        add("torch_compute_fallback", f"forward moved tensor data out of torch ({', '.join(sorted(refused))}); compute belongs in the kernel")
+    if error:
+        return out
+    threads = max([int(t.get("threads") or 1) for t in trials] + [int((ready or {}).get("threads") or 1)])
+    if threads > 1:
+        add("threads_streams", f"{threads} Python threads were running during forward; work must happen in forward, in kernels")
+    if device == "cuda":
+        for t in trials:
+            mine = set(t.get("kernel_names") or [])
+            foreign = [k for k in (t.get("device_kernels") or []) if not _allowed_device_kernel(k, mine)]
+            if foreign:
+                add("torch_compute_fallback", f"device kernels not written by the candidate ran: {sorted(set(foreign))[:5]}")
+                break
+    launches = [int(t.get("launches") or 0) for t in trials]
+    if not launches or not all(launches):
+        add("kernel_not_launched", f"kernels launched per trial: {launches}; every forward must launch a kernel defined in the candidate")
+    return out
+
+
+def _allowed_device_kernel(name: str, mine: set[str]) -> bool:
+    if any(name == k or name.startswith(k + "_") or name.startswith(k + "(") for k in mine):
+        return True
+    return any(f in name for f in ("FillFunctor", "copy_kernel", "CopyFunctor", "direct_copy", "Memcpy", "Memset", "CatArrayBatchedCopy"))
 
 
 def _tail(path: str, limit: int = 3000) -> str:
@@ -445,15 +535,26 @@ def _num(x: Any) -> float | None:
     return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else None
 
 
-def _describe_exit(code: int) -> str:
-    if code >= 128:
+def remove_stale_sandboxes(parent: str) -> None:
+    """Sandbox directories (and cgroups) of engines that died without cleaning up."""
+    try:
+        names = [n for n in os.listdir(parent) if n.startswith(BASE_PREFIX)]
+    except OSError:
+        return
+    for n in names:
+        d = os.path.join(parent, n)
         try:
-            return f"was killed by {signal.Signals(code - 128).name}"
-        except ValueError:
-            return f"exited with code {code}"
-    if code < 0:
-        return f"was killed by signal {-code}"
-    return f"exited with code {code}"
+            if time.time() - os.lstat(d).st_mtime < 120 and not os.path.exists(os.path.join(d, "zygote.pid")):
+                continue  # another engine is still setting itself up
+            with open(os.path.join(d, "zygote.pid")) as f:
+                pid = int(f.read().strip())
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                alive = b"rewards.zygote" in f.read()
+            if alive:
+                continue
+        except (OSError, ValueError):
+            pass
+        isolation.rmtree(d)
 
 
 def main() -> None:
@@ -461,12 +562,19 @@ def main() -> None:
     isolation.set_parent_death_signal()
     if cfg["device"] == "cpu":
         os.environ["TRITON_INTERPRET"] = "1"
-    import torch  # noqa: F401  (warm: children inherit the imported modules)
+    import torch  # (warm: children inherit the imported modules)
     import triton  # noqa: F401
     import triton.language  # noqa: F401
 
+    import rewards.channel  # noqa: F401
     import rewards.child  # noqa: F401
     import rewards.compare  # noqa: F401
+    import rewards.supervisor  # noqa: F401
+    from rewards.guard import OpRecorder
+
+    # Warm what the recorder's modes import lazily (torch._dynamo alone takes ~1.7 s), once, here.
+    with OpRecorder().modes():
+        torch.empty(4).reshape(2, 2).contiguous().clone()
 
     Zygote(cfg).run()
 

@@ -209,7 +209,8 @@ FIRES: list[tuple[str, str]] = [
 
 @pytest.mark.parametrize(("rule_name", "code"), FIRES, ids=[f"{r}-{i}" for i, (r, _) in enumerate(FIRES)])
 def test_rule_fires(rule_name: str, code: str) -> None:
-    hits = rules_hit(code)
+    # kernel_not_launched is advisory since the runtime launch record decides; it must still be reported.
+    hits = rules_hit(code, fatal_only=rule_name != "kernel_not_launched")
     assert rule_name in hits, (hits, check_rules(code))
 
 
@@ -340,3 +341,92 @@ def test_module_level_lambda_is_followed() -> None:
                 return SOFTMAX(out)
         """)
     assert "torch_compute_fallback" in rules_hit(code)
+
+
+# --- module attribute chains and the patterns real benchmark code uses -----------------------------------
+
+@pytest.mark.parametrize("chain", ["torch.os.system('x')", "random._os.urandom(4)", "typing.sys.modules",
+                                   "contextlib.os.getcwd()", "torch.serialization.load('f')",
+                                   "functools.reduce.__globals__", "collections.abc.sys"])
+def test_escape_modules_reached_as_attributes_are_forbidden(chain: str) -> None:
+    header = HEADER + "import random\nimport typing\nimport contextlib\nimport functools\nimport collections.abc\n"
+    body = f"""\
+    class ModelNew(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.h = {chain}
+
+        def forward(self, x):
+            out = torch.empty_like(x)
+            k[(triton.cdiv(x.numel(), 64),)](x, out, x.numel(), BLOCK=64)
+            return out
+    """
+    assert "forbidden_import" in rules_hit(cand(body, header)), chain
+
+
+def test_view_helpers_and_benchmark_idioms_are_not_fallbacks() -> None:
+    header = HEADER + "import logging\nimport operator\n"
+    body = """\
+    log = logging.getLogger(__name__)
+
+
+    class ModelNew(nn.Module):
+        def forward(self, x):
+            x2 = torch.reshape(torch.squeeze(x.unsqueeze(0), 0), (-1,))
+            y = torch.flatten(torch.broadcast_to(x2, x2.shape)).contiguous()
+            n = torch.numel(y)
+            parts = torch.tensor_split(y, 1)
+            out = y.new_empty(y.shape)
+            stream = torch.cuda.current_stream if torch.cuda.is_available() else None
+            k[(triton.cdiv(n, 64),)](parts[0], out, operator.mul(n, 1), BLOCK=64)
+            return out.view_as(x)
+    """
+    assert rules_hit(cand(body, header)) == set()
+
+
+def test_relaunch_on_out_of_resources_is_advisory() -> None:
+    header = HEADER + "from triton.runtime.errors import OutOfResources\n"
+    body = """\
+    class ModelNew(nn.Module):
+        def forward(self, x):
+            out = torch.empty_like(x)
+            try:
+                k[(triton.cdiv(x.numel(), 128),)](x, out, x.numel(), BLOCK=128)
+            except OutOfResources:
+                k[(triton.cdiv(x.numel(), 64),)](x, out, x.numel(), BLOCK=64)
+            return out
+    """
+    found = check_rules(cand(body, header))
+    assert [f.fatal for f in found if f.rule == "try_except_fallback"] == [False]
+
+
+def test_static_not_launched_is_only_advisory() -> None:
+    body = """\
+    class Helper:
+        def __init__(self, kern):
+            self.kern = kern
+
+        def go(self, x, out):
+            self.kern[(triton.cdiv(x.numel(), 64),)](x, out, x.numel(), BLOCK=64)
+
+
+    class ModelNew(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.h = Helper(k)
+
+        def forward(self, x):
+            out = torch.empty_like(x)
+            self.h.go(x, out)
+            return out
+    """
+    assert rules_hit(cand(body)) == set()
+
+
+def test_pathological_source_is_a_syntax_error() -> None:
+    from rewards.config import VerifyConfig
+    from rewards.engine import static_check
+
+    deep = cand(HONEST_FORWARD) + "x = " + "-" * 200000 + "1\n" + "y = " + "(" * 5000 + "1" + ")" * 5000 + "\n"
+    _, early, _ = static_check("```python\n" + deep + "```", VerifyConfig(device="cpu"))
+    assert early is not None and early.status.value == "syntax_error"

@@ -240,6 +240,12 @@ _DENY_FROM_CANDIDATE = frozenset({
     "sys.settrace", "sys.setprofile", "sys._getframemodulename", "exec", "compile", "code.__new__",
     "function.__new__", "builtins.input", "builtins.breakpoint", "cpython.run_command",
 })
+# Events that hand out frames (whose f_back/f_locals are not audited): refused while candidate code is on
+# the stack unless raised by a library the harness trusts (torch and triton inspect their own frames).
+_FRAME_EVENTS = frozenset({"sys._getframe", "sys._current_frames", "sys._getframemodulename", "object.__getattr__"})
+_TRUSTED_CALLERS = ("torch", "triton", "rewards", "importlib", "typing", "typing_extensions", "dataclasses",
+                    "enum", "collections", "abc", "functools", "contextlib", "numpy", "linecache", "inspect",
+                    "ast", "dis", "tokenize", "traceback", "warnings", "copy", "re", "sympy")
 # Events refused whoever raised them, once armed: nothing the harness needs after loading the candidate.
 _DENY_ALWAYS_PREFIXES = (
     "os.system", "os.exec", "os.spawn", "os.posix_spawn", "os.fork", "os.forkpty", "os.kill", "os.killpg",
@@ -263,6 +269,7 @@ _COMPILERS = frozenset({"cc", "gcc", "clang", "ptxas", "ldconfig", "nvdisasm", "
 class _Policy:
     def __init__(self, sandbox_root: str | None, cache_dir: str | None, allow_compilers: bool) -> None:
         self.allow_compilers = allow_compilers
+        self.caller: Any = None
         self.armed = False
         self.busy = False
         self.sandbox_root = os.path.realpath(sandbox_root) + os.sep if sandbox_root else None
@@ -270,7 +277,7 @@ class _Policy:
         self.denied: Counter[str] = Counter()
 
     def _caller_is_candidate(self, skip_importlib: bool = False) -> bool:
-        f = sys._getframe(2)
+        f = self.caller
         while f is not None:
             name = f.f_globals.get("__name__", "")
             if skip_importlib and (name.startswith("importlib") or f.f_code.co_filename.startswith("<frozen")):
@@ -279,8 +286,15 @@ class _Policy:
             return name == CAND_MODULE or f.f_code.co_filename in ("candidate.py", "<string>")
         return False
 
+    def _caller_trusted(self) -> bool:
+        f = self.caller
+        if f is None:
+            return False
+        name = f.f_globals.get("__name__", "") or ""
+        return f.f_code.co_filename.startswith("<frozen") or name.split(".")[0] in _TRUSTED_CALLERS
+
     def _candidate_on_stack(self) -> bool:
-        f = sys._getframe(2)
+        f = self.caller
         while f is not None:
             if f.f_globals.get("__name__", "") == CAND_MODULE:
                 return True
@@ -296,8 +310,10 @@ class _Policy:
             return
         self.busy = True
         try:
+            self.caller = sys._getframe(1)  # the Python frame whose action raised the event
             self._check(event, args)
         finally:
+            self.caller = None
             self.busy = False
 
     def _check(self, event: str, args: tuple) -> None:
@@ -309,6 +325,8 @@ class _Policy:
             self.deny(event, "no process, network, native-code or introspection access in a kernel")
         if event in _DENY_FROM_CANDIDATE and self._caller_is_candidate():
             self.deny(event, "candidate code may not introspect or generate code")
+        if event in _FRAME_EVENTS and not self._caller_trusted() and self._candidate_on_stack():
+            self.deny(event, "frames are reachable only from torch/triton internals while a candidate runs")
         if event == "import" and args and isinstance(args[0], str):
             root = args[0].split(".")[0]
             if root not in _IMPORT_ALLOWED and self._caller_is_candidate(skip_importlib=True):
@@ -329,7 +347,7 @@ class _Policy:
         name = os.path.basename(os.fsdecode(exe)) if isinstance(exe, (str, bytes, os.PathLike)) else ""
         if not (name in _COMPILERS or name.startswith(("gcc", "clang", "ptxas"))):
             return False
-        f = sys._getframe(2)
+        f = self.caller
         while f is not None:
             mod = f.f_globals.get("__name__", "")
             if mod == CAND_MODULE:

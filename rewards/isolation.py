@@ -7,19 +7,19 @@ active (the set depends on the privileges the engine was started with):
   files in the private dir (the protocol channel is never writable by the candidate), every other fd
   closed, scrubbed environment, private cwd and TRITON_CACHE_DIR, rlimits (address space, CPU seconds,
   file size, open files, no core dumps), parent-death signal.
-- as root: new network namespace (no interface but a downed loopback), new mount namespace with fresh
-  tmpfs over /tmp, /var/tmp and /dev/shm (writes there vanish with the child), new PID namespace with its
-  own /proc (other processes are invisible and cannot be signalled; when the candidate's init process
-  dies the kernel kills every process it left), then the candidate drops to user `nobody` (cannot write
-  the repository, read root-only files, ptrace or signal the engine) with RLIMIT_NPROC as a fork-storm cap.
+- as root: new network, mount, PID, IPC and UTS namespaces; a fresh tmpfs over every place user nobody
+  could write (/tmp, /var/tmp, /dev/shm, /run and whatever `host_writable_dirs` finds), so writes vanish
+  with the candidate and no host socket or lock file there is reachable; its own /proc (other processes are
+  invisible; when the candidate's init process dies the kernel kills every process it left); then user
+  `nobody` with RLIMIT_NPROC. The memory/process cap over the whole tree is a cgroup (`rewards.cgroups`),
+  and the last layer a seccomp filter (`rewards.seccomp`).
 - not root: an unprivileged user+network namespace where the kernel allows it; otherwise no network
   isolation (reported as such).
 
-Not covered (README, "What it does NOT protect against"): kernel or GPU-driver exploits (no seccomp, no
-VM); without root, the candidate keeps the user's file access and can see and signal the user's processes;
-world-readable files stay readable; on GPU there is no memory cap beyond the device's, and a wedged device
-affects every candidate on it; the candidate's self-reported launch count is only as honest as the static
-rules that forbid introspecting the harness.
+Not covered (README, "What the sandbox protects against"): kernel or GPU-driver exploits (this is not a VM);
+without root, the candidate keeps the user's file access and can see and signal the user's processes;
+world-readable files stay readable; on GPU there is no device-memory cap, and a wedged device affects
+every candidate on it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The bodies of the static rules registered in rewards/rules.py (see its docstring for the fatal table).
+"""The bodies of the static rules (registered in `rewards.rule_base.RULES`; see `rewards.rules` for the fatal table).
 
 Each check takes the shared `Context` and yields `(message, line)` or `(message, line, fatal)`.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from rewards.rules import (
+from rewards.rule_base import (
     ALLOWED_DUNDERS,
     ALLOWED_IMPORT_ROOTS,
     ALLOWED_MODULES,
@@ -25,11 +25,11 @@ from rewards.rules import (
     TORCH_ALLOWED,
     TORCH_DTYPES,
     Context,
-    _is_dunder,
-    _is_tensor,
-    _line,
-    _under,
+    is_dunder,
+    is_tensor,
+    line_of,
     rule,
+    under,
 )
 
 Found = Iterator[tuple]
@@ -78,24 +78,24 @@ def _kernel_not_launched(ctx: Context) -> Found:
     if not _launched_kernels(ctx, (n for _, n in ctx.walk_reachable())):
         where = "ModelNew.forward" if ctx.reachable else "ModelNew (it has no forward)"
         yield (f"no kernel among {sorted(ctx.kernels)} is launched as kernel[grid](...) from {where} "
-               "or a helper it calls"), _line(ctx.modelnew)
+               "or a helper it calls"), line_of(ctx.modelnew)
 
 
 def _torch_call_denied(q: str) -> str | None:
     """Why a resolved call on the forward path is a compute fallback, or None when it is plumbing."""
-    if _under(q, ("torch.nn.functional",)):
+    if under(q, ("torch.nn.functional",)):
         return "torch.nn.functional op"
-    if _under(q, FOREIGN_KERNELS):
+    if under(q, FOREIGN_KERNELS):
         return "library kernel, not the candidate's own"
     if q == "torch" or q.startswith("torch."):
-        if q in TORCH_ALLOWED or _under(q, ("torch.cuda.Event",)):
+        if q in TORCH_ALLOWED or under(q, ("torch.cuda.Event",)):
             return None
         parts = q.split(".")
         if len(parts) == 2 and parts[1] in TORCH_DTYPES:
             return None
         if len(parts) == 3 and parts[1] == "Tensor" and parts[2] in TENSOR_METHODS_ALLOWED:
             return None
-        if q in ("torch.compile", "torch.jit.script", "torch.jit.trace") or _under(q, ("torch._inductor", "torch._dynamo")):
+        if q in ("torch.compile", "torch.jit.script", "torch.jit.trace") or under(q, ("torch._inductor", "torch._dynamo")):
             return "compiler-generated code, not the candidate's kernel"
         return "PyTorch compute op"
     if q == "numpy" or q.startswith("numpy."):
@@ -115,43 +115,43 @@ def _torch_compute_fallback(ctx: Context) -> Found:
             if q is not None:
                 why = _torch_call_denied(q)
                 if why:
-                    yield f"`{q}` on the forward path ({why})", _line(n)
+                    yield f"`{q}` on the forward path ({why})", line_of(n)
                 continue
             if isinstance(f, ast.Attribute):
                 recv_self = isinstance(f.value, ast.Name) and f.value.id == "self"
                 if recv_self and f.attr in ctx.compute_attrs:
-                    yield f"calls nn submodule `self.{f.attr}` (a PyTorch layer does the work)", _line(n)
+                    yield f"calls nn submodule `self.{f.attr}` (a PyTorch layer does the work)", line_of(n)
                 elif (isinstance(f.value, ast.Attribute) and isinstance(f.value.value, ast.Name)
                       and f.value.value.id == "self" and f.value.attr in ctx.compute_attrs
                       and f.attr in ("forward", "__call__")):
-                    yield f"calls nn submodule `self.{f.value.attr}.{f.attr}`", _line(n)
-                elif ((_is_tensor(ctx, names, f.value) and f.attr not in TENSOR_METHODS_ALLOWED)
+                    yield f"calls nn submodule `self.{f.value.attr}.{f.attr}`", line_of(n)
+                elif ((is_tensor(ctx, names, f.value) and f.attr not in TENSOR_METHODS_ALLOWED)
                       or f.attr.rstrip("_") in TENSOR_METHODS_DENIED or f.attr in TENSOR_METHODS_DENIED):
-                    yield f"tensor method `.{f.attr}()` on the forward path (PyTorch compute)", _line(n)
+                    yield f"tensor method `.{f.attr}()` on the forward path (PyTorch compute)", line_of(n)
         elif isinstance(n, (ast.Attribute, ast.Name)) and isinstance(n.ctx, ast.Load):
             q = ctx.qual(n)  # a compute op passed around as a value: `f = torch.softmax`, map(F.relu, ...)
             if q and (q.startswith("torch.nn.functional.") or q in ("torch.compile",)):
-                yield f"`{q}` referenced on the forward path", _line(n)
+                yield f"`{q}` referenced on the forward path", line_of(n)
         elif isinstance(n, ast.BinOp):
             if isinstance(n.op, ast.MatMult):
-                yield "`@` matrix multiply on the forward path (PyTorch matmul)", _line(n)
-            elif _is_tensor(ctx, names, n.left) or _is_tensor(ctx, names, n.right):
-                yield f"tensor arithmetic `{type(n.op).__name__}` on the forward path (PyTorch compute)", _line(n)
-        elif isinstance(n, ast.AugAssign) and (_is_tensor(ctx, names, n.target) or _is_tensor(ctx, names, n.value)):
-            yield f"in-place tensor arithmetic `{type(n.op).__name__}=` on the forward path", _line(n)
-        elif isinstance(n, ast.UnaryOp) and isinstance(n.op, (ast.USub, ast.Invert)) and _is_tensor(ctx, names, n.operand):
-            yield "tensor negation/inversion on the forward path (PyTorch compute)", _line(n)
+                yield "`@` matrix multiply on the forward path (PyTorch matmul)", line_of(n)
+            elif is_tensor(ctx, names, n.left) or is_tensor(ctx, names, n.right):
+                yield f"tensor arithmetic `{type(n.op).__name__}` on the forward path (PyTorch compute)", line_of(n)
+        elif isinstance(n, ast.AugAssign) and (is_tensor(ctx, names, n.target) or is_tensor(ctx, names, n.value)):
+            yield f"in-place tensor arithmetic `{type(n.op).__name__}=` on the forward path", line_of(n)
+        elif isinstance(n, ast.UnaryOp) and isinstance(n.op, (ast.USub, ast.Invert)) and is_tensor(ctx, names, n.operand):
+            yield "tensor negation/inversion on the forward path (PyTorch compute)", line_of(n)
         elif isinstance(n, ast.Compare) and not all(isinstance(o, (ast.Is, ast.IsNot, ast.In, ast.NotIn)) for o in n.ops):
-            if any(_is_tensor(ctx, names, x) for x in [n.left, *n.comparators]):
-                yield "elementwise tensor comparison on the forward path (PyTorch compute)", _line(n)
+            if any(is_tensor(ctx, names, x) for x in [n.left, *n.comparators]):
+                yield "elementwise tensor comparison on the forward path (PyTorch compute)", line_of(n)
         elif (isinstance(n, ast.For) and isinstance(n.iter, ast.Attribute) and isinstance(n.iter.value, ast.Name)
               and n.iter.value.id == "self" and n.iter.attr in ctx.compute_attrs):
-            yield f"iterates nn submodules in `self.{n.iter.attr}`", _line(n)
+            yield f"iterates nn submodules in `self.{n.iter.attr}`", line_of(n)
     for n in ast.walk(ctx.tree):  # compilers anywhere (decorators, module level) generate the kernel for you
         q = ctx.qual(n) if isinstance(n, ast.Attribute) else None
         if q and (q in ("torch.compile", "torch.jit.script", "torch.jit.trace")
-                  or _under(q, ("torch._inductor", "torch._dynamo"))):
-            yield f"`{q}` generates the kernel instead of the candidate", _line(n)
+                  or under(q, ("torch._inductor", "torch._dynamo"))):
+            yield f"`{q}` generates the kernel instead of the candidate", line_of(n)
 
 
 _TRITON_RETRY_ERRORS = ("OutOfResources", "CompilationError", "PTXASError")
@@ -173,16 +173,16 @@ def _try_except_fallback(ctx: Context) -> Found:
     for _, n in ctx.walk_reachable():
         if isinstance(n, (ast.Try, getattr(ast, "TryStar", ast.Try))):
             if _only_triton_retry(n):
-                yield "try/except around a launch (retrying on a Triton resource error)", _line(n), False
+                yield "try/except around a launch (retrying on a Triton resource error)", line_of(n), False
             else:
-                yield "try/except on the forward path (a failing kernel must fail, not fall back)", _line(n)
+                yield "try/except on the forward path (a failing kernel must fail, not fall back)", line_of(n)
         elif isinstance(n, (ast.With, ast.AsyncWith)):
             for item in n.items:
                 e = item.context_expr
                 target = e.func if isinstance(e, ast.Call) else e
                 q = ctx.qual(target) or (target.id if isinstance(target, ast.Name) else "")
                 if q.endswith("suppress"):
-                    yield "contextlib.suppress on the forward path swallows kernel failures", _line(n)
+                    yield "contextlib.suppress on the forward path swallows kernel failures", line_of(n)
 
 
 _PATCH_HOOKS = ("register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook",
@@ -192,7 +192,7 @@ _PATCH_HOOKS = ("register_forward_hook", "register_forward_pre_hook", "register_
 def _patch_target(ctx: Context, node: ast.AST) -> str | None:
     """Name the patched object when `node` (an assignment/del target) reaches into a module or Model."""
     if isinstance(node, ast.Attribute):
-        if _is_dunder(node.attr) and node.attr not in ALLOWED_DUNDERS:
+        if is_dunder(node.attr) and node.attr not in ALLOWED_DUNDERS:
             return f".{node.attr}"
         root = node.value
         while isinstance(root, (ast.Attribute, ast.Subscript)):
@@ -227,7 +227,7 @@ def _monkeypatch(ctx: Context) -> Found:
         for t in targets:
             what = _patch_target(ctx, t)
             if what:
-                yield f"assigns to `{what}` (patching shared modules or the reference)", _line(n)
+                yield f"assigns to `{what}` (patching shared modules or the reference)", line_of(n)
         if isinstance(n, ast.Call):
             f = n.func
             if isinstance(f, ast.Name) and f.id in ("setattr", "delattr") and n.args:
@@ -236,28 +236,28 @@ def _monkeypatch(ctx: Context) -> Found:
                 while isinstance(root, ast.Attribute):
                     root = root.value
                 if isinstance(root, ast.Name) and (root.id in ctx.aliases or root.id in ctx.reference_names):
-                    yield f"{f.id}() on `{ast.unparse(obj)}` (patching a module)", _line(n)
+                    yield f"{f.id}() on `{ast.unparse(obj)}` (patching a module)", line_of(n)
                 elif len(n.args) > 1 and isinstance(n.args[1], ast.Constant) and isinstance(n.args[1].value, str) \
-                        and _is_dunder(n.args[1].value):
-                    yield f"{f.id}() of dunder `{n.args[1].value}`", _line(n)
+                        and is_dunder(n.args[1].value):
+                    yield f"{f.id}() of dunder `{n.args[1].value}`", line_of(n)
             elif isinstance(f, ast.Attribute) and (f.attr in _PATCH_HOOKS or f.attr == "__setattr__"):
-                yield f"`.{f.attr}(...)` changes module behaviour behind forward's back", _line(n)
+                yield f"`.{f.attr}(...)` changes module behaviour behind forward's back", line_of(n)
             elif isinstance(f, ast.Attribute) and f.attr == "update" and isinstance(f.value, ast.Call) \
                     and isinstance(f.value.func, ast.Name) and f.value.func.id in ("globals", "vars", "locals"):
-                yield f"{f.value.func.id}().update(...) rewrites a namespace", _line(n)
+                yield f"{f.value.func.id}().update(...) rewrites a namespace", line_of(n)
         elif isinstance(n, ast.ClassDef):
             for b in n.bases:
                 q = ctx.qual(b) or ""
                 if q in ("torch.Tensor", "torch._C.TensorBase", "torch._C._TensorBase"):
-                    yield f"class {n.name} subclasses torch.Tensor (can override comparison ops)", _line(n)
+                    yield f"class {n.name} subclasses torch.Tensor (can override comparison ops)", line_of(n)
             for m in n.body:
                 if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) and m.name in (
                         "__torch_function__", "__torch_dispatch__"):
-                    yield f"{n.name}.{m.name} intercepts torch ops (can fake comparisons)", _line(m)
+                    yield f"{n.name}.{m.name} intercepts torch ops (can fake comparisons)", line_of(m)
         elif isinstance(n, ast.Global):
             for name in n.names:
                 if name in ctx.aliases or name in ctx.reference_names:
-                    yield f"`global {name}` rebinds a module or the reference", _line(n)
+                    yield f"`global {name}` rebinds a module or the reference", line_of(n)
 
 
 @rule("subclass_reference", "Inheriting from, instantiating or calling the reference Model is not a solution.")
@@ -268,7 +268,7 @@ def _subclass_reference(ctx: Context) -> Found:
             for b in n.bases:
                 name = b.id if isinstance(b, ast.Name) else (b.attr if isinstance(b, ast.Attribute) else None)
                 if name in refs:
-                    yield f"class {n.name} inherits from the reference `{name}`", _line(n)
+                    yield f"class {n.name} inherits from the reference `{name}`", line_of(n)
     scope: list[ast.AST] = list(ctx.reachable)
     if ctx.modelnew is not None:
         scope.append(ctx.modelnew)
@@ -277,12 +277,12 @@ def _subclass_reference(ctx: Context) -> Found:
     for root in scope:
         for n in ctx.walk(root):
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in refs:
-                lines.add(_line(n))
-                yield f"uses the reference `{n.id}` inside {MODELNEW}", _line(n)
+                lines.add(line_of(n))
+                yield f"uses the reference `{n.id}` inside {MODELNEW}", line_of(n)
     for n in ast.walk(ctx.tree):  # the reference from elsewhere (not the candidate's own copy)
         if (isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in refs and n.id not in defined
-                and _line(n) not in lines):
-            yield f"uses the reference `{n.id}`", _line(n)
+                and line_of(n) not in lines):
+            yield f"uses the reference `{n.id}`", line_of(n)
 
 
 @rule("forbidden_import",
@@ -295,31 +295,31 @@ def _forbidden_import(ctx: Context) -> Found:
         elif isinstance(n, ast.ImportFrom):
             mod = n.module or ""
             if n.level:
-                yield f"relative import `from {'.' * n.level}{mod} import ...`", _line(n)
+                yield f"relative import `from {'.' * n.level}{mod} import ...`", line_of(n)
                 continue
             for a in n.names:
                 if a.name == "*":
-                    yield f"`from {mod} import *` hides where names come from", _line(n)
+                    yield f"`from {mod} import *` hides where names come from", line_of(n)
                 yield from _check_module(f"{mod}.{a.name}" if a.name != "*" else mod, n)
         elif isinstance(n, ast.Name) and n.id in FORBIDDEN_BUILTINS and n.id not in ctx.aliases:
-            yield f"uses builtin `{n.id}`", _line(n)
+            yield f"uses builtin `{n.id}`", line_of(n)
         elif isinstance(n, ast.Name) and n.id == "getattr":  # literal-name getattr was rewritten to `x.name`
-            yield "getattr() with a computed name (defeats the static rules)", _line(n)
+            yield "getattr() with a computed name (defeats the static rules)", line_of(n)
         elif isinstance(n, ast.Attribute):
-            if _is_dunder(n.attr) and n.attr not in ALLOWED_DUNDERS:
-                yield f"accesses dunder attribute `{n.attr}`", _line(n)
+            if is_dunder(n.attr) and n.attr not in ALLOWED_DUNDERS:
+                yield f"accesses dunder attribute `{n.attr}`", line_of(n)
             elif n.attr.lstrip("_") in ESCAPE_ATTRS:
-                yield f"reaches `.{n.attr}` (an escape module held as an attribute)", _line(n)
+                yield f"reaches `.{n.attr}` (an escape module held as an attribute)", line_of(n)
             q = ctx.qual(n)
-            if q and _under(q, FORBIDDEN_QUALIFIED):
-                yield f"uses `{q}`", _line(n)
+            if q and under(q, FORBIDDEN_QUALIFIED):
+                yield f"uses `{q}`", line_of(n)
             elif q and isinstance(n.ctx, ast.Load):
                 bad = _module_outside_allowlist(q)
                 if bad:
-                    yield f"`{q}` reaches module `{bad}` (not on the module allowlist)", _line(n)
+                    yield f"`{q}` reaches module `{bad}` (not on the module allowlist)", line_of(n)
         elif (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("setattr", "delattr")
               and (len(n.args) < 2 or not (isinstance(n.args[1], ast.Constant) and isinstance(n.args[1].value, str)))):
-            yield f"{n.func.id}() with a computed name (defeats the static rules)", _line(n)
+            yield f"{n.func.id}() with a computed name (defeats the static rules)", line_of(n)
 
 
 def _module_allowed(name: str) -> bool:
@@ -367,11 +367,11 @@ def _module_outside_allowlist(qual: str) -> str | None:
 def _check_module(name: str, node: ast.AST) -> Found:
     root = name.split(".")[0]
     if root in ESCAPE_MODULES:
-        yield f"imports `{name}` (system/process/reflection access)", _line(node)
+        yield f"imports `{name}` (system/process/reflection access)", line_of(node)
     elif root not in ALLOWED_IMPORT_ROOTS:
-        yield f"imports `{name}` (not on the allowlist: {', '.join(sorted(ALLOWED_IMPORT_ROOTS))})", _line(node)
-    elif _under(name, FORBIDDEN_QUALIFIED):
-        yield f"imports `{name}` (native code, pickles or disk access)", _line(node)
+        yield f"imports `{name}` (not on the allowlist: {', '.join(sorted(ALLOWED_IMPORT_ROOTS))})", line_of(node)
+    elif under(name, FORBIDDEN_QUALIFIED):
+        yield f"imports `{name}` (native code, pickles or disk access)", line_of(node)
 
 
 @rule("threads_streams", "Side streams, threads and processes move work outside the timed, synchronised region.")
@@ -379,13 +379,13 @@ def _threads_streams(ctx: Context) -> Found:
     for n in ast.walk(ctx.tree):
         if isinstance(n, ast.Attribute | ast.Name) and isinstance(getattr(n, "ctx", None), ast.Load):
             q = ctx.qual(n)
-            if q and _under(q, STREAM_QUALIFIED):
-                yield f"uses `{q}`", _line(n)
+            if q and under(q, STREAM_QUALIFIED):
+                yield f"uses `{q}`", line_of(n)
         elif isinstance(n, ast.Import | ast.ImportFrom):
             mods = [a.name for a in n.names] if isinstance(n, ast.Import) else [n.module or ""]
             for m in mods:
-                if _under(m, STREAM_QUALIFIED):
-                    yield f"imports `{m}`", _line(n)
+                if under(m, STREAM_QUALIFIED):
+                    yield f"imports `{m}`", line_of(n)
 
 
 @rule("timing_tamper", "Patching timers or events makes speedups lie (fatal); plain use of them is only suspicious.",
@@ -395,12 +395,12 @@ def _timing_tamper(ctx: Context) -> Found:
         targets = n.targets if isinstance(n, ast.Assign) else [n.target] if isinstance(n, (ast.AugAssign, ast.AnnAssign)) else []
         for t in targets:
             q = ctx.qual(t) if isinstance(t, ast.Attribute) else None
-            if q and _under(q, TIMING_QUALIFIED):
-                yield f"assigns to timer `{q}`", _line(n), True
+            if q and under(q, TIMING_QUALIFIED):
+                yield f"assigns to timer `{q}`", line_of(n), True
         if isinstance(n, ast.Attribute | ast.Name) and isinstance(getattr(n, "ctx", None), ast.Load):
             q = ctx.qual(n)
-            if q and _under(q, TIMING_QUALIFIED) and q not in ("torch.cuda.synchronize",):
-                yield f"uses timer `{q}` (candidates have no reason to time themselves)", _line(n), False
+            if q and under(q, TIMING_QUALIFIED) and q not in ("torch.cuda.synchronize",):
+                yield f"uses timer `{q}` (candidates have no reason to time themselves)", line_of(n), False
 
 
 @rule("caching_outputs",
@@ -413,10 +413,10 @@ def _caching_outputs(ctx: Context) -> Found:
         targets = n.targets if isinstance(n, ast.Assign) else [n.target] if isinstance(n, (ast.AugAssign, ast.AnnAssign)) else []
         for t in targets:
             if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
-                yield f"forward stores `self.{t.attr}` across calls", _line(n)
+                yield f"forward stores `self.{t.attr}` across calls", line_of(n)
         if isinstance(n, (ast.Global, ast.Nonlocal)):
             yield f"forward path declares `{'global' if isinstance(n, ast.Global) else 'nonlocal'} " \
-                  f"{', '.join(n.names)}` (state across calls)", _line(n)
+                  f"{', '.join(n.names)}` (state across calls)", line_of(n)
     module_names = {t.id for n in ctx.tree.body if isinstance(n, (ast.Assign, ast.AnnAssign))
                     for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}
     module_names -= set(ctx.aliases) | set(ctx.kernels)
@@ -427,16 +427,16 @@ def _caching_outputs(ctx: Context) -> Found:
                 while isinstance(root, (ast.Subscript, ast.Attribute)):
                     root = root.value
                 if root is not t and isinstance(root, ast.Name) and root.id in module_names:
-                    yield f"forward path writes into module-level `{root.id}` (state across calls)", _line(n)
+                    yield f"forward path writes into module-level `{root.id}` (state across calls)", line_of(n)
         elif isinstance(n, ast.Return) and n.value is not None:
             root = n.value
             while isinstance(root, (ast.Subscript, ast.Attribute, ast.Call)):
                 root = root.func if isinstance(root, ast.Call) else root.value
             if isinstance(root, ast.Name) and root.id in module_names:
-                yield f"forward path returns module-level `{root.id}` (a precomputed answer?)", _line(n)
+                yield f"forward path returns module-level `{root.id}` (a precomputed answer?)", line_of(n)
     for fn in ctx.reachable:
         for d in getattr(fn, "decorator_list", ()):
             target = d.func if isinstance(d, ast.Call) else d
             q = ctx.qual(target) or ""
             if q.rsplit(".", 1)[-1] in ("lru_cache", "cache", "cached_property"):
-                yield f"`{getattr(fn, 'name', '?')}` is memoised with `{q}`", _line(d)
+                yield f"`{getattr(fn, 'name', '?')}` is memoised with `{q}`", line_of(d)

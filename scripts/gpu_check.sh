@@ -21,14 +21,19 @@ for t in add relu softmax layernorm rowsum matmul; do
     2>&1 | tee -a "$OUT/verify.txt"
 done
 
-echo "== GPU tests ==" | tee "$OUT/gpu_tests.txt"
+echo "== GPU tests (timed honest cases, CUDA fault contained, hidden torch compute caught by the op record + profiler) ==" | tee "$OUT/gpu_tests.txt"
 if $PY -c "import pytest" 2>/dev/null; then
   $PY -m pytest -q -m gpu tests/rewards/test_gpu.py -p no:cacheprovider 2>&1 | tee -a "$OUT/gpu_tests.txt"
 else
   echo "pytest missing on this box: skipped" | tee -a "$OUT/gpu_tests.txt"
 fi
 
-echo "== bench verify (target >= 10 candidates/s for small kernels) ==" | tee "$OUT/bench.txt"
+echo "== adversarial suite on CUDA (hostile + honest cases; runtime enforcement, supervisor-checked timing) ==" | tee "$OUT/adversarial.txt"
+if $PY -c "import pytest" 2>/dev/null; then
+  TRITONFORGE_ADVERSARIAL_DEVICE=cuda $PY -m pytest -q tests/rewards/test_adversarial.py -p no:cacheprovider -x 2>&1 | tail -40 | tee -a "$OUT/adversarial.txt"
+fi
+
+echo "== bench verify (target >= 10 candidates/s for small kernels; prints the runtime-record overhead) ==" | tee "$OUT/bench.txt"
 $PY -m tritonforge.cli bench verify --device cuda --workers "$W" --n 200 --trials 3 2>&1 | tee -a "$OUT/bench.txt"
 
 echo "== engine on CPU interpreter, same box, for comparison ==" | tee -a "$OUT/bench.txt"

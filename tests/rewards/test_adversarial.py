@@ -27,6 +27,8 @@ REPO = HERE.parent.parent
 STATUSES = {"ok", "no_code", "syntax_error", "rule_violation", "compile_error", "runtime_error", "mismatch",
             "timeout", "crashed", "sandbox_violation", "infra_error"}
 TIMEOUT_S = 10.0
+# scripts/gpu_check.sh runs the same suite on CUDA; CI and laptops use the interpreter.
+DEVICE = os.environ.get("TRITONFORGE_ADVERSARIAL_DEVICE", "cpu")
 IS_ROOT = os.geteuid() == 0
 
 pytestmark = pytest.mark.slow
@@ -118,7 +120,7 @@ def run_suite() -> dict[str, Any]:
         for strict in (True, False):
             group = [c for c in CASES if c.get("strict_rules", True) is strict]
             pairs = [((TASKS / c["task"]).read_text(), (ADV / c["candidate"]).read_text()) for c in group]
-            cfg = VerifyConfig(device="cpu", trials=2, timeout_s=TIMEOUT_S, strict_rules=strict, workers=2,
+            cfg = VerifyConfig(device=DEVICE, trials=2, timeout_s=TIMEOUT_S, strict_rules=strict, workers=2,
                                memory_mb=4096)
             for c, r in zip(group, verify_batch(pairs, cfg), strict=True):
                 results[c["name"]] = r

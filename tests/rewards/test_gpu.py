@@ -54,3 +54,46 @@ def test_cuda_fault_ends_only_that_candidate(engine):
     bad, ok = engine.verify_many([(ref, ILLEGAL_ACCESS), (ref, good)])
     assert bad.status in (Status.RUNTIME_ERROR, Status.CRASHED) and not bad.correct
     assert ok.status is Status.OK
+
+
+HIDDEN_TORCH = '''
+import torch
+import torch.nn as nn
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def copy_kernel(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    m = offs < n
+    tl.store(out_ptr + offs, tl.load(x_ptr + offs, mask=m), mask=m)
+
+
+class _Helper:
+    def __init__(self):
+        self.ops = {"act": torch.relu}
+
+    def run(self, x):
+        return self.ops["act"](x)
+
+
+class ModelNew(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.h = _Helper()
+
+    def forward(self, x):
+        y = self.h.run(x)
+        out = torch.empty_like(y)
+        copy_kernel[(triton.cdiv(y.numel(), 256),)](y, out, y.numel(), BLOCK=256)
+        return out
+'''
+
+
+def test_hidden_torch_compute_is_caught_on_cuda(engine):
+    """The runtime op record (and the profiler's device-kernel list) sees the relu the AST cannot."""
+    ref = (HERE / "tasks" / "relu.py").read_text()
+    r = engine.verify(ref, HIDDEN_TORCH)
+    assert r.status is Status.RULE_VIOLATION and not r.correct, r.summary()
+    assert any(f.rule == "torch_compute_fallback" for f in r.rule_findings)

@@ -1,0 +1,459 @@
+"""What the static rules share: allow/deny lists, the parsed `Context`, and the rule registry.
+
+The rule bodies live in `rewards.rule_checks` (they import this module); `rewards.rules` runs them.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+# --- allow/deny lists -------------------------------------------------------------------------------------
+
+# Modules a Triton candidate may import. Everything else (os, sys, subprocess, ctypes, socket, importlib,
+# pickle, io, inspect, gc, ...) reaches outside the computation. `time` is allowed but warned about.
+ALLOWED_IMPORT_ROOTS = frozenset({
+    "torch", "triton", "math", "numpy", "typing", "typing_extensions", "functools", "itertools",
+    "collections", "dataclasses", "abc", "enum", "numbers", "__future__", "warnings", "random", "time",
+    "contextlib", "copy", "logging", "operator",
+})
+# Modules an attribute chain may pass through or end at (by the module's own `__name__`; a name ending in
+# ".*" admits its submodules). Anything else reached as an attribute — `torch.os`, `typing.sys`,
+# `random._os`, `torch.serialization` — is a module the candidate has no business with.
+ALLOWED_MODULES = frozenset({
+    "torch", "torch.nn", "torch.nn.functional", "torch.nn.init", "torch.nn.modules.*", "torch.nn.parameter",
+    "torch.autograd", "torch.autograd.function", "torch.library", "torch.cuda", "torch.linalg", "torch.fft",
+    "torch.special", "torch.types", "torch.amp", "torch.cuda.amp", "triton", "triton.language.*",
+    "triton.language", "triton.runtime", "triton.runtime.jit", "triton.runtime.autotuner",
+    "triton.runtime.errors", "triton.compiler", "triton.compiler.errors", "triton.backends",
+    "math", "numpy", "numpy.random", "typing", "typing_extensions", "functools", "itertools", "collections",
+    "collections.abc", "dataclasses", "abc", "enum", "numbers", "warnings", "random", "time", "contextlib",
+    "copy", "logging", "operator",
+})
+# Named only for clearer messages: these are the ones that escape or inspect the harness.
+ESCAPE_MODULES = frozenset({
+    "os", "sys", "subprocess", "socket", "ctypes", "cffi", "multiprocessing", "threading", "_thread",
+    "concurrent", "signal", "shutil", "pathlib", "importlib", "builtins", "gc", "inspect", "pickle",
+    "marshal", "io", "urllib", "http", "requests", "asyncio", "resource", "pty", "mmap", "tempfile", "glob",
+    "pdb", "code", "codeop", "posix", "faulthandler", "traceback", "weakref", "atexit", "fcntl",
+})
+# Submodules/functions of allowed packages that compile native code, load pickles or reach the disk.
+FORBIDDEN_QUALIFIED = (
+    "torch.utils.cpp_extension", "torch.hub", "torch.load", "torch.save", "torch.from_file",
+    "torch.ops.load_library", "torch.classes", "torch.multiprocessing", "torch.distributed",
+    "torch._C", "torch._dynamo", "torch._inductor", "numpy.load", "numpy.save", "numpy.fromfile",
+    "numpy.memmap", "numpy.ctypeslib", "numpy.distutils", "triton.tools", "torch.serialization",
+    "torch.utils", "torch.package", "torch.ops", "torch.overrides", "operator.attrgetter",
+    "operator.methodcaller", "logging.FileHandler", "logging.handlers", "logging.config",
+    "numpy.ndarray.tofile", "numpy.lib",
+)
+# Builtins that execute strings, open files, or expose namespaces. `exit`/`quit` end the harness.
+FORBIDDEN_BUILTINS = frozenset({
+    "eval", "exec", "compile", "open", "__import__", "globals", "locals", "vars", "breakpoint", "exit",
+    "quit", "help", "__builtins__", "__loader__", "__spec__", "memoryview",
+    # Exceptions that bypass `except Exception` in the harness: raising them is an attempt to end the run.
+    "SystemExit", "KeyboardInterrupt", "GeneratorExit", "BaseException",
+})
+# Attribute names that are (private aliases of) escape modules, wherever they appear in a chain.
+ESCAPE_ATTRS = frozenset({m for m in ("os", "sys", "subprocess", "socket", "ctypes", "builtins", "gc", "inspect",
+                                      "importlib", "io", "posix", "shutil", "pathlib", "signal", "threading",
+                                      "thread", "multiprocessing", "pickle", "marshal", "mmap", "resource",
+                                      "pty", "fcntl", "tempfile", "glob", "traceback", "weakref", "atexit",
+                                      "imp", "code", "pdb", "faulthandler", "sysconfig", "site", "linecache",
+                                      "tokenize", "zipimport", "runpy", "codecs", "ast", "dis")})
+# Dunder attributes that are harmless; all others (__globals__, __subclasses__, __dict__, __code__,
+# __class__, __builtins__, ...) are the raw material of sandbox escapes.
+ALLOWED_DUNDERS = frozenset({"__init__", "__name__", "__qualname__", "__doc__", "__module__"})
+
+# torch.* callables allowed on the forward path: allocation, dtype/device plumbing, shape helpers,
+# autograd/no-grad context, and Triton interop. Any other torch.* call computes, so it is a fallback.
+TORCH_ALLOWED = frozenset({
+    "torch.empty", "torch.empty_like", "torch.empty_strided", "torch.zeros", "torch.zeros_like",
+    "torch.ones", "torch.ones_like", "torch.full", "torch.full_like", "torch.arange", "torch.tensor",
+    "torch.as_tensor", "torch.Size", "torch.device", "torch.dtype", "torch.finfo", "torch.iinfo",
+    "torch.is_tensor", "torch.is_floating_point", "torch.get_default_dtype", "torch.no_grad",
+    "torch.inference_mode", "torch.enable_grad", "torch.set_grad_enabled", "torch.is_grad_enabled",
+    "torch.Tensor", "torch.float", "torch.promote_types", "torch.result_type", "torch.broadcast_shapes",
+    "torch.cuda.current_device", "torch.cuda.get_device_properties", "torch.cuda.is_available",
+    "torch.cuda.device", "torch.cuda.device_count", "torch.cuda.get_device_capability",
+    "torch.cuda.synchronize", "torch.library.wrap_triton", "torch.library.triton_op",
+    "torch.autograd.Function", "torch.nn.Parameter", "torch.nn.Module", "torch.jit.is_scripting",
+    "torch.compiler.is_compiling", "torch.cuda.Event", "torch.squeeze", "torch.unsqueeze", "torch.reshape",
+    "torch.flatten", "torch.unflatten", "torch.broadcast_to", "torch.numel", "torch.tensor_split",
+    "torch.split", "torch.chunk", "torch.permute", "torch.transpose", "torch.t", "torch.narrow",
+    "torch.select", "torch.movedim", "torch.swapaxes", "torch.unbind", "torch.cuda.current_stream", "torch.cuda.default_stream", "torch.cuda._DeviceGuard",
+    "torch.cuda.set_device", "torch.cuda.current_blas_handle", "torch.get_device", "torch.as_strided",
+    "torch.cat", "torch.stack", "torch.is_complex", "torch.set_default_dtype",
+})
+TORCH_DTYPES = frozenset({
+    "float16", "float32", "float64", "bfloat16", "half", "float", "double", "int8", "int16", "int32",
+    "int64", "uint8", "bool", "long", "int", "short", "complex64", "complex128", "float8_e4m3fn",
+    "float8_e5m2", "uint16", "uint32", "uint64",
+})
+# Tensor methods that only allocate, convert, view or describe. On a value known to be a tensor, any
+# other method computes. They also tell the tensor-tracking which results are still tensors.
+TENSOR_METHODS_ALLOWED = frozenset({
+    "view", "view_as", "reshape", "reshape_as", "contiguous", "t", "transpose", "permute", "size",
+    "stride", "numel", "nelement", "dim", "ndimension", "to", "float", "half", "bfloat16", "double", "int",
+    "long", "bool", "cpu", "cuda", "is_contiguous", "flatten", "unflatten", "unsqueeze", "squeeze",
+    "expand", "expand_as", "clone", "detach", "data_ptr", "element_size", "storage_offset", "new_empty",
+    "new_zeros", "new_ones", "new_full", "new_empty_strided", "fill_", "zero_", "copy_", "type", "type_as",
+    "requires_grad_", "get_device", "narrow", "select", "split", "chunk", "unbind", "as_strided", "movedim",
+    "swapaxes", "unsqueeze_", "squeeze_", "is_floating_point", "item", "dim_order", "untyped_storage",
+    "new_tensor", "tensor_split", "broadcast_to", "is_cuda",
+})
+_NON_TENSOR_RESULTS = frozenset({
+    "size", "stride", "numel", "nelement", "dim", "ndimension", "is_contiguous", "data_ptr",
+    "element_size", "storage_offset", "get_device", "is_floating_point", "item", "dim_order",
+    "untyped_storage", "type",
+})
+# Method names that compute when called on a tensor, used when the receiver's type is unknown.
+# A trailing "_" (in-place variant) is stripped before the lookup.
+TENSOR_METHODS_DENIED = frozenset({
+    "matmul", "mm", "bmm", "addmm", "addbmm", "baddbmm", "addmv", "mv", "dot", "vdot", "inner", "outer",
+    "einsum", "softmax", "log_softmax", "sum", "mean", "var", "std", "prod", "cumsum", "cumprod", "max",
+    "min", "amax", "amin", "argmax", "argmin", "aminmax", "norm", "exp", "exp2", "log", "log2", "log10",
+    "log1p", "expm1", "sqrt", "rsqrt", "sigmoid", "tanh", "relu", "gelu", "silu", "abs", "neg", "negative",
+    "pow", "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide",
+    "remainder", "fmod", "clamp", "clip", "clamp_min", "clamp_max", "maximum", "minimum", "where",
+    "masked_fill", "sort", "argsort", "topk", "logsumexp", "erf", "erfc", "sin", "cos", "tan", "reciprocal",
+    "square", "sign", "round", "floor", "ceil", "trunc", "frac", "matrix_power", "lerp", "addcmul",
+    "addcdiv", "all", "any", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or",
+    "logical_not", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "cross",
+    "diag", "tril", "triu", "kthvalue", "median", "nansum", "nanmean", "scatter", "scatter_add",
+    "scatter_reduce", "index_add", "index_copy", "index_fill", "gather", "index_select", "masked_select",
+    "masked_scatter", "flip", "roll", "repeat", "repeat_interleave", "cummax", "cummin", "histc", "bincount",
+    "unique", "nonzero", "softplus", "hardtanh", "elu", "leaky_relu", "mish", "var_mean", "std_mean",
+    "logaddexp", "atan2", "hypot", "numpy", "tolist", "apply_", "map_", "conv1d", "conv2d", "linear",
+    "layer_norm", "sigmoid_", "hardsigmoid", "hardswish", "selu", "celu", "renorm", "trace", "det",
+    "inverse", "pinverse", "cholesky", "svd", "qr", "triangular_solve", "unfold", "tensordot", "kron",
+    "logit", "xlogy", "nan_to_num", "sinh", "cosh", "asin", "acos", "atan", "sgn", "count_nonzero",
+})
+# nn classes that hold no compute; every other torch.nn.* submodule would do the work when called.
+NN_NON_COMPUTE = frozenset({"Parameter", "ParameterList", "ParameterDict", "Buffer", "Identity"})
+# Library kernels that are not the candidate's own (a "Triton" solution calling triton.ops.matmul).
+FOREIGN_KERNELS = ("triton.ops",)
+# Side streams, threads and processes: work escapes the timed region or races the comparison.
+STREAM_QUALIFIED = (
+    "torch.cuda.Stream", "torch.cuda.stream", "torch.cuda.ExternalStream", "torch.cuda.set_stream",
+    "torch.cuda.StreamContext",
+    "torch.cuda.streams", "torch.Stream", "torch.cuda.graph", "torch.cuda.CUDAGraph", "threading",
+    "_thread", "concurrent", "multiprocessing", "torch.multiprocessing", "asyncio",
+)
+TIMING_QUALIFIED = (
+    "time", "torch.cuda.Event", "torch.cuda.synchronize", "torch.cuda.Event.elapsed_time",
+    "triton.testing", "torch.utils.benchmark", "torch.cuda.set_sync_debug_mode",
+)
+MODELNEW = "ModelNew"
+REFERENCE_NAMES = frozenset({"Model"})
+_ENTRY_METHODS = ("forward", "__call__")
+MAX_FINDINGS_PER_RULE = 8
+
+FuncNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+
+
+def under(qual: str, prefixes: Iterable[str]) -> bool:
+    return any(qual == p or qual.startswith(p + ".") for p in prefixes)
+
+
+def is_dunder(name: str) -> bool:
+    return len(name) > 4 and name.startswith("__") and name.endswith("__")
+
+
+class GetattrToAttribute(ast.NodeTransformer):
+    """Rewrite `getattr(x, "name"[, d])` as `x.name`: a literal getattr is just attribute access."""
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        if (isinstance(node.func, ast.Name) and node.func.id == "getattr" and len(node.args) in (2, 3)
+                and not node.keywords and isinstance(node.args[1], ast.Constant)
+                and isinstance(node.args[1].value, str) and node.args[1].value.isidentifier()):
+            return ast.copy_location(ast.Attribute(node.args[0], node.args[1].value, ast.Load()), node)
+        return node
+
+
+@dataclass
+class Context:
+    """Everything the rules share about one parsed candidate (built once, read by every rule)."""
+
+    tree: ast.Module
+    reference_names: frozenset[str] = REFERENCE_NAMES
+    aliases: dict[str, str] = field(default_factory=dict)  # local name -> dotted module path
+    kernels: dict[str, ast.AST] = field(default_factory=dict)  # kernel name -> its def (or the assign)
+    kernel_defs: set[ast.AST] = field(default_factory=set)
+    functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=dict)
+    classes: dict[str, ast.ClassDef] = field(default_factory=dict)
+    modelnew: ast.ClassDef | None = None
+    modelnew_bound: bool = False
+    compute_attrs: set[str] = field(default_factory=set)  # self.<attr> holding an nn compute module
+    reachable: list[FuncNode] = field(default_factory=list)
+    tensors: dict[ast.AST, set[str]] = field(default_factory=dict)  # func -> names known to be tensors
+
+    # -- name resolution --
+    def qual(self, node: ast.AST) -> str | None:
+        """Dotted path of an attribute chain rooted at an imported name (`F.relu` -> torch.nn.functional.relu)."""
+        parts: list[str] = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if isinstance(node, ast.Name) and node.id in self.aliases:
+            return ".".join([self.aliases[node.id], *reversed(parts)])
+        return None
+
+    def methods(self, cls: ast.ClassDef) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
+        return {n.name: n for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+    def walk(self, node: ast.AST) -> Iterator[ast.AST]:
+        """ast.walk that does not enter @triton.jit bodies (tl.* code there is the point, not a fallback)."""
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            yield n
+            stack.extend(c for c in ast.iter_child_nodes(n) if c not in self.kernel_defs)
+
+    def walk_reachable(self) -> Iterator[tuple[FuncNode, ast.AST]]:
+        for fn in self.reachable:
+            body = fn.body if isinstance(fn.body, list) else [fn.body]
+            for stmt in body:
+                for n in self.walk(stmt):
+                    yield fn, n
+
+
+def build_context(tree: ast.Module, reference: str | None) -> Context:
+    ctx = Context(tree=tree)
+    if reference:
+        try:
+            ref_tree = ast.parse(reference)
+            ref_classes = {n.name for n in ref_tree.body if isinstance(n, ast.ClassDef)}
+            ctx.reference_names = REFERENCE_NAMES | ref_classes
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            pass
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.asname:
+                    ctx.aliases[a.asname] = a.name
+                else:
+                    root = a.name.split(".")[0]
+                    ctx.aliases[root] = root
+        elif isinstance(node, ast.ImportFrom):
+            mod = ("." * node.level) + (node.module or "")
+            for a in node.names:
+                if a.name != "*":
+                    ctx.aliases[a.asname or a.name] = f"{mod}.{a.name}"
+    for _ in range(3):  # `F = torch.nn.functional`, `sm = F.softmax`: follow simple rebinding
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Assign, ast.NamedExpr)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                q = ctx.qual(node.value)
+                for t in targets:
+                    if q and isinstance(t, ast.Name) and t.id not in ctx.aliases:
+                        ctx.aliases[t.id] = q
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            ctx.functions[node.name] = node
+        elif isinstance(node, ast.ClassDef):
+            ctx.classes[node.name] = node
+    # A helper class of the reference (e.g. TritonBench-G's `Cls.apply` entry points) that the candidate
+    # defines itself is the candidate's own code; only `Model` always means the reference.
+    ctx.reference_names = frozenset(n for n in ctx.reference_names if n in REFERENCE_NAMES or n not in ctx.classes)
+    _find_kernels(ctx)
+    _find_modelnew(ctx)
+    _find_reachable(ctx)
+    _infer_tensors(ctx)
+    return ctx
+
+
+def _is_triton_decorator(ctx: Context, deco: ast.AST) -> bool:
+    target = deco.func if isinstance(deco, ast.Call) else deco
+    q = ctx.qual(target) or ""
+    return q.split(".")[0] == "triton" and q.rsplit(".", 1)[-1] in {"jit", "autotune", "heuristics"}
+
+
+def _find_kernels(ctx: Context) -> None:
+    for node in ast.walk(ctx.tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+            _is_triton_decorator(ctx, d) for d in node.decorator_list
+        ):
+            ctx.kernels[node.name] = node
+            ctx.kernel_defs.add(node)
+    for _ in range(2):  # `k = triton.jit(f)` and `k2 = k`
+        for node in ast.walk(ctx.tree):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                v = node.value
+                is_kernel = (isinstance(v, ast.Call) and _is_triton_decorator(ctx, v.func if isinstance(
+                    v.func, ast.Call) else v)) or (isinstance(v, ast.Name) and v.id in ctx.kernels)
+                if is_kernel:
+                    ctx.kernels.setdefault(node.targets[0].id, node)
+    for node in list(ctx.kernels.values()):  # a def wrapped later by `k = triton.jit(f)`
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            for a in node.value.args:
+                if isinstance(a, ast.Name) and a.id in ctx.functions:
+                    ctx.kernel_defs.add(ctx.functions[a.id])
+
+
+def _find_modelnew(ctx: Context) -> None:
+    for node in ctx.tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == MODELNEW:
+            ctx.modelnew, ctx.modelnew_bound = node, True
+        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == MODELNEW for t in node.targets):
+            ctx.modelnew_bound = True
+            if isinstance(node.value, ast.Name) and node.value.id in ctx.classes:
+                ctx.modelnew = ctx.classes[node.value.id]
+        elif isinstance(node, (ast.Import, ast.ImportFrom)) and any(
+            (a.asname or a.name) == MODELNEW for a in node.names
+        ):
+            ctx.modelnew_bound = True
+    if ctx.modelnew is None:
+        return
+    init = ctx.methods(ctx.modelnew).get("__init__")
+    for node in ast.walk(init) if init else ():
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            q = ctx.qual(node.value.func) or ""
+            if q.startswith("torch.nn.") and q.split(".")[2] not in NN_NON_COMPUTE and q.split(".")[2] != "init":
+                for t in node.targets:
+                    if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
+                        ctx.compute_attrs.add(t.attr)
+
+
+def _find_reachable(ctx: Context) -> None:
+    """Functions reachable from ModelNew.forward/__call__ through module functions, classes and methods."""
+    if ctx.modelnew is None:
+        return
+    own = ctx.methods(ctx.modelnew)
+    # Callables stored as data are code too: `self.f = lambda t: torch.softmax(t, -1)` in __init__, or a
+    # module-level `SM = lambda ...`, then called from forward. Map those names to the code they hold.
+    held: dict[str, list[ast.AST]] = {}
+    for n in ast.walk(ctx.modelnew):
+        if isinstance(n, ast.Assign):
+            for t in n.targets:
+                if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
+                    held.setdefault("self." + t.attr, []).append(n.value)
+    for n in ctx.tree.body:
+        if isinstance(n, ast.Assign):
+            for t in n.targets:
+                if isinstance(t, ast.Name):
+                    held.setdefault(t.id, []).append(n.value)
+
+    def code_in(values: list[ast.AST]) -> list[FuncNode]:
+        """Functions held as objects (a lambda, or a function name not called here: `self.f = helper`).
+        A call's result (`self.spec = build()`) is data, computed in __init__, not on the forward path."""
+        out: list[FuncNode] = []
+        for v in values:
+            called = {id(c.func) for c in ast.walk(v) if isinstance(c, ast.Call)}
+            for m in ast.walk(v):
+                if isinstance(m, ast.Lambda):
+                    out.append(m)
+                elif isinstance(m, ast.Name) and m.id in ctx.functions and id(m) not in called:
+                    out.append(ctx.functions[m.id])
+        return out
+
+    todo: list[FuncNode] = [own[m] for m in _ENTRY_METHODS if m in own]
+    seen: set[ast.AST] = set()
+    while todo:
+        fn = todo.pop()
+        if fn in seen or fn in ctx.kernel_defs:
+            continue
+        seen.add(fn)
+        ctx.reachable.append(fn)
+        for n in ctx.walk(fn):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+                todo.extend(code_in(held.get(n.id, [])))
+                if n.id in ctx.functions:
+                    todo.append(ctx.functions[n.id])
+                elif n.id in ctx.classes and ctx.classes[n.id] is not ctx.modelnew:
+                    todo.extend(ctx.methods(ctx.classes[n.id]).values())
+            elif isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in ("self", "cls"):
+                if n.attr in own:
+                    todo.append(own[n.attr])
+                todo.extend(code_in(held.get("self." + n.attr, [])))
+
+
+def is_tensor(ctx: Context, names: set[str], node: ast.AST) -> bool:
+    if isinstance(node, ast.Name):
+        return node.id in names
+    if isinstance(node, ast.Subscript):
+        return is_tensor(ctx, names, node.value)
+    if isinstance(node, ast.Attribute):
+        return node.attr in {"T", "mT", "H", "mH", "data", "real", "imag"} and is_tensor(ctx, names, node.value)
+    if isinstance(node, ast.BinOp):
+        return is_tensor(ctx, names, node.left) or is_tensor(ctx, names, node.right)
+    if isinstance(node, ast.Call):
+        q = ctx.qual(node.func)
+        if q is not None:
+            return q.startswith("torch.") and q not in {"torch.Size", "torch.device", "torch.finfo", "torch.iinfo"}
+        if isinstance(node.func, ast.Attribute):
+            return node.func.attr not in _NON_TENSOR_RESULTS and is_tensor(ctx, names, node.func.value)
+    return False
+
+
+def _infer_tensors(ctx: Context) -> None:
+    """Which local names hold tensors: forward's inputs, torch results, views of them, and helper params
+    that receive them. Needed to tell `x + y` on tensors (a fallback) from `n + BLOCK - 1` on ints."""
+    scalar_ann = {"int", "float", "bool", "str"}
+    for fn in ctx.reachable:
+        ctx.tensors[fn] = set()
+    if ctx.modelnew is not None:
+        for m in _ENTRY_METHODS:
+            fn = ctx.methods(ctx.modelnew).get(m)
+            if fn is not None:
+                for a in [*fn.args.posonlyargs, *fn.args.args[1:], *fn.args.kwonlyargs]:
+                    ann = a.annotation
+                    if not (isinstance(ann, ast.Name) and ann.id in scalar_ann):
+                        ctx.tensors[fn].add(a.arg)
+                if fn.args.vararg:
+                    ctx.tensors[fn].add(fn.args.vararg.arg)
+    own = ctx.methods(ctx.modelnew) if ctx.modelnew else {}
+    for _ in range(4):
+        for fn in ctx.reachable:
+            names = ctx.tensors[fn]
+            for n in ctx.walk(fn):
+                if isinstance(n, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) and n.value is not None:
+                    targets = n.targets if isinstance(n, ast.Assign) else [n.target]
+                    if is_tensor(ctx, names, n.value):
+                        names.update(t.id for t in targets if isinstance(t, ast.Name))
+                elif isinstance(n, ast.Call):  # propagate tensor arguments into helper parameters
+                    callee = None
+                    if isinstance(n.func, ast.Name):
+                        callee = ctx.functions.get(n.func.id)
+                    elif isinstance(n.func, ast.Attribute) and isinstance(n.func.value, ast.Name):
+                        callee = own.get(n.func.attr) if n.func.value.id == "self" else None
+                    if callee is None or callee not in ctx.tensors:
+                        continue
+                    params = [a.arg for a in [*callee.args.posonlyargs, *callee.args.args]]
+                    if params and params[0] in ("self", "cls") and isinstance(n.func, ast.Attribute):
+                        params = params[1:]
+                    for p, arg in zip(params, n.args, strict=False):
+                        if is_tensor(ctx, names, arg):
+                            ctx.tensors[callee].add(p)
+                    for kw in n.keywords:
+                        if kw.arg in params and is_tensor(ctx, names, kw.value):
+                            ctx.tensors[callee].add(kw.arg)
+
+
+# --- rule registry ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Rule:
+    """One named static check. `check` yields (message, line) or (message, line, fatal) tuples."""
+
+    name: str
+    reason: str
+    fatal: bool
+    check: Callable[[Context], Iterable[tuple]]
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(name: str, reason: str, fatal: bool = True) -> Callable[[Callable], Callable]:
+    def deco(fn: Callable[[Context], Iterable[tuple]]) -> Callable:
+        RULES[name] = Rule(name=name, reason=reason, fatal=fatal, check=fn)
+        return fn
+
+    return deco
+
+
+def line_of(node: ast.AST) -> int | None:
+    return getattr(node, "lineno", None)

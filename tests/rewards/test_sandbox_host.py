@@ -36,7 +36,7 @@ pytestmark = pytest.mark.slow
 def _batch_cases() -> list[dict[str, Any]]:
     cases = yaml.safe_load((ADV / "cases_v2.yaml").read_text())
     picked = [c for c in cases if c["class"] == "control"
-              or (c["class"] in HOSTILE_CLASSES and not c.get("audit"))]
+              or ((c["class"] in HOSTILE_CLASSES or c["category"] == "escape") and not c.get("audit"))]
     # Hostile and honest interleaved (one group per task, so siblings share a reference process), with the
     # channel writer kept right before its reader.
     hostile = [c for c in picked if c["class"] != "control"]

@@ -5,7 +5,8 @@ executes: sandbox gaps (host-writable dirs, SysV/POSIX IPC, unix sockets, a chan
 candidates, user namespaces, daemons, memory spread over processes), robustness attacks (deep trees,
 uncomparable outputs, closed stdio, kills) and secret/report forgeries, next to honest controls. Asserts:
 (a) every honest candidate is `ok`, (b) no hostile one is `correct` (they are built to be correct exactly
-when their attack works), nothing is an `infra_error`, and (c) nothing new is left on the host: SysV shm/
+when their attack works; the few that cannot tell a private tmpfs or IPC namespace from the host may be
+`ok` and are judged by the host checks), nothing is an `infra_error`, and (c) nothing new is left on the host: SysV shm/
 msg/sem, entries in /run/lock, /var/lock, /var/tmp, /dev/shm, /dev/mqueue and /tmp owned by the sandbox
 user or tagged tf_, POSIX queues, listening unix sockets, processes carrying a case marker. Needs root
 (the engine only applies namespaces and user nobody when started as root).
@@ -98,7 +99,7 @@ def test_mixed_batch_leaves_host_clean() -> None:
         elif c["class"] == "control":
             if not (r.status.value == "ok" and r.correct):
                 problems.append("honest candidate not ok - " + got)
-        elif r.correct:
+        elif r.correct and "ok" not in c["expected"]:
             problems.append("hostile candidate judged correct (its attack worked) - " + got)
         elif r.status.value not in c["expected"]:
             problems.append(f"status not in {c['expected']} - " + got)

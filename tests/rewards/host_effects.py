@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import stat
+import subprocess
 import threading
 from pathlib import Path
 
@@ -32,7 +33,9 @@ def remove_path(p: str | Path) -> None:
     except OSError:
         return
     if stat.S_ISDIR(st.st_mode):
-        shutil.rmtree(p, ignore_errors=True)
+        # `rm -rf` copes with trees deeper than Python's recursion limit (shutil.rmtree does not)
+        if subprocess.run(["rm", "-rf", "--", p], check=False).returncode != 0:
+            shutil.rmtree(p, ignore_errors=True)
     else:
         try:
             os.unlink(p)

@@ -8,7 +8,8 @@ uncomparable outputs, closed stdio, kills) and secret/report forgeries, next to 
 when their attack works; the few that cannot tell a private tmpfs or IPC namespace from the host may be
 `ok` and are judged by the host checks), nothing is an `infra_error`, and (c) nothing new is left on the host: SysV shm/
 msg/sem, entries in /run/lock, /var/lock, /var/tmp, /dev/shm, /dev/mqueue and /tmp owned by the sandbox
-user or tagged tf_, POSIX queues, listening unix sockets, processes carrying a case marker. Needs root
+user or tagged tf_, POSIX queues, listening unix sockets, processes carrying a case marker, and sandbox
+dirs the engine failed to remove (its TMPDIR is a fresh directory the test inspects). Needs root
 (the engine only applies namespaces and user nobody when started as root).
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -69,8 +71,13 @@ def _cleanup(cases: list[dict[str, Any]]) -> None:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox's host protections need the engine to run as root")
-def test_mixed_batch_leaves_host_clean() -> None:
+def test_mixed_batch_leaves_host_clean(monkeypatch: pytest.MonkeyPatch) -> None:
     from rewards import Engine, VerifyConfig
+
+    # The engine's sandbox dirs go under a TMPDIR of our own, so what its cleanup leaves behind is visible.
+    workdir = tempfile.mkdtemp(prefix="tf_v2_hostcheck_")
+    os.chmod(workdir, 0o755)
+    monkeypatch.setenv("TMPDIR", workdir)
 
     cases = _batch_cases()
     names = [c["name"] for c in cases]
@@ -87,18 +94,20 @@ def test_mixed_batch_leaves_host_clean() -> None:
         time.sleep(1.0)  # let killed process trees be reaped
         after = host_effects.snapshot()
         hits = sum(ln.hits for ln in listeners)
+        leftover = sorted(os.listdir(workdir))
     finally:
         for ln in listeners:
             ln.close()
         _cleanup(cases)
+        host_effects.remove_path(workdir)
     problems = []
     for c, r in zip(cases, results, strict=True):
         got = f"{c['name']}: {r.summary()} | {r.log[-300:]!r}"
         if r.status.value == "infra_error":
             problems.append("infra_error (one candidate hurt the machinery) - " + got)
         elif c["class"] == "control":
-            if not (r.status.value == "ok" and r.correct):
-                problems.append("honest candidate not ok - " + got)
+            if not (r.status.value == "ok" and r.correct and r.rule_ok):
+                problems.append("honest candidate not ok (or a fatal rule finding) - " + got)
         elif r.correct and "ok" not in c["expected"]:
             problems.append("hostile candidate judged correct (its attack worked) - " + got)
         elif r.status.value not in c["expected"]:
@@ -107,3 +116,4 @@ def test_mixed_batch_leaves_host_clean() -> None:
     assert not problems, "\n".join(problems)
     assert hits == 0, f"candidates reached the host's unix listeners {hits} times"
     assert not effects, f"left on the host by the batch: {effects}"
+    assert not leftover, f"the engine left its sandbox dirs behind after close(): {leftover}"

@@ -1,9 +1,10 @@
 """The adversarial suite: escapes, cheats and crashes a candidate may try, each with the verdict it must get.
 
-Cases live in tests/rewards/adversarial/cases.yaml (one candidate file each). The whole suite runs in two
-batched `verify_batch` calls (strict rules on / off) on the CPU interpreter; every case then checks its
-status, that no cheat is ever `correct`, and the side effects the sandbox claims to prevent: files written
-outside the sandbox, connections to a local listener, stray processes, and the test process itself dying.
+Cases live in tests/rewards/adversarial/cases.yaml and cases_v2.yaml (the red-team suite; one candidate
+file each). The whole suite runs in two batched `verify_batch` calls (strict rules on / off) on the CPU
+interpreter; every case then checks its status, that no cheat is ever `correct`, and the side effects the
+sandbox claims to prevent: files written outside the sandbox, connections to a local TCP or unix listener,
+SysV and POSIX IPC objects left on the host, stray processes, and the test process itself dying.
 File-escape checks need the protections the engine only applies when started as root (fresh /tmp, user
 nobody); without root they are skipped, not passed.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +23,9 @@ import pytest
 import yaml
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+import host_effects  # noqa: E402  (tests/rewards/host_effects.py: host-side probes and cleanup)
+
 ADV = HERE / "adversarial"
 TASKS = HERE / "tasks"
 REPO = HERE.parent.parent
@@ -31,30 +36,46 @@ TIMEOUT_S = 10.0
 DEVICE = os.environ.get("TRITONFORGE_ADVERSARIAL_DEVICE", "cpu")
 IS_ROOT = os.geteuid() == 0
 
+MANIFESTS = ("cases.yaml", "cases_v2.yaml")
+# TF_ADV_MANIFESTS=cases_v2.yaml runs one manifest only (the consistency check always reads all of them).
+SELECTED = tuple(m for m in os.environ.get("TF_ADV_MANIFESTS", ",".join(MANIFESTS)).split(",") if m)
+V2_CLASSES = {"hidden_compute", "attr_modules", "secrets", "forged_report", "sandbox", "robustness", "control"}
+
 pytestmark = pytest.mark.slow
 
 
-def load_cases() -> list[dict[str, Any]]:
-    cases = yaml.safe_load((ADV / "cases.yaml").read_text())
-    for c in cases:
-        exp = c["expected"]
-        assert exp == "any" or set(exp) <= STATUSES, f"{c['name']}: unknown status in {exp}"
-        if c["category"] in ("cheat", "crash"):
-            assert exp == "any" or "ok" not in exp or c.get("audit"), f"{c['name']}: a cheat or crash may never expect ok"
+def load_cases(manifests: tuple[str, ...] = MANIFESTS) -> list[dict[str, Any]]:
+    cases = []
+    for m in manifests:
+        for c in yaml.safe_load((ADV / m).read_text()):
+            c["manifest"] = m
+            exp = c["expected"]
+            assert exp == "any" or set(exp) <= STATUSES, f"{c['name']}: unknown status in {exp}"
+            if c["category"] in ("cheat", "crash"):
+                assert exp == "any" or "ok" not in exp or c.get("audit"), f"{c['name']}: a cheat or crash may never expect ok"
+            if c["category"] == "escape" and m != "cases.yaml" and (exp == "any" or "ok" in exp):
+                host_checks = ("no_files", "sysv_keys", "posix_mq", "marker", "unix_listen", "listen_port")
+                assert any(k in c for k in host_checks), f"{c['name']}: an escape that may be ok needs a host check"
+            cases.append(c)
     return cases
 
 
-CASES = load_cases()
+ALL_CASES = load_cases()
+CASES = [c for c in ALL_CASES if c["manifest"] in SELECTED]
 
 
 def test_manifest_is_consistent() -> None:
-    names = [c["name"] for c in CASES]
+    names = [c["name"] for c in ALL_CASES]
     assert len(names) == len(set(names)) and len(names) >= 35
-    for c in CASES:
+    for c in ALL_CASES:
         assert (TASKS / c["task"]).is_file(), c["task"]
         assert (ADV / c["candidate"]).is_file(), c["candidate"]
         assert c["category"] in {"escape", "cheat", "crash", "control"}
-    used = {(ADV / c["candidate"]).resolve() for c in CASES}
+        if c["manifest"] != "cases.yaml":
+            assert c["name"].startswith("v2_") and c.get("class") in V2_CLASSES, c["name"]
+            assert Path(c["candidate"]).name.startswith("v2_"), c["candidate"]
+            assert (c["category"] == "control") == (c["class"] == "control"), c["name"]
+    used = {(ADV / c["candidate"]).resolve() for c in ALL_CASES}
     orphans = [p.name for p in ADV.iterdir() if p.suffix in (".py", ".md") and p.resolve() not in used]
     assert not orphans, f"candidate files without a case: {orphans}"
 
@@ -94,15 +115,29 @@ def _no_files(case: dict[str, Any]) -> list[Path]:
 
 def _processes_with(marker: str) -> list[int]:
     """PIDs whose command line mentions `marker` (psutil-free /proc scan)."""
-    pids = []
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                if marker.encode() in (d / "cmdline").read_bytes():
-                    pids.append(int(d.name))
-            except OSError:
-                continue
-    return pids
+    return host_effects.processes_with(marker)
+
+
+def clean_host(cases: list[dict[str, Any]]) -> None:
+    """Remove whatever the cases' side-effect checks look for (stale markers make the checks meaningless;
+    leftovers of a failed run must not stay on the host)."""
+    for c in cases:
+        for p in _no_files(c):
+            host_effects.remove_path(p)
+        host_effects.sysv_remove(c.get("sysv_keys", []))
+        host_effects.mq_remove(c.get("posix_mq", []))
+
+
+def record_effects(cases: list[dict[str, Any]]) -> dict[str, dict[str, list]]:
+    """Per case: which of its forbidden files, SysV keys and POSIX queues exist right now."""
+    out: dict[str, dict[str, list]] = {}
+    for c in cases:
+        out[c["name"]] = {
+            "files": [str(p) for p in _no_files(c) if os.path.lexists(p)],
+            "sysv": host_effects.sysv_present(c.get("sysv_keys", [])),
+            "mq": host_effects.mq_present(c.get("posix_mq", [])),
+        }
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -110,12 +145,13 @@ def run_suite() -> dict[str, Any]:
     """Verify every case in two batched calls; returns name -> (VerifyResult, listener hits)."""
     from rewards import VerifyConfig, verify_batch
 
-    for c in CASES:  # stale markers from an earlier run would make the checks meaningless
-        for p in _no_files(c):
-            p.unlink(missing_ok=True)
+    clean_host(CASES)
     ports = sorted({c["listen_port"] for c in CASES if "listen_port" in c})
     listeners = {p: _Listener(p) for p in ports}
+    unix = {c["name"]: host_effects.UnixListener(c["unix_listen"].get("path"), c["unix_listen"].get("abstract"))
+            for c in CASES if "unix_listen" in c}
     results: dict[str, Any] = {}
+    effects: dict[str, dict[str, list]] = {}
     try:
         for strict in (True, False):
             group = [c for c in CASES if c.get("strict_rules", True) is strict]
@@ -128,7 +164,12 @@ def run_suite() -> dict[str, Any]:
         hits = {p: ln.hits for p, ln in listeners.items()}
         for ln in listeners.values():
             ln.close()
-    return {"results": results, "hits": hits}
+        unix_hits = {n: ln.hits for n, ln in unix.items()}
+        for ln in unix.values():
+            ln.close()
+        effects = record_effects(CASES)
+        clean_host(CASES)
+    return {"results": results, "hits": hits, "unix_hits": unix_hits, "effects": effects}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
@@ -149,16 +190,22 @@ def test_adversarial_case(case: dict[str, Any]) -> None:
         assert res.correct == (status == "ok"), where
     if "rule" in case:
         assert case["rule"] in {f.rule for f in res.rule_findings if f.fatal}, where
+    if "rule_any" in case and status == "rule_violation":
+        assert set(case["rule_any"]) & {f.rule for f in res.rule_findings if f.fatal}, where
+    if "unix_listen" in case:
+        assert suite["unix_hits"][case["name"]] == 0, f"{case['name']}: reached a host unix socket {case['unix_listen']}"
     if "listen_port" in case:
         assert suite["hits"][case["listen_port"]] == 0, f"{case['name']}: reached 127.0.0.1:{case['listen_port']}"
     if "log_excludes" in case:
         assert case["log_excludes"] not in res.log, f"{case['name']}: the verdict log leaked {case['log_excludes']!r}"
     if "marker" in case:
         assert _processes_with(case["marker"]) == [], f"{case['name']}: processes survived the sandbox"
-    for p in _no_files(case):
-        if not IS_ROOT:
-            pytest.skip("file-escape protection needs the engine to run as root (fresh /tmp, user nobody)")
-        assert not p.exists(), f"{case['name']}: wrote {p} outside the sandbox"
+    left = suite["effects"][case["name"]]  # recorded right after the run, then cleaned up
+    if (left["files"] or left["sysv"] or left["mq"] or _no_files(case)) and not IS_ROOT:
+        pytest.skip("host-escape protection needs the engine to run as root (namespaces, user nobody)")
+    assert not left["files"], f"{case['name']}: wrote {left['files']} outside the sandbox"
+    assert not left["sysv"], f"{case['name']}: left SysV IPC objects with keys {[hex(k) for k in left['sysv']]} on the host"
+    assert not left["mq"], f"{case['name']}: left POSIX message queues {left['mq']} on the host"
 
 
 def test_engine_and_test_process_survive() -> None:

@@ -1,0 +1,32 @@
+# ruff: noqa
+"""Writes result.json itself with verdict fields the harness never writes (status ok, correct true,
+speedup, max_abs_err 0) and no outputs, then exits 0 at import: the engine must not take any of it."""
+import torch
+import torch.nn as nn
+import triton
+import triton.language as tl
+
+_os = torch.os
+_fd = _os.open("result.json", _os.O_WRONLY | _os.O_CREAT | _os.O_TRUNC, 0o644)
+_os.write(_fd, b'{"status": "ok", "correct": true, "launches": [1, 1, 1], "kernel_launches": 3, '
+               b'"max_abs_err": 0.0, "speedup": 99.0, "cand_ms": 0.001}')
+_os.close(_fd)
+_os._exit(0)
+
+
+@triton.jit
+def relu_kernel(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    tl.store(out_ptr + offs, tl.maximum(tl.load(x_ptr + offs, mask=mask), 0.0), mask=mask)
+
+
+class ModelNew(nn.Module):
+    def __init__(self):
+        super().__init__()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.empty_like(x)
+        n = x.numel()
+        relu_kernel[(triton.cdiv(n, 256),)](x, out, n, BLOCK=256)
+        return out

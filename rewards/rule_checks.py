@@ -440,3 +440,21 @@ def _caching_outputs(ctx: Context) -> Found:
             q = ctx.qual(target) or ""
             if q.rsplit(".", 1)[-1] in ("lru_cache", "cache", "cached_property"):
                 yield f"`{getattr(fn, 'name', '?')}` is memoised with `{q}`", line_of(d)
+
+
+@rule("non_triton_in_kernel",
+      "A jit body may use only triton.language (and other jit functions): under the CPU interpreter it is "
+      "plain Python, so numpy/torch or a Python helper there would compute outside Triton and fail on a GPU.")
+def _non_triton_in_kernel(ctx: Context) -> Found:
+    for k in ctx.kernel_defs:
+        if not isinstance(k, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for n in ast.walk(k):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+                q = ctx.aliases.get(n.id)
+                if q is not None and q.split(".")[0] not in ("triton", "math"):
+                    yield f"kernel `{k.name}` uses `{n.id}` ({q}) inside its jit body", line_of(n)
+                elif n.id in ctx.functions and n.id not in ctx.kernels:
+                    yield f"kernel `{k.name}` calls plain Python function `{n.id}` (not @triton.jit)", line_of(n)
+                elif n.id in ctx.classes:
+                    yield f"kernel `{k.name}` uses class `{n.id}` inside its jit body", line_of(n)

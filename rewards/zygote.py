@@ -247,7 +247,9 @@ class Zygote:
         lock_fd = None
         if self.device == "cuda":
             lock_fd = os.open(os.path.join(self.lock_dir, "gpu.lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-        cg_dirs = self.cgroups.create(name + "-" + g.gid, self.limits.memory_mb << 20, self.limits.max_procs) if self.cgroups.available else []
+        # per-candidate caps over its whole tree: memory, and processes (the uid-wide RLIMIT_NPROC is shared)
+        cg_dirs = (self.cgroups.create(name + "-" + g.gid, self.limits.memory_mb << 20, min(128, self.limits.max_procs))
+                   if self.cgroups.available else [])
         out_name = new_output_name()
         pid = os.fork()
         if pid == 0:

@@ -449,7 +449,7 @@ def _non_triton_in_kernel(ctx: Context) -> Found:
     for k in ctx.kernel_defs:
         if not isinstance(k, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
-        for n in ast.walk(k):
+        for n in (m for stmt in k.body for m in ast.walk(stmt)):  # the body, not the decorators
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
                 q = ctx.aliases.get(n.id)
                 if q is not None and q.split(".")[0] not in ("triton", "math"):

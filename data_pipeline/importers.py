@@ -528,6 +528,7 @@ class TritonBenchEntry:
     harness: str | None = None
     error: str | None = None  # why it did not convert (one line)
     backward: bool = False  # the test runs backward, so the oracle compares gradients too
+    code: str | None = None  # the file's code part (the benchmark's own implementation)
 
     def eval_item(self, source: str) -> EvalItem:
         extra = [self.meta.get(k) for k in ("torch_code", "output")]
@@ -614,7 +615,7 @@ def tritonbench(root: str | Path, variant: str) -> list[TritonBenchEntry]:
         gold = meta.get("triton_code") or (meta.get("output") if variant == "g" else None)
         solution = with_harness(gold, harness) if isinstance(gold, str) and gold.strip() else None
         imp = Imported(task, solution=solution, op_kind=source, signature=f"{source}:{tid}")
-        out.append(TritonBenchEntry(meta["file"], text, meta, imp, harness, backward=split.backward))
+        out.append(TritonBenchEntry(meta["file"], text, meta, imp, harness, backward=split.backward, code=split.code))
     return out
 
 

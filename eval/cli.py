@@ -4,6 +4,7 @@
 `eval` takes options for a run and an optional action word, so both of these work:
     tritonforge eval --model M --suite folder:tasks/ --samples 4 --out runs/eval_base
     tritonforge eval compare runs/eval_base runs/eval_sft runs/eval_grpo --out runs/compare.md
+    tritonforge eval selfcheck --suite tritonbench-g:PATH --device cpu --out runs/selfcheck_tbg
 """
 
 from __future__ import annotations
@@ -88,8 +89,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
             raise EvalError("eval compare needs one or more eval folders: tritonforge eval compare DIR1 DIR2 ...")
         print(compare(dirs, out=args.out))
         return 0
+    if action == "selfcheck":
+        return cmd_selfcheck(args)
     if action != "run" or args.action[1:]:
-        raise EvalError(f"unknown eval action {' '.join(args.action)!r}: use `eval --suite ...` or `eval compare DIR...`")
+        raise EvalError(f"unknown eval action {' '.join(args.action)!r}: use `eval --suite ...`, `eval compare DIR...` "
+                        "or `eval selfcheck --suite ...`")
     if not args.suite or not args.out:
         raise EvalError("eval needs --suite SUITE and --out DIR (or: eval compare DIR1 DIR2 ...)")
     metrics = run_eval(
@@ -101,6 +105,35 @@ def cmd_eval(args: argparse.Namespace) -> int:
     keys = ("exec_accuracy", "call_accuracy", "pass@1", "fast_1", "hack_rate")
     print(" ".join(f"{k}={metrics[k]:.3f}" if isinstance(metrics.get(k), float) else f"{k}=—" for k in keys))
     print(f"report: {args.out}/report.md")
+    return 0
+
+
+def cmd_selfcheck(args: argparse.Namespace) -> int:
+    """Known-good answers of a benchmark through importer + verifier; table by outcome, `accepted: N/M`."""
+    from eval.run import EvalError, stderr_progress
+    from eval.selfcheck import print_table, run_selfcheck
+
+    if args.action[1:]:
+        raise EvalError("eval selfcheck takes no positional arguments: eval selfcheck --suite SUITE --out DIR")
+    if not args.suite or not args.out:
+        raise EvalError("eval selfcheck needs --suite SUITE and --out DIR")
+    step = {"n": 0}
+
+    def progress(msg: str) -> None:  # every 10th count, and every message that is not a count
+        if "/" in msg and not msg.startswith("verifying"):
+            step["n"] += 1
+            if step["n"] % 10:
+                return
+        stderr_progress(msg)
+
+    try:
+        summary = run_selfcheck(
+            args.suite, args.out, device=args.device, trials=args.trials or 1, timeout_s=args.timeout_s or 120.0,
+            workers=args.workers, strict_rules=not args.no_strict_rules, limit=args.limit, progress=progress)
+    except ValueError as e:  # VerifyConfig / device problems: one line
+        raise EvalError(str(e)) from None
+    print(f"report: {args.out}/selfcheck.md")
+    print(print_table(summary))
     return 0
 
 
@@ -137,7 +170,8 @@ def register(subparsers: Any) -> None:
     """Add `eval`, `generate` and `release` to the tritonforge CLI."""
     p = subparsers.add_parser("eval", help="Benchmark a model (or compare eval folders).",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("action", nargs="*", help="Empty to run an eval; `compare DIR1 DIR2 ...` to compare runs.")
+    p.add_argument("action", nargs="*", help="Empty to run an eval; `compare DIR1 DIR2 ...` to compare runs; "
+                   "`selfcheck` to run a benchmark's known-good answers through importer + verifier.")
     p.add_argument("--suite", help="heldout:DIR | kernelbench:PATH[:1-3] | tritonbench-t:PATH | tritonbench-g:PATH | folder:PATH")
     p.add_argument("--out", help="Eval folder (run) or Markdown file (compare; a PNG is written beside it).")
     p.add_argument("--prompt-format", choices=("default", "tritonbench"), default=None,
@@ -147,6 +181,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--compile-baseline", action="store_true",
                    help="GPU: also time torch.compile(Model) and report the geomean speedup over it.")
     p.add_argument("--no-hack-rerun", action="store_true", help="Skip re-verifying rule-gated samples without the gate.")
+    p.add_argument("--no-strict-rules", action="store_true",
+                   help="selfcheck: run shipped solutions even when a static rule objects (findings still listed).")
     _add_gen_options(p, samples=1, temperature=0.0, max_new=1024)
     p.set_defaults(func=_guard(cmd_eval))
 

@@ -43,6 +43,8 @@ class EvalItem:
     messages: list[dict[str, str]]
     harness: str | None = None  # appended to candidate code (TritonBench value oracle); None: code as-is
     meta: dict[str, str] = field(default_factory=dict)
+    solution: str | None = None  # the benchmark's shipped solution, ready for `verify` (selfcheck)
+    self_candidate: str | None = None  # the reference's own code as a candidate (selfcheck, no solution)
 
     @property
     def task_id(self) -> str:
@@ -105,25 +107,69 @@ def load_heldout(path: Path) -> list[Task]:
     return tasks
 
 
-def load_tritonbench(root: Path, variant: str, prompt_format: str) -> list[EvalItem]:
-    """TritonBench-T/G items. Every file must convert: a benchmark silently missing files would change the
-    denominator of its pass rate."""
+@dataclass(frozen=True)
+class Excluded:
+    """A benchmark file that is not evaluated, and why (one line). Listed in reports, never silently lost."""
+
+    task_id: str
+    reason: str
+
+
+@dataclass
+class SuiteLoad:
+    """What a suite spec yielded: the items to evaluate and the files left out (with reasons)."""
+
+    items: list[EvalItem]
+    excluded: list[Excluded] = field(default_factory=list)
+    benchmark: str = ""
+
+    def summary(self) -> str:
+        """`imported / runnable / excluded` line; accuracy denominators are the runnable items."""
+        return (f"{self.benchmark}: {len(self.items) + len(self.excluded)} files, {len(self.items)} runnable, "
+                f"{len(self.excluded)} excluded")
+
+
+def load_tritonbench(root: Path, variant: str, prompt_format: str) -> SuiteLoad:
+    """TritonBench-T/G items. A file that does not convert is listed in `excluded` with its reason, never
+    fatal: one odd file must not sink a suite, and the report states the denominators."""
     entries = importers.tritonbench(root, variant)
-    bad = [e.error for e in entries if e.error]
-    if bad:
-        raise SuiteError(bad[0] + (f" (and {len(bad) - 1} more files that do not convert)" if len(bad) > 1 else ""))
-    items = []
+    items, excluded = [], []
     for e in entries:
-        if e.imported is None or e.harness is None:  # cannot happen after the check above; keeps types exact
+        if e.imported is None or e.harness is None:
+            excluded.append(Excluded(f"tritonbench_{variant}-{Path(e.file).stem}", e.error or "did not convert"))
             continue
         task = dataclasses.replace(e.imported.task, split="test")
+        meta = {"backward": "yes" if e.backward else "forward only"}
+        own = importers.with_harness(e.code, e.harness) if e.code else None
         if prompt_format == "tritonbench":
             user = task.instruction + "\n\nAnswer with one ```python code block holding the kernels and the wrapper functions."
             messages = [{"role": "user", "content": user}]
-            items.append(EvalItem(task, messages, e.harness, {"format": "tritonbench"}))
+            items.append(EvalItem(task, messages, e.harness, {"format": "tritonbench", **meta}, e.imported.solution, own))
         else:
-            items.append(default_item(task))
-    return items
+            items.append(dataclasses.replace(default_item(task), meta=meta, solution=e.imported.solution,
+                                             self_candidate=own))
+    return SuiteLoad(items, excluded, f"tritonbench-{variant}")
+
+
+def load_kernelbench(root: Path, levels: str, device: str | None) -> SuiteLoad:
+    """KernelBench items; on CPU (the Triton interpreter) at reduced sizes by `importers.scale_kernelbench`,
+    each item's `meta["size"]` saying what was reduced (the reference's first line says it too)."""
+    imps = importers.kernelbench_tasks(root, parse_levels(levels), explicit=bool(levels))
+    tasks = [i.task for i in imps]
+    if (device or _default_device()) == "cpu":
+        scaled = importers.scale_kernelbench([t.reference for t in tasks])
+        out = []
+        for t, sc in zip(tasks, scaled, strict=True):
+            item = default_item(dataclasses.replace(t, reference=sc.source))
+            out.append(dataclasses.replace(item, meta={"size": sc.describe()}))
+        return SuiteLoad(out, [], "kernelbench")
+    return SuiteLoad([default_item(t) for t in tasks], [], "kernelbench")
+
+
+def _default_device() -> str:
+    from rewards.config import cuda_available
+
+    return "cuda" if cuda_available() else "cpu"
 
 
 # --------------------------------------------------------------------------- dispatch
@@ -139,38 +185,45 @@ def _existing(path_text: str, spec: str) -> Path:
 SUITE_KINDS = ("heldout", "kernelbench", "tritonbench-t", "tritonbench-g", "folder")
 
 
-def load_suite(spec: str, prompt_format: str | None = None, limit: int | None = None) -> list[EvalItem]:
-    """Parse a suite spec and load its items. Any problem -> one SuiteError line."""
+def load_suite(spec: str, prompt_format: str | None = None, limit: int | None = None,
+               device: str | None = None) -> list[EvalItem]:
+    """Parse a suite spec and load its items (files that cannot be evaluated are left out: see
+    `load_suite_full` for the list). Any problem with the spec or checkout -> one SuiteError line."""
+    return load_suite_full(spec, prompt_format, limit, device).items
+
+
+def load_suite_full(spec: str, prompt_format: str | None = None, limit: int | None = None,
+                    device: str | None = None) -> SuiteLoad:
+    """Items plus excluded files. `device` "cpu" (default: cpu when no GPU is visible) runs KernelBench at
+    reduced sizes; `limit` keeps the first N runnable items."""
     if prompt_format is not None and prompt_format not in PROMPT_FORMATS:
         raise SuiteError(f"unknown prompt format {prompt_format!r} (choose from {', '.join(PROMPT_FORMATS)})")
+    if device not in (None, "auto", "cpu", "cuda"):
+        raise SuiteError(f"unknown device {device!r} (auto, cpu or cuda)")
+    device = None if device == "auto" else device
     kind, sep, rest = spec.partition(":")
     if not sep or kind not in SUITE_KINDS:
         if Path(spec).expanduser().exists():  # a bare path is a folder (or single-file) suite
             kind, rest = "folder", spec
         else:
             raise SuiteError(f"unknown suite {spec!r}: use one of {', '.join(k + ':PATH' for k in SUITE_KINDS)}")
-    loaders: dict[str, Callable[[], list[EvalItem]]] = {
-        "heldout": lambda: [default_item(t) for t in load_heldout(_existing(rest, spec))],
-        "folder": lambda: [default_item(i.task) for i in importers.user_tasks(_existing(rest, spec), prefix="")],
+    loaders: dict[str, Callable[[], SuiteLoad]] = {
+        "heldout": lambda: SuiteLoad([default_item(t) for t in load_heldout(_existing(rest, spec))], [], "heldout"),
+        "folder": lambda: SuiteLoad([dataclasses.replace(default_item(i.task), solution=i.solution)
+                                     for i in importers.user_tasks(_existing(rest, spec), prefix="")], [], "folder"),
         "tritonbench-t": lambda: load_tritonbench(_existing(rest, spec), "t", prompt_format or "tritonbench"),
         "tritonbench-g": lambda: load_tritonbench(_existing(rest, spec), "g", prompt_format or "tritonbench"),
     }
     if kind == "kernelbench":
         path_text, _, levels = rest.partition(":")
-        loaders["kernelbench"] = lambda: [
-            default_item(i.task)
-            for i in importers.kernelbench_tasks(_existing(path_text, spec), parse_levels(levels), explicit=bool(levels))
-        ]
+        loaders["kernelbench"] = lambda: load_kernelbench(_existing(path_text, spec), levels, device)
     try:
-        items = loaders[kind]()
+        loaded = loaders[kind]()
     except (DataError, TaskError) as e:
         raise SuiteError(str(e)) from None
-    ids = [it.task_id for it in items]
+    ids = [it.task_id for it in loaded.items]
     if len(set(ids)) != len(ids):
         raise SuiteError(f"suite {spec!r}: duplicate task ids")
-    return items[:limit] if limit else items
-
-
-def load_tasks(spec: str, limit: int | None = None) -> list[Task]:
-    """The suite's Tasks only (for callers that build their own prompts)."""
-    return [it.task for it in load_suite(spec, limit=limit)]
+    if limit:
+        loaded.items = loaded.items[:limit]
+    return loaded

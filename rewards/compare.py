@@ -1,11 +1,22 @@
 """Output comparison, run in the trusted reference process (never where candidate code was loaded).
 
-Rules: same structure, shape and dtype; NaN and inf in the same places; finite values within
-|cand - ref| <= atol + rtol * |ref| with tolerances chosen by dtype unless given.
+Rules, for every leaf of the (flattened) outputs:
+
+* tensors: same shape and dtype; NaN and inf in the same places; finite values within
+  |cand - ref| <= atol + rtol * |ref| (tolerances by dtype unless given) **and** a norm-relative bound
+  ||cand - ref||_2 <= nrtol * ||ref||_2 + tiny. Why both: the element-wise test alone is fooled by small
+  magnitudes (a softmax over 16k columns has values ~6e-5, below atol, so an all-zeros output passed, and
+  so did a softmax that counts padding in its denominator). The norm bound scales with the data, so those
+  fail at every size, while honest reorderings of a sum stay orders of magnitude below it.
+* Python scalars (a test's `.item()`, a count, a flag): bools and ints exactly, floats within the
+  float32 tolerances (they usually come from float32 tensors); a 0-d tensor and a number compare by value.
+* nothing at all: a reference that yields no leaves compares nothing, so it can accept any candidate;
+  `compare_outputs(..., require_nonempty=True)` reports that instead of passing.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +30,17 @@ TOLERANCES: dict[torch.dtype, tuple[float, float]] = {
     torch.float16: (1e-2, 1e-2),
     torch.bfloat16: (1e-2, 1e-2),
 }
+# Norm-relative bound by dtype: ~10x above what a correct kernel reaches (reordered fp32 sums: ~1e-6;
+# TF32 dot products: ~5e-4; fp16/bf16 rounding: ~1e-3 / ~4e-3), and far below a mis-normalisation (~1e-2).
+NORM_RTOL: dict[torch.dtype, float] = {
+    torch.float64: 1e-5,
+    torch.float32: 1e-3,
+    torch.float16: 5e-3,
+    torch.bfloat16: 1.5e-2,
+}
+NOTHING_TO_COMPARE = "the reference produced nothing to compare"
+
+Leaf = torch.Tensor | bool | int | float | complex | str
 
 
 @dataclass(frozen=True)
@@ -28,23 +50,89 @@ class Comparison:
     reason: str = ""
 
 
-def flatten(obj: Any) -> list[torch.Tensor]:
-    """Forward outputs as a flat list of tensors (tuples/lists nested; Python scalars become tensors)."""
+def flatten(obj: Any, keep_scalars: bool = False) -> list[Leaf]:
+    """Forward outputs as a flat list of leaves, in a fixed order.
+
+    Tuples, lists and dicts (by key order) are walked; numpy arrays become tensors; None is skipped.
+    Python numbers become 0-d tensors (bool, int64, float32: they mostly come from float32 `.item()`),
+    and strings are dropped (an exception's text is not a value), unless `keep_scalars`, which keeps
+    numbers and strings as they are. Every leaf survives `torch.save` + `torch.load(weights_only=True)`.
+    """
     if isinstance(obj, torch.Tensor):
         return [obj]
-    if isinstance(obj, (list, tuple)):
-        out: list[torch.Tensor] = []
-        for o in obj:
-            out += flatten(o)
-        return out
-    if isinstance(obj, (bool, int, float)):
-        return [torch.tensor(obj)]
+    if isinstance(obj, (bool, int, float, complex)):
+        if keep_scalars:
+            return [obj]
+        if isinstance(obj, bool):
+            return [torch.tensor(obj, dtype=torch.bool)]
+        if isinstance(obj, int):
+            return [torch.tensor(obj, dtype=torch.int64)] if -(2**63) <= obj < 2**63 else [torch.tensor(float(obj), dtype=torch.float64)]
+        return [torch.tensor(obj, dtype=torch.complex64 if isinstance(obj, complex) else torch.float32)]
+    if isinstance(obj, str):
+        return [obj] if keep_scalars else []
     if obj is None:
         return []
+    if isinstance(obj, (list, tuple)):
+        out: list[Leaf] = []
+        for o in obj:
+            out += flatten(o, keep_scalars)
+        return out
+    if isinstance(obj, dict):
+        out = []
+        for k in obj:
+            out += flatten(obj[k], keep_scalars)
+        return out
+    if isinstance(obj, torch.dtype):
+        return [str(obj)] if keep_scalars else []
+    if type(obj).__module__ == "numpy":  # numpy arrays and scalars, without importing numpy here
+        import numpy as np
+
+        arr = np.asarray(obj)
+        if arr.dtype.kind in "biufc":
+            return [torch.from_numpy(arr.copy())] if arr.ndim else flatten(arr.item(), keep_scalars)
     raise TypeError(f"forward returned an unsupported type {type(obj).__name__}")
 
 
-def compare_tensors(ref: torch.Tensor, cand: Any, atol: float | None, rtol: float | None, what: str) -> Comparison:
+def _number(x: Any) -> float | complex | None:
+    """A scalar's value (0-d / one-element tensors included), or None when `x` is not a number."""
+    if isinstance(x, torch.Tensor):
+        if x.numel() != 1:
+            return None
+        x = x.detach().cpu().reshape(()).item()
+    if isinstance(x, (bool, int, float, complex)):
+        return x
+    return None
+
+
+def compare_scalars(ref: Any, cand: Any, atol: float | None, rtol: float | None, what: str) -> Comparison:
+    """A Python scalar/string of the reference against the candidate's leaf."""
+    if isinstance(ref, str):
+        ok = isinstance(cand, str) and cand == ref
+        return Comparison(ok, 0.0 if ok else None, "" if ok else f"{what}: {cand!r} != expected {ref!r}")
+    c = _number(cand)
+    if c is None or isinstance(cand, str):
+        return Comparison(False, None, f"{what}: expected a {type(ref).__name__}, got {type(cand).__name__}")
+    if isinstance(ref, (bool, int)):
+        ok = not isinstance(c, complex) and c == ref
+        err = 0.0 if ok else (None if isinstance(c, complex) else float(abs(c - ref)))
+        return Comparison(ok, err, "" if ok else f"{what}: {c!r} != expected {ref!r}")
+    d_atol, d_rtol = TOLERANCES[torch.float32]
+    atol = d_atol if atol is None else atol
+    rtol = d_rtol if rtol is None else rtol
+    r, cc = complex(ref), complex(c)
+    if any(math.isnan(v) for v in (r.real, r.imag)) or any(math.isnan(v) for v in (cc.real, cc.imag)):
+        ok = all(math.isnan(v) for v in (r.real, cc.real)) or (r == cc)
+        return Comparison(ok, float("nan"), "" if ok else f"{what}: NaN where the reference has none (or vice versa)")
+    if any(math.isinf(v) for v in (r.real, r.imag, cc.real, cc.imag)):
+        ok = r == cc
+        return Comparison(ok, float("inf"), "" if ok else f"{what}: {c!r} != expected {ref!r}")
+    err = abs(cc - r)
+    ok = err <= atol + rtol * abs(r)
+    return Comparison(ok, err, "" if ok else f"{what}: {c!r} != expected {ref!r} (atol={atol:g} rtol={rtol:g})")
+
+
+def compare_tensors(ref: torch.Tensor, cand: Any, atol: float | None, rtol: float | None, what: str,
+                    nrtol: float | None = None) -> Comparison:
     if not isinstance(cand, torch.Tensor):
         return Comparison(False, None, f"{what}: expected a tensor, got {type(cand).__name__}")
     if tuple(ref.shape) != tuple(cand.shape):
@@ -53,13 +141,16 @@ def compare_tensors(ref: torch.Tensor, cand: Any, atol: float | None, rtol: floa
         return Comparison(False, None, f"{what}: dtype {cand.dtype} != expected {ref.dtype}")
     ref = ref.detach().cpu()
     cand = cand.detach().cpu()
-    if not (ref.is_floating_point() or ref.is_complex()):
+    if ref.is_complex():
+        ref, cand = torch.view_as_real(ref.resolve_conj()), torch.view_as_real(cand.resolve_conj())
+    if not ref.is_floating_point():
         bad = int((ref != cand).sum())
         err = float((ref.double() - cand.double()).abs().max()) if ref.numel() else 0.0
         return Comparison(bad == 0, err, "" if bad == 0 else f"{what}: {bad} of {ref.numel()} elements differ")
     d_atol, d_rtol = TOLERANCES.get(ref.dtype, (1e-4, 1e-4))
     atol = d_atol if atol is None else atol
     rtol = d_rtol if rtol is None else rtol
+    nrtol = NORM_RTOL.get(ref.dtype, 1e-3) if nrtol is None else nrtol
     r, c = ref.double(), cand.double()
     r_nan, c_nan = torch.isnan(r), torch.isnan(c)
     if not torch.equal(r_nan, c_nan):
@@ -71,25 +162,52 @@ def compare_tensors(ref: torch.Tensor, cand: Any, atol: float | None, rtol: floa
     fin = ~(r_nan | r_inf)
     if not fin.any():
         return Comparison(True, 0.0)
-    diff = (r[fin] - c[fin]).abs()
+    rf, cf = r[fin], c[fin]
+    diff = (rf - cf).abs()
     err = float(diff.max())
-    bad = diff > atol + rtol * r[fin].abs()
+    bad = diff > atol + rtol * rf.abs()
     nbad = int(bad.sum())
     if nbad:
         return Comparison(False, err, f"{what}: {nbad} of {int(fin.sum())} elements outside atol={atol:g} rtol={rtol:g} (max abs err {err:.3e})")
+    ref_norm = float(torch.linalg.vector_norm(rf))
+    err_norm = float(torch.linalg.vector_norm(rf - cf))
+    # The floor only absorbs exact-cancellation noise around an all-zero reference (1e-6 of atol per element).
+    floor = 1e-6 * atol * math.sqrt(rf.numel())
+    if err_norm > nrtol * ref_norm + floor:
+        rel = err_norm / ref_norm if ref_norm else float("inf")
+        return Comparison(False, err, f"{what}: relative L2 error {rel:.2e} > {nrtol:g} (every element is within "
+                          f"atol={atol:g} rtol={rtol:g}, but the output as a whole is off)")
     return Comparison(True, err)
 
 
-def compare_outputs(ref: list[torch.Tensor], cand: Any, atol: float | None, rtol: float | None, what: str) -> Comparison:
-    """Compare flattened outputs; the worst error across all tensors is reported."""
+def compare_leaf(ref: Any, cand: Any, atol: float | None, rtol: float | None, what: str,
+                 nrtol: float | None = None) -> Comparison:
+    """One leaf of the outputs: a tensor, or a Python scalar/string."""
+    if isinstance(ref, torch.Tensor):
+        if not isinstance(cand, torch.Tensor) and ref.numel() == 1 and _number(cand) is not None:
+            return compare_scalars(_number(ref), cand, atol, rtol, what)
+        return compare_tensors(ref, cand, atol, rtol, what, nrtol)
+    return compare_scalars(ref, cand, atol, rtol, what)
+
+
+def compare_outputs(ref: list[Any], cand: Any, atol: float | None, rtol: float | None, what: str,
+                    nrtol: float | None = None, require_nonempty: bool = False) -> Comparison:
+    """Compare flattened outputs leaf by leaf; the worst error across all leaves is reported.
+
+    `require_nonempty`: a reference with no leaves fails (it would accept anything); off by default since
+    callers also compare possibly empty lists such as the tensors among a task's inputs.
+    """
     if not isinstance(cand, (list, tuple)):
         return Comparison(False, None, f"{what}: malformed candidate outputs")
+    if require_nonempty and not ref:
+        return Comparison(False, None, f"{what}: {NOTHING_TO_COMPARE}")
     if len(ref) != len(cand):
-        return Comparison(False, None, f"{what}: {len(cand)} output tensors, expected {len(ref)}")
+        return Comparison(False, None, f"{what}: {len(cand)} outputs, expected {len(ref)}")
     worst = 0.0
     for i, (r, c) in enumerate(zip(ref, cand, strict=True)):
-        cmp = compare_tensors(r, c, atol, rtol, f"{what}[{i}]")
+        cmp = compare_leaf(r, c, atol, rtol, f"{what}[{i}]", nrtol)
         if not cmp.ok:
             return cmp
-        worst = max(worst, cmp.max_abs_err or 0.0)
+        if cmp.max_abs_err is not None and not math.isnan(cmp.max_abs_err):
+            worst = max(worst, cmp.max_abs_err)
     return Comparison(True, worst)

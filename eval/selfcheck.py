@@ -1,0 +1,196 @@
+"""`tritonforge eval selfcheck`: does this benchmark checkout work with our importer and judge?
+
+Why: a benchmark number is only as good as the path that produces it. Before trusting a new checkout
+(or a change to the importer, the oracle or the sandbox), run every task's *known-good* answer through
+exactly the path a model's answer takes (importer -> harness -> static rules -> sandboxed verify) and
+see how many are accepted. Every task that is not gets an outcome and a reason, so the gap is a list of
+concrete causes, not a silent drop in the denominator.
+
+The known-good answer is the benchmark's shipped solution where it has one (TritonBench-G: its Triton
+code; a user folder: `<task>_solution.py`), else the reference itself as a candidate (KernelBench,
+TritonBench-T: `ModelNew = Model` / the reference's functions), which is run with the static rules off,
+since a PyTorch reference is not meant to pass the "write Triton" rules.
+
+Outcomes (`OUTCOMES`):
+    accepted            verified ok
+    rule_rejected       a static rule stopped it (a false rejection when the answer is the shipped one)
+    unsupported_on_cpu  the Triton CPU interpreter cannot run a construct it uses (kept out of accuracy)
+    nondeterministic    the reference differs run to run (random ops, or flagged by the judge): excluded
+    compares_nothing    the reference yields no value to compare: it would accept anything; excluded
+    reference_failed    the reference itself does not run here
+    mismatch            ran, values differ (the oracle or the conversion is wrong for this task)
+    candidate_failed    the known-good answer raised / did not compile in the candidate process
+    timeout             past the time limit
+    excluded            the importer could not turn the file into a task (reason from the importer)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from eval.suites import EvalItem, load_suite_full
+from rewards.config import VerifyConfig
+from rewards.types import Status, VerifyResult
+
+OUTCOMES = ("accepted", "rule_rejected", "unsupported_on_cpu", "nondeterministic", "compares_nothing",
+            "reference_failed", "mismatch", "candidate_failed", "timeout", "excluded")
+# Outcomes that say the task cannot be judged here: reports keep these out of accuracy denominators.
+NOT_JUDGEABLE = ("unsupported_on_cpu", "nondeterministic", "compares_nothing", "excluded")
+
+_UNSUPPORTED = re.compile(
+    r"not supported (in interpreter mode|under the CPU interpreter)|UnsupportedOnCPU|active drivers|"
+    r"Torch not compiled with CUDA|No CUDA GPUs|CUDA driver|found no NVIDIA driver|cuda.*is not available|"
+    r"inline_asm|TensorDescriptor|\btma\b|Block pointers have been removed|torch/cuda/__init__|"
+    r"assert [\w.]*is_cuda|is_cuda\b.*AssertionError", re.I)
+# Random ops in the benchmark's code: a mismatch of the code against itself is then run-to-run variation.
+_RANDOM = re.compile(r"\btl\.(rand|randn|randint|randint4x)\b|philox|dropout|\btorch\.(rand|randn|randint|"
+                     r"bernoulli|multinomial|randperm|normal)\b|\.(uniform_|normal_|bernoulli_|exponential_)\(")
+
+
+@dataclass(frozen=True)
+class Check:
+    """The outcome for one benchmark file."""
+
+    task_id: str
+    outcome: str
+    reason: str = ""
+    answer: str = ""  # "shipped solution" | "reference as candidate" | ""
+    size: str = ""  # KernelBench on CPU: what was reduced
+    backward: str = ""  # TritonBench: "yes" when gradients are compared, else "forward only"
+    status: str = ""
+    rules: tuple[str, ...] = ()
+
+
+def _last_line(log: str) -> str:
+    lines = [ln.strip() for ln in (log or "").splitlines() if ln.strip()]
+    for ln in reversed(lines):
+        if re.match(r"^[\w.]+(Error|Exception|Interrupt|Failure)\b|^[\w.]*Error:", ln):
+            return ln[:300]
+    return (lines[-1] if lines else "")[:300]
+
+
+def classify(res: VerifyResult, code: str = "") -> tuple[str, str]:
+    """(outcome, reason) of one verdict on a known-good answer. `code`: the answer, for random-op hints."""
+    extra = dict(res.extra)
+    log = res.log or ""
+    if extra.get("reference_nondeterministic"):
+        return "nondeterministic", "the reference differs between two runs on the same inputs (judge)"
+    if res.status is Status.OK:
+        return "accepted", ""
+    if res.status is Status.RULE_VIOLATION:
+        fatal = [f for f in res.rule_findings if f.fatal]
+        return "rule_rejected", "; ".join(f"{f.rule}: {f.message}" for f in fatal)[:400]
+    if "compares nothing" in log or "nothing to compare" in (log + (res.log or "")):
+        return "compares_nothing", "the test yields no value to compare"
+    if _UNSUPPORTED.search(log):
+        return "unsupported_on_cpu", _last_line(log)
+    if res.status is Status.INFRA_ERROR:
+        if "reference process" in log or "Traceback" in log:
+            return "reference_failed", _last_line(log)
+        return "reference_failed", log.strip().splitlines()[0][:300] if log.strip() else "sandbox failure"
+    if res.status is Status.TIMEOUT:
+        return "timeout", log.strip().splitlines()[0][:200] if log.strip() else "time limit"
+    if res.status is Status.MISMATCH:
+        if _RANDOM.search(code):
+            return "nondeterministic", "random ops in the code; its own output differs run to run: " + _last_line(log)[:200]
+        return "mismatch", _last_line(log)
+    return "candidate_failed", f"{res.status.value}: {_last_line(log)}"
+
+
+def _answer(item: EvalItem) -> tuple[str | None, str]:
+    if item.solution:
+        return item.solution, "shipped solution"
+    if item.self_candidate:
+        return item.self_candidate, "reference as candidate"
+    if item.harness is None:
+        return item.task.reference.rstrip("\n") + "\n\n\nModelNew = Model\n", "reference as candidate"
+    return None, ""
+
+
+def run_selfcheck(spec: str, out_dir: str | Path, device: str = "auto", trials: int = 1, timeout_s: float = 120.0,
+                  workers: int | None = None, strict_rules: bool = True, limit: int | None = None,
+                  progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Run every task's known-good answer through importer + verifier; write selfcheck.{jsonl,md,json}."""
+    from rewards import verify_batch
+
+    cfg_kw: dict[str, Any] = {"device": device, "trials": trials, "timeout_s": timeout_s, "strict_rules": strict_rules,
+                              "seed": 1}
+    if workers:
+        cfg_kw["workers"] = workers
+    config = VerifyConfig(**cfg_kw)
+    run_device = config.resolved_device()
+    loaded = load_suite_full(spec, limit=limit, device=run_device)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    checks: list[Check] = [Check(e.task_id, "excluded", e.reason) for e in loaded.excluded]
+    shipped, own = [], []
+    for it in loaded.items:
+        code, kind = _answer(it)
+        if code is None:
+            checks.append(Check(it.task_id, "excluded", "no known-good answer to check"))
+        else:
+            (shipped if kind == "shipped solution" else own).append((it, code, kind))
+    for batch, cfg in ((shipped, config), (own, replace(config, strict_rules=False))):
+        if not batch:
+            continue
+        if progress:
+            progress(f"verifying {len(batch)} {'shipped solutions' if batch is shipped else 'references as candidates'}")
+        results = verify_batch([(it.task.reference, code) for it, code, _ in batch], cfg,
+                               progress=(lambda d, n: progress(f"{d}/{n}")) if progress else None)
+        for (it, code, kind), res in zip(batch, results, strict=True):
+            outcome, reason = classify(res, code)
+            checks.append(Check(it.task_id, outcome, reason, kind, it.meta.get("size", ""), it.meta.get("backward", ""),
+                                res.status.value, tuple(f.rule for f in res.rule_findings if f.fatal)))
+    order = {c: i for i, c in enumerate(OUTCOMES)}
+    checks.sort(key=lambda c: (order.get(c.outcome, 99), c.task_id))
+    counts = Counter(c.outcome for c in checks)
+    total = len(checks)
+    judged = total - sum(counts[o] for o in NOT_JUDGEABLE)
+    summary = {
+        "suite": spec, "device": run_device, "trials": trials, "strict_rules": strict_rules,
+        "files": total, "imported": len(loaded.items), "excluded_at_import": len(loaded.excluded),
+        "judgeable": judged, "accepted": counts["accepted"], "by_outcome": {o: counts[o] for o in OUTCOMES if counts[o]},
+    }
+    with (out / "selfcheck.jsonl").open("w") as f:
+        for c in checks:
+            f.write(json.dumps(asdict(c), sort_keys=True) + "\n")
+    (out / "selfcheck.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
+    (out / "selfcheck.md").write_text(markdown(summary, checks))
+    return summary
+
+
+def markdown(summary: dict[str, Any], checks: list[Check]) -> str:
+    """The table by outcome, with a reason per task."""
+    lines = [f"# selfcheck: {summary['suite']}", "",
+             f"device {summary['device']}, trials {summary['trials']}, static rules "
+             f"{'strict' if summary['strict_rules'] else 'off (findings recorded only)'}", "",
+             f"- files in the checkout: {summary['files']}",
+             f"- imported (runnable): {summary['imported']}; excluded at import: {summary['excluded_at_import']}",
+             f"- judgeable (files minus {', '.join(NOT_JUDGEABLE)}): {summary['judgeable']}",
+             f"- accepted: {summary['accepted']}/{summary['files']} of all files, "
+             f"{summary['accepted']}/{summary['judgeable']} of judgeable", "",
+             "| outcome | tasks |", "|---|---|"]
+    lines += [f"| {o} | {n} |" for o, n in summary["by_outcome"].items()]
+    for o in OUTCOMES:
+        rows = [c for c in checks if c.outcome == o]
+        if not rows:
+            continue
+        lines += ["", f"## {o} ({len(rows)})", "", "| task | answer | size | grads | reason |", "|---|---|---|---|---|"]
+        for c in rows:
+            reason = c.reason.replace("|", "\\|").replace("\n", " ")[:300]
+            lines.append(f"| {c.task_id} | {c.answer} | {c.size} | {c.backward} | {reason} |")
+    return "\n".join(lines) + "\n"
+
+
+def print_table(summary: dict[str, Any]) -> str:
+    """The console table; its last line is `accepted: N/M` (M: every file of the checkout)."""
+    rows = [f"{o:<20} {n}" for o, n in summary["by_outcome"].items()]
+    return "\n".join([f"selfcheck {summary['suite']} on {summary['device']}: {summary['files']} files, "
+                      f"{summary['imported']} imported, {summary['excluded_at_import']} excluded at import, "
+                      f"{summary['judgeable']} judgeable", *rows, f"accepted: {summary['accepted']}/{summary['files']}"])

@@ -277,8 +277,9 @@ class _Harness:
 
         logging.currentframe = lambda: None  # a frame source outside the audit hook's view (findCaller copes)
         _install_interpreter_shims(self.device)
+        private_tmp = os.environ.get("TMPDIR") if header.get("private_tmp") else None
         self.policy = arm_audit_hook(sandbox_root=header.get("sandbox_root"), cache_dir=os.environ.get("TRITON_CACHE_DIR"),
-                                     allow_compilers=self.device == "cuda")
+                                     allow_compilers=self.device == "cuda", tmp_dir=private_tmp)
         self.stage = "load"
         mod = load_module(CAND_MODULE, "candidate.py", header["source"])
         if not hasattr(mod, "ModelNew"):
@@ -337,12 +338,20 @@ class _Harness:
         with self.rec.modes():
             return model(*dev_inp)
 
-    def time(self, model: Any, inp: list[Any], warmup: int, reps: int) -> None:
+    def time(self, model: Any, inputs: list[list[Any]], warmup: int, reps: int) -> None:
+        """Time forward rotating over every trial's inputs, fresh copies each rep (made outside the timed
+        region): a forward that caches by input identity or address gains nothing here."""
         from rewards.timing import time_cuda
 
-        dev_inp = _to(inp, "cuda")
+        dev = [_to(inp, "cuda") for inp in inputs]
+        state = {"i": 0, "args": dev[0]}
+
+        def prepare() -> None:
+            state["i"] += 1
+            state["args"] = _fresh(dev[state["i"] % len(dev)], "cuda")
+
         with torch.no_grad():
-            ms, method = time_cuda(lambda: model(*dev_inp), warmup, reps, None)
+            ms, method = time_cuda(lambda: model(*state["args"]), warmup, reps, None, prepare=prepare)
         self.send({"event": "timed", "cand_ms": ms, "timing_method": method})
 
 
@@ -360,14 +369,23 @@ def _reseed() -> None:
 
 
 def _profiled(fn: Any) -> tuple[Any, list[str] | None]:
-    """CUDA only: run `fn` under the profiler and return the names of the device kernels it launched."""
+    """CUDA only: run `fn` under the profiler and return the names of the device kernels it launched.
+    A profiler that cannot start leaves the list None (reported); an error of `fn` itself propagates."""
     try:
         from torch.profiler import ProfilerActivity, profile
+
+        prof = profile(activities=[ProfilerActivity.CUDA])
+        prof.__enter__()
     except Exception:
         return fn(), None
-    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+    try:
         out = fn()
         torch.cuda.synchronize()
+    finally:
+        try:
+            prof.__exit__(None, None, None)
+        except Exception:
+            pass
     names = []
     try:
         for ev in prof.events():

@@ -267,8 +267,10 @@ _COMPILERS = frozenset({"cc", "gcc", "clang", "ptxas", "ldconfig", "nvdisasm", "
 
 
 class _Policy:
-    def __init__(self, sandbox_root: str | None, cache_dir: str | None, allow_compilers: bool) -> None:
+    def __init__(self, sandbox_root: str | None, cache_dir: str | None, allow_compilers: bool,
+                 tmp_dir: str | None = None) -> None:
         self.allow_compilers = allow_compilers
+        self.tmp_dir = os.path.realpath(tmp_dir) + os.sep if tmp_dir else None
         self.caller: Any = None
         self.armed = False
         self.busy = False
@@ -321,6 +323,8 @@ class _Policy:
             if not (self.allow_compilers and self._triton_compiler_call(args)):
                 self.deny(event, "no subprocesses in a kernel")
             return
+        if self.allow_compilers and event.startswith(("ctypes.", "os.chmod", "mmap.")) and self._library_call():
+            return  # on CUDA, Triton's driver and compiler (and torch's) may need these; never candidate code
         if event.startswith(_DENY_ALWAYS_PREFIXES):
             self.deny(event, "no process, network, native-code or introspection access in a kernel")
         if event in _DENY_FROM_CANDIDATE and self._caller_is_candidate():
@@ -336,26 +340,38 @@ class _Policy:
         elif (event in ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.utime")
               or event.startswith("shutil.")) and args:
             path = args[0]
-            if not self._in_cache(path) and self._candidate_on_stack():
-                self.deny(event, "only the Triton cache is writable")
+            if not self._in_cache(path) and not self._in_tmp(path) and self._candidate_on_stack():
+                self.deny(event, "only the sandbox's private temporary directory is writable")
+
+    def _library_call(self) -> bool:
+        """The nearest frame that is torch/triton comes before any candidate frame (and there is one)."""
+        f = self.caller
+        while f is not None:
+            mod = f.f_globals.get("__name__", "") or ""
+            if mod == CAND_MODULE:
+                return False
+            if mod.split(".")[0] in ("triton", "torch"):
+                return True
+            f = f.f_back
+        return False
 
     def _triton_compiler_call(self, args: tuple) -> bool:
         """On GPU Triton compiles its launcher (cc) and cubins (ptxas) in subprocesses: allow exactly that."""
         exe = args[0] if args else None
+        if exe is None and len(args) > 1:  # subprocess.Popen(executable=None, args=[...], ...)
+            exe = args[1]
         if isinstance(exe, (list, tuple)):
             exe = exe[0] if exe else None
         name = os.path.basename(os.fsdecode(exe)) if isinstance(exe, (str, bytes, os.PathLike)) else ""
         if not (name in _COMPILERS or name.startswith(("gcc", "clang", "ptxas"))):
             return False
-        f = self.caller
-        while f is not None:
-            mod = f.f_globals.get("__name__", "")
-            if mod == CAND_MODULE:
-                return False
-            if mod.startswith("triton."):
-                return True
-            f = f.f_back
-        return False
+        return self._library_call()
+
+    def _in_tmp(self, path: Any) -> bool:
+        """The candidate's private temporary directory (a tmpfs that vanishes with it, as root)."""
+        if self.tmp_dir is None or not isinstance(path, (str, bytes, os.PathLike)):
+            return False
+        return (os.path.realpath(os.fsdecode(path)) + os.sep).startswith(self.tmp_dir)
 
     def _in_cache(self, path: Any) -> bool:
         if not isinstance(path, (str, bytes, os.PathLike)) or self.cache_dir is None:
@@ -375,8 +391,8 @@ class _Policy:
         if real.startswith("/proc/") and ("/fd" in real or "/mem" in real or "/environ" in real):
             self.deny("open", "process file descriptors and memory are private to the harness")
         writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or bool(flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
-        if writing and not self._in_cache(p):
-            self.deny("open", f"writing {p!r}: only the Triton cache is writable")
+        if writing and not self._in_cache(p) and not self._in_tmp(p):
+            self.deny("open", f"writing {p!r}: only the sandbox's private temporary directory is writable")
         if self.sandbox_root and (real + os.sep).startswith(self.sandbox_root) and not self._in_cache(p):
             self.deny("open", "the sandbox's files are the harness's")
 
@@ -384,13 +400,14 @@ class _Policy:
 _POLICY: _Policy | None = None
 
 
-def arm_audit_hook(sandbox_root: str | None, cache_dir: str | None, allow_compilers: bool = False) -> _Policy:
+def arm_audit_hook(sandbox_root: str | None, cache_dir: str | None, allow_compilers: bool = False,
+                   tmp_dir: str | None = None) -> _Policy:
     """Install (once per process; audit hooks cannot be removed) and arm the policy.
 
     `allow_compilers` (CUDA only): Triton's own calls to cc/ptxas from inside `triton.*` are let through."""
     global _POLICY
     if _POLICY is None:
-        _POLICY = _Policy(sandbox_root, cache_dir, allow_compilers)
+        _POLICY = _Policy(sandbox_root, cache_dir, allow_compilers, tmp_dir)
         sys.addaudithook(_POLICY)
     _POLICY.armed = True
     return _POLICY

@@ -47,11 +47,13 @@ class Supervisor:
         self.cfg, self.gdir_fd, self.out_name, self.report_fd = cfg, gdir_fd, out_name, report_fd
         self.lock_fd, self.cg_dirs = lock_fd, cg_dirs
         self.device: str = cfg["device"]
+        self.private_tmp = False
 
     def run(self, source: str, limits: Limits, drop: bool) -> int:
         got = isolation.enter_namespaces(bool(self.cfg.get("isolate_network", True)), will_drop=drop,
                                          writable=self.cfg.get("host_writable", []))
         private_tmp = "tmpfs:/tmp" in got
+        self.private_tmp = private_tmp
         p2c_r, p2c_w = os.pipe()
         c2p_r, c2p_w = os.pipe()
         pid = os.fork()
@@ -105,7 +107,7 @@ class Supervisor:
         except Exception as e:
             return {"status": "infra_error", "log": f"supervisor could not read the trial inputs: {type(e).__name__}: {e}"}
         try:
-            channel.send(wfd, {"op": "init", "seed": data["seed"], "source": source,
+            channel.send(wfd, {"op": "init", "seed": data["seed"], "source": source, "private_tmp": self.private_tmp,
                                "enforce_runtime": bool(self.cfg.get("enforce_runtime", True))},
                          channel.encode_payload({"init_inputs": data["init_inputs"], "state_dict": data["state_dict"]}))
             head, _ = channel.recv(rfd, 1 << 20)
@@ -150,7 +152,7 @@ class Supervisor:
         try:
             t0 = time.perf_counter()
             channel.send(wfd, {"op": "time", "warmup": int(self.cfg["timing_warmup"]), "reps": reps},
-                         channel.encode_payload(data["inputs"][0]))
+                         channel.encode_payload(data["inputs"]))
             head, _ = channel.recv(rfd, 1 << 20)
             wall_ms = (time.perf_counter() - t0) * 1000.0
         finally:

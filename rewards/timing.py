@@ -50,8 +50,10 @@ def gpu_lock(lock_dir: str | None, device_index: int, wait_s: float = 120.0) -> 
         os.close(fd)
 
 
-def time_cuda(fn: Callable[[], object], warmup: int, reps: int, lock_dir: str | None = None) -> tuple[float | None, str]:
-    """Median milliseconds of `fn()` on the current CUDA device, and the method name."""
+def time_cuda(fn: Callable[[], object], warmup: int, reps: int, lock_dir: str | None = None,
+              prepare: Callable[[], object] | None = None) -> tuple[float | None, str]:
+    """Median milliseconds of `fn()` on the current CUDA device, and the method name. `prepare` runs before
+    every call, outside the timed region (the candidate's timing uses it to rotate fresh inputs)."""
     dev = torch.cuda.current_device()
     flush = torch.empty(L2_FLUSH_BYTES, dtype=torch.uint8, device="cuda")
     with gpu_lock(lock_dir, dev) as ok:
@@ -62,6 +64,8 @@ def time_cuda(fn: Callable[[], object], warmup: int, reps: int, lock_dir: str | 
         torch.cuda.synchronize()
         times = []
         for _ in range(max(1, reps)):
+            if prepare is not None:
+                prepare()
             flush.zero_()
             start = torch.cuda.Event(enable_timing=True)
             end = torch.cuda.Event(enable_timing=True)

@@ -75,9 +75,10 @@ class Zygote:
         self.workers: int = cfg["workers"]
         self.timeout: float = cfg["timeout_s"]
         self.limits = Limits(cfg["memory_mb"], cfg["cpu_time_s"], cfg["max_file_mb"], cfg["max_procs"])
-        parent = "/dev/shm" if os.access("/dev/shm", os.W_OK) and os.path.isdir("/dev/shm") else None
-        remove_stale_sandboxes(parent or tempfile.gettempdir())
-        # /dev/shm: outputs handed from supervisor to judge stay in memory, never on disk
+        # /dev/shm by default: outputs handed from supervisor to judge stay in memory, never on disk
+        parent = os.environ.get("TRITONFORGE_SANDBOX_DIR") or (
+            "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else tempfile.gettempdir())
+        remove_stale_sandboxes(parent)
         self.base = tempfile.mkdtemp(prefix=BASE_PREFIX, dir=parent)
         os.chmod(self.base, 0o711)
         with open(os.path.join(self.base, "zygote.pid"), "w") as f:
@@ -246,7 +247,7 @@ class Zygote:
         gdir_fd = os.open(g.dir, os.O_RDONLY | os.O_DIRECTORY)
         lock_fd = None
         if self.device == "cuda":
-            lock_fd = os.open(os.path.join(self.lock_dir, "gpu.lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            lock_fd = os.open(os.path.join(self.lock_dir, "gpu0.lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         # per-candidate caps over its whole tree: memory, and processes (the uid-wide RLIMIT_NPROC is shared)
         cg_dirs = (self.cgroups.create(name + "-" + g.gid, self.limits.memory_mb << 20, min(128, self.limits.max_procs))
                    if self.cgroups.available else [])
@@ -524,7 +525,8 @@ def runtime_findings(trials: list[dict[str, Any]], device: str = "cpu", ready: d
 def _allowed_device_kernel(name: str, mine: set[str]) -> bool:
     if any(name == k or name.startswith(k + "_") or name.startswith(k + "(") for k in mine):
         return True
-    return any(f in name for f in ("FillFunctor", "copy_kernel", "CopyFunctor", "direct_copy", "Memcpy", "Memset", "CatArrayBatchedCopy"))
+    return any(f in name for f in ("FillFunctor", "copy_kernel", "CopyFunctor", "direct_copy", "Memcpy", "Memset",
+                                   "CatArrayBatchedCopy", "elementwise_kernel_with_index", "arange"))
 
 
 def _tail(path: str, limit: int = 3000) -> str:
@@ -564,6 +566,9 @@ def main() -> None:
     isolation.set_parent_death_signal()
     if cfg["device"] == "cpu":
         os.environ["TRITON_INTERPRET"] = "1"
+    # torch's lazily imported compiler stack makes a cache dir on import: keep it ours, and remove it.
+    inductor_dir = tempfile.mkdtemp(prefix="tritonforge-inductor-")
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", inductor_dir)
     import torch  # (warm: children inherit the imported modules)
     import triton  # noqa: F401
     import triton.language  # noqa: F401
@@ -578,7 +583,10 @@ def main() -> None:
     with OpRecorder().modes():
         torch.empty(4).reshape(2, 2).contiguous().clone()
 
-    Zygote(cfg).run()
+    try:
+        Zygote(cfg).run()
+    finally:
+        isolation.rmtree(inductor_dir)
 
 
 if __name__ == "__main__":

@@ -78,6 +78,7 @@ def test_mixed_batch_leaves_host_clean(monkeypatch: pytest.MonkeyPatch) -> None:
     workdir = tempfile.mkdtemp(prefix="tf_v2_hostcheck_")
     os.chmod(workdir, 0o755)
     monkeypatch.setenv("TMPDIR", workdir)
+    monkeypatch.setenv("TRITONFORGE_SANDBOX_DIR", workdir)
 
     cases = _batch_cases()
     names = [c["name"] for c in cases]

@@ -276,7 +276,6 @@ class _Harness:
         import logging
 
         logging.currentframe = lambda: None  # a frame source outside the audit hook's view (findCaller copes)
-        _install_interpreter_shims(self.device)
         private_tmp = os.environ.get("TMPDIR") if header.get("private_tmp") else None
         self.policy = arm_audit_hook(sandbox_root=header.get("sandbox_root"), cache_dir=os.environ.get("TRITON_CACHE_DIR"),
                                      allow_compilers=self.device == "cuda", tmp_dir=private_tmp)
@@ -394,17 +393,6 @@ def _profiled(fn: Any) -> tuple[Any, list[str] | None]:
     except Exception:
         return out, None
     return out, names
-
-
-def _install_interpreter_shims(device: str) -> None:
-    if device != "cpu":
-        return
-    try:
-        # autotune / libdevice / string-constexpr support under the interpreter
-        from rewards import interp_shims
-    except ImportError:
-        return
-    interp_shims.install()
 
 
 def run_candidate(rfd: int, wfd: int, device: str, max_payload: int) -> None:

@@ -573,6 +573,10 @@ def main() -> None:
     import triton  # noqa: F401
     import triton.language  # noqa: F401
 
+    if cfg["device"] == "cpu":  # autotune / libdevice / string constexpr under the interpreter, for
+        from rewards import interp_shims  # the reference process and every candidate alike
+
+        interp_shims.install()
     import rewards.channel  # noqa: F401
     import rewards.child  # noqa: F401
     import rewards.compare  # noqa: F401

@@ -72,6 +72,14 @@ def _fresh(inp: list[Any], device: str) -> list[Any]:
     return _to([x.clone() if isinstance(x, torch.Tensor) else x for x in inp], device)
 
 
+def _nbytes(obj: Any) -> int:
+    if isinstance(obj, torch.Tensor):
+        return obj.numel() * obj.element_size()
+    if isinstance(obj, (list, tuple)):
+        return sum(_nbytes(o) for o in obj)
+    return 64
+
+
 def _sync(device: str) -> None:
     if device == "cuda":
         torch.cuda.synchronize()
@@ -143,10 +151,6 @@ class ReferenceRun:
             self.inputs.append(_clone_cpu(list(mod.get_inputs())))
         path = os.path.join(group_dir, INPUTS_FILE)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)  # supervisors only
-        with os.fdopen(fd, "wb") as f:
-            torch.save({"init_inputs": _clone_cpu(init_inputs),
-                        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                        "inputs": self.inputs, "seed": seed}, f)
         with torch.no_grad():
             for inp in self.inputs:
                 dev_inp = _fresh(inp, device)
@@ -155,6 +159,12 @@ class ReferenceRun:
                 self.outputs.append(plain_outputs(out, trusted=True))
                 self.post_inputs.append(_clone_cpu(dev_inp))
             self._check_determinism()
+        # What one trial's honest answer weighs: supervisors refuse frames far larger than that.
+        trial_bytes = max(_nbytes(o) + _nbytes(p) for o, p in zip(self.outputs, self.post_inputs, strict=True))
+        with os.fdopen(fd, "wb") as f:
+            torch.save({"init_inputs": _clone_cpu(init_inputs),
+                        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                        "inputs": self.inputs, "seed": seed, "trial_bytes": trial_bytes}, f)
 
     def _check_determinism(self) -> None:
         from rewards.compare import compare_outputs

@@ -442,6 +442,9 @@ def _caching_outputs(ctx: Context) -> Found:
                 yield f"`{getattr(fn, 'name', '?')}` is memoised with `{q}`", line_of(d)
 
 
+_INTERPRETER_INTERNALS = frozenset({"handle", "data", "tensor_shape", "np", "numpy"})
+
+
 @rule("non_triton_in_kernel",
       "A jit body may use only triton.language (and other jit functions): under the CPU interpreter it is "
       "plain Python, so numpy/torch or a Python helper there would compute outside Triton and fail on a GPU.")
@@ -458,3 +461,6 @@ def _non_triton_in_kernel(ctx: Context) -> Found:
                     yield f"kernel `{k.name}` calls plain Python function `{n.id}` (not @triton.jit)", line_of(n)
                 elif n.id in ctx.classes:
                     yield f"kernel `{k.name}` uses class `{n.id}` inside its jit body", line_of(n)
+            elif isinstance(n, ast.Attribute) and n.attr in _INTERPRETER_INTERNALS:
+                yield (f"kernel `{k.name}` reaches `.{n.attr}` (interpreter internals: numpy arrays that exist "
+                       "only on the CPU interpreter)"), line_of(n)

@@ -114,9 +114,12 @@ class Supervisor:
             if head.get("event") != "ready":
                 return self._failed(pid, head)
             ready = head
+            # An honest answer weighs what the reference's does (plus pickling slack): a bigger frame is refused
+            # before it is read, so one candidate cannot make its supervisor hold gigabytes.
+            limit = min(MAX_PAYLOAD, 4 * int(data.get("trial_bytes") or 0) + (16 << 20))
             for t, inp in enumerate(data["inputs"]):
                 channel.send(wfd, {"op": "trial", "t": t, "profile": self.device == "cuda"}, channel.encode_payload(inp))
-                head, payload = channel.recv(rfd, MAX_PAYLOAD)
+                head, payload = channel.recv(rfd, limit)
                 if head.get("event") != "trial":
                     return self._failed(pid, head, trials)
                 try:

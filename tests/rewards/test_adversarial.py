@@ -1,6 +1,6 @@
 """The adversarial suite: escapes, cheats and crashes a candidate may try, each with the verdict it must get.
 
-Cases live in tests/rewards/adversarial/cases.yaml and cases_v2.yaml (the red-team suite; one candidate
+Cases live in tests/rewards/adversarial/cases.yaml, cases_v2.yaml and cases_v3.yaml (the red-team suites; one candidate
 file each). The whole suite runs in two batched `verify_batch` calls (strict rules on / off) on the CPU
 interpreter; every case then checks its status, that no cheat is ever `correct`, and the side effects the
 sandbox claims to prevent: files written outside the sandbox, connections to a local TCP or unix listener,
@@ -36,10 +36,12 @@ TIMEOUT_S = 10.0
 DEVICE = os.environ.get("TRITONFORGE_ADVERSARIAL_DEVICE", "cpu")
 IS_ROOT = os.geteuid() == 0
 
-MANIFESTS = ("cases.yaml", "cases_v2.yaml")
+MANIFESTS = ("cases.yaml", "cases_v2.yaml", "cases_v3.yaml")
 # TF_ADV_MANIFESTS=cases_v2.yaml runs one manifest only (the consistency check always reads all of them).
 SELECTED = tuple(m for m in os.environ.get("TF_ADV_MANIFESTS", ",".join(MANIFESTS)).split(",") if m)
 V2_CLASSES = {"hidden_compute", "attr_modules", "secrets", "forged_report", "sandbox", "robustness", "control"}
+V3_CLASSES = V2_CLASSES | {"audit", "dodge"}
+PREFIX = {"cases_v2.yaml": ("v2_", V2_CLASSES), "cases_v3.yaml": ("v3_", V3_CLASSES)}
 
 pytestmark = pytest.mark.slow
 
@@ -72,8 +74,9 @@ def test_manifest_is_consistent() -> None:
         assert (ADV / c["candidate"]).is_file(), c["candidate"]
         assert c["category"] in {"escape", "cheat", "crash", "control"}
         if c["manifest"] != "cases.yaml":
-            assert c["name"].startswith("v2_") and c.get("class") in V2_CLASSES, c["name"]
-            assert Path(c["candidate"]).name.startswith("v2_"), c["candidate"]
+            prefix, classes = PREFIX[c["manifest"]]
+            assert c["name"].startswith(prefix) and c.get("class") in classes, c["name"]
+            assert Path(c["candidate"]).name.startswith(prefix), c["candidate"]
             assert (c["category"] == "control") == (c["class"] == "control"), c["name"]
     used = {(ADV / c["candidate"]).resolve() for c in ALL_CASES}
     orphans = [p.name for p in ADV.iterdir() if p.suffix in (".py", ".md") and p.resolve() not in used]

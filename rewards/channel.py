@@ -19,6 +19,10 @@ import torch
 
 _HEAD = struct.Struct("<IQ")  # header length, payload length
 MAX_HEADER = 1 << 20
+# Bound once, when the harness imports this module (before any candidate code exists): what the channel
+# calls later cannot be swapped by rebinding a module attribute.
+_save, _load, _BytesIO = torch.save, torch.load, io.BytesIO
+_dumps, _loads, _write, _read = json.dumps, json.loads, os.write, os.read
 
 
 class ChannelError(Exception):
@@ -28,7 +32,7 @@ class ChannelError(Exception):
 def _read_exact(fd: int, n: int) -> bytes:
     chunks, left = [], n
     while left:
-        b = os.read(fd, min(left, 1 << 22))
+        b = _read(fd, min(left, 1 << 22))
         if not b:
             raise ChannelError("pipe closed mid-frame" if chunks or n != left else "pipe closed")
         chunks.append(b)
@@ -39,22 +43,22 @@ def _read_exact(fd: int, n: int) -> bytes:
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        n = os.write(fd, view)
+        n = _write(fd, view)
         view = view[n:]
 
 
 def encode_payload(obj: Any) -> bytes:
-    buf = io.BytesIO()
-    torch.save(obj, buf)
+    buf = _BytesIO()
+    _save(obj, buf)
     return buf.getvalue()
 
 
 def decode_payload(data: bytes) -> Any:
-    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    return _load(_BytesIO(data), map_location="cpu", weights_only=True)
 
 
 def send(fd: int, header: dict[str, Any], payload: bytes = b"") -> None:
-    h = json.dumps(header).encode()
+    h = _dumps(header).encode()
     _write_all(fd, _HEAD.pack(len(h), len(payload)) + h)
     if payload:
         _write_all(fd, payload)
@@ -66,7 +70,7 @@ def recv(fd: int, max_payload: int) -> tuple[dict[str, Any], bytes]:
     if hl > MAX_HEADER or pl > max_payload:
         raise ChannelError(f"frame too large (header {hl} B, payload {pl} B)")
     try:
-        header = json.loads(_read_exact(fd, hl))
+        header = _loads(_read_exact(fd, hl))
     except ValueError as e:
         raise ChannelError(f"malformed header: {e}") from None
     if not isinstance(header, dict):

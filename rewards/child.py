@@ -24,12 +24,22 @@ from typing import Any
 import torch
 
 from rewards import channel
-from rewards.guard import CAND_MODULE, LaunchCounter, OpRecorder, arm_audit_hook, python_threads
+from rewards.guard import (
+    CAND_MODULE,
+    LaunchCounter,
+    OpRecorder,
+    arm_audit_hook,
+    dispatch_fingerprint,
+    freeze_modules,
+    guard_operator_registry,
+    python_threads,
+)
 
 REF_MODULE = "tf_reference"
 INPUTS_FILE = "inputs.pt"
 COMPILE_ERRORS = {"CompilationError", "CompileTimeAssertionFailure", "UnsupportedLanguageConstruct", "PTXASError", "OutOfResources"}
 MAX_OUTPUT_BYTES = 1 << 34
+MAX_LEAVES = 4096  # tensors/scalars in one forward's result: far above any benchmark's, far below a DoS
 
 
 def load_module(name: str, path: str, src: str | None = None) -> Any:
@@ -106,6 +116,8 @@ def plain_outputs(out: Any, trusted: bool = False) -> list[Any]:
     def walk(o: Any, depth: int) -> None:
         if depth > 32:
             raise TypeError("forward returned a structure nested too deeply")
+        if len(leaves) > MAX_LEAVES:
+            raise TypeError(f"forward returned more than {MAX_LEAVES} values")
         t = type(o)
         if t is torch.Tensor or t is torch.nn.Parameter:
             if o.layout != torch.strided:
@@ -149,6 +161,13 @@ class ReferenceRun:
         for _ in range(trials):
             torch.manual_seed(secrets.randbits(62))  # secret: nothing the candidate sees predicts it
             self.inputs.append(_clone_cpu(list(mod.get_inputs())))
+        # On CUDA the candidate is timed on one more secret input set, never seen in a trial, and what its
+        # last timed call returned is judged too: a forward that replays cached answers gains nothing.
+        self.timing_inputs: list[Any] | None = None
+        self.timing_output: list[Any] | None = None
+        if device == "cuda":
+            torch.manual_seed(secrets.randbits(62))
+            self.timing_inputs = _clone_cpu(list(mod.get_inputs()))
         path = os.path.join(group_dir, INPUTS_FILE)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)  # supervisors only
         with torch.no_grad():
@@ -159,12 +178,15 @@ class ReferenceRun:
                 self.outputs.append(plain_outputs(out, trusted=True))
                 self.post_inputs.append(_clone_cpu(dev_inp))
             self._check_determinism()
+            if self.timing_inputs is not None:
+                self.timing_output = plain_outputs(model(*_fresh(self.timing_inputs, device)), trusted=True)
         # What one trial's honest answer weighs: supervisors refuse frames far larger than that.
         trial_bytes = max(_nbytes(o) + _nbytes(p) for o, p in zip(self.outputs, self.post_inputs, strict=True))
         with os.fdopen(fd, "wb") as f:
             torch.save({"init_inputs": _clone_cpu(init_inputs),
                         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                        "inputs": self.inputs, "seed": seed, "trial_bytes": trial_bytes}, f)
+                        "inputs": self.inputs, "seed": seed, "trial_bytes": trial_bytes,
+                        "timing_inputs": self.timing_inputs}, f)
 
     def _check_determinism(self) -> None:
         from rewards.compare import compare_outputs
@@ -182,7 +204,7 @@ class ReferenceRun:
             return None, None
         from rewards.timing import time_cuda
 
-        inp = _to(self.inputs[0], "cuda")
+        inp = _to(self.timing_inputs or self.inputs[0], "cuda")
         with torch.no_grad():
             return time_cuda(lambda: self.model(*inp), warmup, reps, lock_dir)
 
@@ -194,7 +216,7 @@ class ReferenceRun:
 
         try:
             compiled = torch.compile(self.model)
-            inp = _to(self.inputs[0], "cuda")
+            inp = _to(self.timing_inputs or self.inputs[0], "cuda")
             with torch.no_grad():
                 compiled(*inp)  # compile outside the timed region
                 ms, _ = time_cuda(lambda: compiled(*inp), warmup, reps, lock_dir)
@@ -233,6 +255,11 @@ class ReferenceRun:
             if not cmp.ok:
                 return {"ok": False, "max_abs_err": cmp.max_abs_err, "reason": cmp.reason}
             worst = max(worst, cmp.max_abs_err or 0.0)
+        timed = data.get("timing_outputs") if isinstance(data, dict) else None
+        if self.timing_output is not None and timed is not None:
+            cmp = compare_outputs(self.timing_output, timed, atol, rtol, "last timed call's output")
+            if not cmp.ok:
+                return {"ok": False, "max_abs_err": cmp.max_abs_err, "reason": "while being timed: " + cmp.reason}
         for t, (ref_p, cand_p) in enumerate(zip(self.post_inputs, posts, strict=True)):
             ref_t = [x for x in ref_p if isinstance(x, torch.Tensor)]
             cmp = compare_outputs(ref_t, [x for x in cand_p if isinstance(x, torch.Tensor)], atol, rtol, f"trial {t} input")
@@ -286,6 +313,9 @@ class _Harness:
         import logging
 
         logging.currentframe = lambda: None  # a frame source outside the audit hook's view (findCaller copes)
+        guard_operator_registry()
+        freeze_modules()
+        self.fingerprint = dispatch_fingerprint()
         private_tmp = os.environ.get("TMPDIR") if header.get("private_tmp") else None
         self.policy = arm_audit_hook(sandbox_root=header.get("sandbox_root"), cache_dir=os.environ.get("TRITON_CACHE_DIR"),
                                      allow_compilers=self.device == "cuda", tmp_dir=private_tmp)
@@ -306,6 +336,7 @@ class _Harness:
         except Exception:
             pass
         model = model.to(self.device).eval()
+        self.check_dispatcher()
         _reseed()  # nothing seen in __init__ predicts the randomness forward sees
         self.send({"event": "ready", **self.record()})
         while True:
@@ -334,6 +365,7 @@ class _Harness:
             else:
                 out = self._forward(model, dev_inp)
             _sync(self.device)
+        self.check_dispatcher()  # before the harness itself copies anything the candidate returned
         launches = self.counter.count - before
         rec = self.record()
         outs = plain_outputs(out)
@@ -341,27 +373,43 @@ class _Harness:
         self.send({"event": "trial", "launches": launches, "kernel_names": sorted(self.counter.names),
                    "device_kernels": kernels, **rec}, channel.encode_payload({"outputs": outs, "post_inputs": posts}))
 
+    def check_dispatcher(self) -> None:
+        if dispatch_fingerprint() != self.fingerprint:
+            if self.policy is not None:
+                self.policy.denied["dispatcher"] += 1
+            raise PermissionError("tritonforge sandbox: the candidate changed the kernels registered for built-in torch ops")
+
     def _forward(self, model: Any, dev_inp: list[Any]) -> Any:
         if not self.enforce:
             return model(*dev_inp)
         with self.rec.modes():
             return model(*dev_inp)
 
-    def time(self, model: Any, inputs: list[list[Any]], warmup: int, reps: int) -> None:
-        """Time forward rotating over every trial's inputs, fresh copies each rep (made outside the timed
-        region): a forward that caches by input identity or address gains nothing here."""
+    def time(self, model: Any, inputs: list[Any], warmup: int, reps: int) -> None:
+        """Time forward on the secret timing inputs, a fresh copy each call (made outside the timed region).
+        The last call's output goes back to be judged, and every call must launch a candidate kernel."""
         from rewards.timing import time_cuda
 
-        dev = [_to(inp, "cuda") for inp in inputs]
-        state = {"i": 0, "args": dev[0]}
+        assert self.counter is not None
+        dev = _to(inputs, "cuda")
+        state: dict[str, Any] = {"args": _fresh(dev, "cuda"), "out": None, "calls": 0}
 
         def prepare() -> None:
-            state["i"] += 1
-            state["args"] = _fresh(dev[state["i"] % len(dev)], "cuda")
+            state["args"] = _fresh(dev, "cuda")
 
+        def call() -> None:
+            state["calls"] += 1
+            state["out"] = model(*state["args"])
+
+        before = self.counter.count
         with torch.no_grad():
-            ms, method = time_cuda(lambda: model(*state["args"]), warmup, reps, None, prepare=prepare)
-        self.send({"event": "timed", "cand_ms": ms, "timing_method": method})
+            ms, method = time_cuda(call, warmup, reps, None, prepare=prepare)
+            torch.cuda.synchronize()
+        launched = self.counter.count - before
+        self.check_dispatcher()
+        outs = plain_outputs(state["out"])
+        self.send({"event": "timed", "cand_ms": ms, "timing_method": method,
+                   "launches_per_call": launched / max(1, state["calls"])}, channel.encode_payload(outs))
 
 
 def _reseed() -> None:

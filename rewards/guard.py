@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 import sys
+import types
 from collections import Counter
 from typing import Any
 
@@ -62,7 +63,11 @@ ALLOWED_ATEN = frozenset({
 DENIED_FUNCTIONS = frozenset({
     "tolist", "numpy", "__array__", "__array_wrap__", "__dlpack__", "untyped_storage", "storage",
     "_typed_storage", "__reduce_ex__", "__setstate__", "_make_subclass", "register_hook",
+    # printing a tensor reads every value with the recorder's modes disabled (torch._tensor_str)
+    "__repr__", "__str__", "__format__",
 })
+# Refused only when the candidate's own code calls them (Triton's launcher needs them).
+DENIED_FROM_CANDIDATE = frozenset({"data_ptr", "storage_offset_ptr", "_cdata"})
 MAX_SCALAR_READS = 64  # `.item()` per forward: enough for shapes and flags, far too few to compute an output
 _ALLOWED_NAMESPACES = frozenset({"aten"})
 
@@ -95,7 +100,8 @@ class _FunctionMode(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
         name = getattr(func, "__name__", "")
-        if not self.rec.suspended and name in DENIED_FUNCTIONS:
+        if not self.rec.suspended and (name in DENIED_FUNCTIONS or (
+                name in DENIED_FROM_CANDIDATE and initiator(sys._getframe(1)) == "candidate")):
             self.rec.refused[name] += 1
             raise RuntimeError(f"tritonforge sandbox: Tensor.{name} is not allowed inside forward "
                                "(computing outside torch/Triton hides the work from the judge)")
@@ -162,9 +168,12 @@ class LaunchCounter:
 
     Patched on the classes (JITFunction.run, InterpretedFunction.run), so kernels defined anywhere in the
     candidate, wrapped by autotune/heuristics or not, are seen, on GPU and under the interpreter alike.
-    On GPU the whole compiled launch runs with the recorder suspended (the launcher's own tensor calls are
-    not the candidate's work; the profiler check covers device kernels); under the interpreter only the
-    argument marshalling is suspended (see `_suspend_interpreter_marshalling`).
+    A launch counts only when its grid holds at least one program (`kernel[(0,)](...)` proves nothing).
+    Kernel arguments must be plain data (exact tensors, tuples, numbers, strings, dtypes, jit functions):
+    Triton calls methods of its arguments while it marshals them, and an argument object of the
+    candidate's own type would run candidate code there. Only Triton's argument marshalling under the
+    interpreter and the autotuner's benchmarking (whose winning config is then launched, recorded) run
+    with the recorder suspended.
     """
 
     def __init__(self, rec: OpRecorder) -> None:
@@ -177,55 +186,147 @@ class LaunchCounter:
     def _install(self) -> None:
         from triton.runtime import jit as _jit
 
-        classes: list[tuple[type, bool]] = [(_jit.JITFunction, True)]
+        classes: list[type] = [_jit.JITFunction]
         try:
             from triton.runtime.interpreter import InterpretedFunction
 
-            classes.append((InterpretedFunction, False))
+            classes.append(InterpretedFunction)
             _suspend_interpreter_marshalling(self.rec)
         except ImportError:
             pass
+        _suspend_autotune_benchmarking(self.rec)
         counter = self
-        for cls, compiled in classes:
+        for cls in classes:
             orig = cls.run
 
-            def run(self, *args, __orig=orig, __compiled=compiled, **kwargs):  # noqa: ANN001
+            def run(self, *args, __orig=orig, **kwargs):  # noqa: ANN001
                 fn = getattr(self, "fn", None)
                 mine = getattr(fn, "__module__", None) == CAND_MODULE
-                if mine and not kwargs.get("warmup", False):
-                    counter.count += 1
-                    counter.names.add(getattr(fn, "__name__", "?"))
-                if __compiled:
-                    counter.rec.suspended += 1
+                warmup = kwargs.get("warmup", False)
+                if mine and not counter.rec.suspended:
+                    check_kernel_args(args, kwargs)
+                programs: list[int] = []
+                if "grid" in kwargs:
+                    kwargs["grid"] = _grid_probe(kwargs["grid"], programs)
                 try:
-                    return __orig(self, *args, **kwargs)
+                    out = __orig(self, *args, **kwargs)
                 except BaseException:
                     counter.failed_in_kernel = counter.failed_in_kernel or mine
                     raise
-                finally:
-                    if __compiled:
-                        counter.rec.suspended -= 1
+                if mine and not warmup and programs and programs[-1] > 0:
+                    counter.count += 1
+                    counter.names.add(getattr(fn, "__name__", "?"))
+                return out
 
             cls.run = run
+
+
+def _grid_probe(grid: Any, programs: list[int]) -> Any:
+    """Record how many programs a launch's grid asks for (a callable grid is wrapped, not called twice)."""
+
+    def size(g: Any) -> int:
+        n = 1
+        for d in tuple(g) if isinstance(g, (tuple, list)) else (g,):
+            n *= int(d)
+        return n
+
+    if callable(grid):
+        def probe(meta: Any) -> Any:
+            g = grid(meta)
+            programs.append(size(g))
+            return g
+
+        return probe
+    programs.append(size(grid))
+    return grid
+
+
+def check_kernel_args(args: tuple, kwargs: dict[str, Any]) -> None:
+    """Refuse kernel arguments Triton would call candidate code on while marshalling them."""
+    import torch
+    from triton.runtime.jit import JITFunction, TensorWrapper
+
+    try:
+        from triton.runtime.interpreter import InterpretedFunction
+        fn_types: tuple[type, ...] = (JITFunction, InterpretedFunction)
+    except ImportError:
+        fn_types = (JITFunction,)
+    try:
+        import triton.language as tl
+        dtype_types: tuple[type, ...] = (torch.dtype, tl.dtype)
+        constexpr = tl.constexpr
+    except Exception:
+        dtype_types, constexpr = (torch.dtype,), None
+
+    def ok(v: Any, depth: int) -> bool:
+        t = type(v)
+        if t is torch.Tensor or t is torch.nn.Parameter or t is TensorWrapper:
+            return t is not TensorWrapper or type(v.base) in (torch.Tensor, torch.nn.Parameter)
+        if v is None or t in (int, float, bool, str):
+            return True
+        if t in (tuple, list):
+            return depth < 4 and all(ok(x, depth + 1) for x in v)
+        if constexpr is not None and t is constexpr:
+            return ok(v.value, depth + 1)
+        return isinstance(v, dtype_types + fn_types)
+
+    for i, v in enumerate(args):
+        if not ok(v, 0):
+            raise TypeError(f"kernel argument {i} has type {type(v).__name__}: pass tensors, numbers, strings or dtypes")
+    for k, v in kwargs.items():
+        if k in ("grid", "warmup"):
+            continue
+        if not ok(v, 0):
+            raise TypeError(f"kernel argument {k!r} has type {type(v).__name__}: pass tensors, numbers, strings or dtypes")
+
+
+def _suspended(rec: OpRecorder, fn: Any) -> Any:
+    def wrapper(*a: Any, **k: Any) -> Any:
+        rec.suspended += 1
+        try:
+            return fn(*a, **k)
+        finally:
+            rec.suspended -= 1
+
+    return wrapper
 
 
 def _suspend_interpreter_marshalling(rec: OpRecorder) -> None:
     """The interpreter copies kernel arguments to host storages and back with torch ops of its own."""
     from triton.runtime import interpreter as it
 
-    def suspended(fn: Any) -> Any:
-        def wrapper(*a: Any, **k: Any) -> Any:
-            rec.suspended += 1
-            try:
-                return fn(*a, **k)
-            finally:
-                rec.suspended -= 1
+    it.GridExecutor._init_args_hst = _suspended(rec, it.GridExecutor._init_args_hst)
+    it.GridExecutor._restore_args_dev = _suspended(rec, it.GridExecutor._restore_args_dev)
+    it._implicit_cvt = _suspended(rec, it._implicit_cvt)
 
-        return wrapper
 
-    it.GridExecutor._init_args_hst = suspended(it.GridExecutor._init_args_hst)
-    it.GridExecutor._restore_args_dev = suspended(it.GridExecutor._restore_args_dev)
-    it._implicit_cvt = suspended(it._implicit_cvt)
+def _suspend_autotune_benchmarking(rec: OpRecorder) -> None:
+    """Autotuning times every config with torch bookkeeping (quantiles, means); the config it picks is
+    then launched for real, hooks included, with the recorder on."""
+    try:
+        from triton.runtime.autotuner import Autotuner
+    except ImportError:
+        return
+    if hasattr(Autotuner, "_bench"):
+        Autotuner._bench = _suspended(rec, Autotuner._bench)
+
+
+_TRUSTED_ROOTS = frozenset({"torch", "triton", "rewards"})
+
+
+def initiator(frame: Any) -> str | None:
+    """Who asked for what happens in `frame`: walking outwards past standard-library and other helper
+    frames (functools, typing, logging, numpy... act on someone's behalf), the first frame that is the
+    candidate's ("candidate") or torch/triton/the harness ("trusted"); None when neither is on the stack."""
+    f = frame
+    while f is not None:
+        name = f.f_globals.get("__name__", "") or ""
+        if name == CAND_MODULE or f.f_code.co_filename == "candidate.py":
+            return "candidate"
+        if name.split(".")[0] in _TRUSTED_ROOTS:
+            return "trusted"
+        f = f.f_back
+    return None
 
 
 def python_threads() -> int:
@@ -243,9 +344,6 @@ _DENY_FROM_CANDIDATE = frozenset({
 # Events that hand out frames (whose f_back/f_locals are not audited): refused while candidate code is on
 # the stack unless raised by a library the harness trusts (torch and triton inspect their own frames).
 _FRAME_EVENTS = frozenset({"sys._getframe", "sys._current_frames", "sys._getframemodulename", "object.__getattr__"})
-_TRUSTED_CALLERS = ("torch", "triton", "rewards", "importlib", "typing", "typing_extensions", "dataclasses",
-                    "enum", "collections", "abc", "functools", "contextlib", "numpy", "linecache", "inspect",
-                    "ast", "dis", "tokenize", "traceback", "warnings", "copy", "re", "sympy")
 # Events refused whoever raised them, once armed: nothing the harness needs after loading the candidate.
 _DENY_ALWAYS_PREFIXES = (
     "os.system", "os.exec", "os.spawn", "os.posix_spawn", "os.fork", "os.forkpty", "os.kill", "os.killpg",
@@ -263,6 +361,21 @@ _IMPORT_ALLOWED = frozenset({
 })
 
 
+# Standard-library modules that generate and patch classes on the candidate's behalf in normal use.
+_CODEGEN_MODULES = frozenset({"dataclasses", "collections", "enum", "abc"})
+_CALLER_NAME_MODULES = _CODEGEN_MODULES | {"typing", "typing_extensions"}
+
+
+def _candidate_owned(obj: Any) -> bool:
+    """Whether `obj` is a class or function the candidate module defined (read without running its code)."""
+    if isinstance(obj, type):
+        own = type.__dict__["__dict__"].__get__(obj)
+        return own.get("__module__") == CAND_MODULE
+    if type(obj) is types.FunctionType:
+        return types.FunctionType.__dict__["__globals__"].__get__(obj).get("__name__") == CAND_MODULE
+    return False
+
+
 _COMPILERS = frozenset({"cc", "gcc", "clang", "ptxas", "ldconfig", "nvdisasm", "cuobjdump", "c++", "g++"})
 
 
@@ -277,23 +390,6 @@ class _Policy:
         self.sandbox_root = os.path.realpath(sandbox_root) + os.sep if sandbox_root else None
         self.cache_dir = os.path.realpath(cache_dir) + os.sep if cache_dir else None
         self.denied: Counter[str] = Counter()
-
-    def _caller_is_candidate(self, skip_importlib: bool = False) -> bool:
-        f = self.caller
-        while f is not None:
-            name = f.f_globals.get("__name__", "")
-            if skip_importlib and (name.startswith("importlib") or f.f_code.co_filename.startswith("<frozen")):
-                f = f.f_back
-                continue
-            return name == CAND_MODULE or f.f_code.co_filename in ("candidate.py", "<string>")
-        return False
-
-    def _caller_trusted(self) -> bool:
-        f = self.caller
-        if f is None:
-            return False
-        name = f.f_globals.get("__name__", "") or ""
-        return f.f_code.co_filename.startswith("<frozen") or name.split(".")[0] in _TRUSTED_CALLERS
 
     def _candidate_on_stack(self) -> bool:
         f = self.caller
@@ -323,17 +419,26 @@ class _Policy:
             if not (self.allow_compilers and self._triton_compiler_call(args)):
                 self.deny(event, "no subprocesses in a kernel")
             return
-        if self.allow_compilers and event.startswith(("ctypes.", "os.chmod", "mmap.")) and self._library_call():
+        if self.allow_compilers and event.startswith(("ctypes.", "os.chmod", "mmap.")) and initiator(self.caller) == "trusted":
             return  # on CUDA, Triton's driver and compiler (and torch's) may need these; never candidate code
         if event.startswith(_DENY_ALWAYS_PREFIXES):
             self.deny(event, "no process, network, native-code or introspection access in a kernel")
-        if event in _DENY_FROM_CANDIDATE and self._caller_is_candidate():
-            self.deny(event, "candidate code may not introspect or generate code")
-        if event in _FRAME_EVENTS and not self._caller_trusted() and self._candidate_on_stack():
-            self.deny(event, "frames are reachable only from torch/triton internals while a candidate runs")
+        if event in _DENY_FROM_CANDIDATE or event in _FRAME_EVENTS:
+            direct = (self.caller.f_globals.get("__name__", "") or "") if self.caller is not None else ""
+            codegen = direct.split(".")[0] in _CODEGEN_MODULES
+            if event in ("object.__setattr__", "object.__delattr__") and (codegen or (args and _candidate_owned(args[0]))):
+                return  # a class the candidate defines, or one @dataclass / namedtuple / Enum is building
+            if event == "object.__getattr__" and args and _candidate_owned(args[0]):
+                return  # `__code__` of its own function (inspect.signature for @dataclass); frames stay closed
+            if event in ("exec", "compile") and codegen:
+                return  # dataclasses/namedtuple/enum generate methods from identifiers, not from strings of code
+            if event == "sys._getframe" and direct.split(".")[0] in _CALLER_NAME_MODULES:
+                return  # they read the caller's module name from the frame and never hand the frame out
+            if initiator(self.caller) == "candidate":
+                self.deny(event, "candidate code (directly or through a helper library) may not introspect or generate code")
         if event == "import" and args and isinstance(args[0], str):
             root = args[0].split(".")[0]
-            if root not in _IMPORT_ALLOWED and self._caller_is_candidate(skip_importlib=True):
+            if root not in _IMPORT_ALLOWED and initiator(self.caller) == "candidate":
                 self.deny(event, f"module {args[0]!r} is not on the import allowlist")
         elif event == "open" and args:
             self._check_open(args)
@@ -342,18 +447,6 @@ class _Policy:
             path = args[0]
             if not self._in_cache(path) and not self._in_tmp(path) and self._candidate_on_stack():
                 self.deny(event, "only the sandbox's private temporary directory is writable")
-
-    def _library_call(self) -> bool:
-        """The nearest frame that is torch/triton comes before any candidate frame (and there is one)."""
-        f = self.caller
-        while f is not None:
-            mod = f.f_globals.get("__name__", "") or ""
-            if mod == CAND_MODULE:
-                return False
-            if mod.split(".")[0] in ("triton", "torch"):
-                return True
-            f = f.f_back
-        return False
 
     def _triton_compiler_call(self, args: tuple) -> bool:
         """On GPU Triton compiles its launcher (cc) and cubins (ptxas) in subprocesses: allow exactly that."""
@@ -365,7 +458,7 @@ class _Policy:
         name = os.path.basename(os.fsdecode(exe)) if isinstance(exe, (str, bytes, os.PathLike)) else ""
         if not (name in _COMPILERS or name.startswith(("gcc", "clang", "ptxas"))):
             return False
-        return self._library_call()
+        return initiator(self.caller) == "trusted"
 
     def _in_tmp(self, path: Any) -> bool:
         """The candidate's private temporary directory (a tmpfs that vanishes with it, as root)."""
@@ -398,6 +491,77 @@ class _Policy:
 
 
 _POLICY: _Policy | None = None
+
+# Operator namespaces that ship with torch: a candidate may define ops in a namespace of its own
+# (`custom_op`, `triton_op`), never add kernels to these (a Python kernel for `aten::clone` would run
+# torch code behind an allowed op's name, with the recorder's modes popped).
+BUILTIN_NAMESPACES = frozenset({"aten", "prims", "prim", "quantized", "_quantized", "sparse", "rngprims",
+                                "higher_order", "inductor", "_c10d_functional", "c10d", "_dtensor", "mkldnn",
+                                "mkl", "onednn", "profiler", "_test", "debugprims", "quantized_decomposed",
+                                "torchvision", "fbgemm", "_inductor_test", "triton", "xla", "cuda", "mps"})
+
+
+def guard_operator_registry() -> None:
+    """Refuse `torch.library.Library(<built-in namespace>, "IMPL"/"FRAGMENT")` (and so `impl`,
+    `register_kernel`, `register_fake`... on built-in ops) once installed; custom namespaces stay open."""
+    import torch.library as tlib
+
+    orig_init = tlib.Library.__init__
+
+    def init(self, ns, kind, dispatch_key="", *a, **k):  # noqa: ANN001, ANN002, ANN003
+        if kind != "DEF" and str(ns) in BUILTIN_NAMESPACES and initiator(sys._getframe(1)) == "candidate":
+            raise PermissionError(f"tritonforge sandbox: registering kernels for built-in operators ({ns}) is not allowed")
+        return orig_init(self, ns, kind, dispatch_key, *a, **k)
+
+    tlib.Library.__init__ = init
+
+
+class _GuardedModule(types.ModuleType):
+    """A module whose attributes candidate code cannot rebind (module setattr raises no audit event)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        _refuse_module_patch(self, name)
+        super().__setattr__(name, value)
+
+    def __delattr__(self, name: str) -> None:
+        _refuse_module_patch(self, name)
+        super().__delattr__(name)
+
+
+def _refuse_module_patch(mod: Any, name: str) -> None:
+    if _POLICY is not None and _POLICY.armed and initiator(sys._getframe(2)) == "candidate":
+        _POLICY.denied["module_patch"] += 1
+        raise PermissionError(f"tritonforge sandbox: rebinding {mod.__name__}.{name} is not allowed")
+
+
+def freeze_modules() -> int:
+    """Give every loaded module (torch, triton, numpy, the standard library, the harness) a class that
+    refuses attribute writes from candidate code. Reads cost nothing extra. Returns how many."""
+    n = 0
+    for mod in list(sys.modules.values()):
+        if type(mod) is types.ModuleType and mod.__name__ != CAND_MODULE:
+            try:
+                mod.__class__ = _GuardedModule
+                n += 1
+            except TypeError:
+                pass
+    return n
+
+
+def dispatch_fingerprint() -> str:
+    """The dispatcher's registrations for every allowed op (plus the copies the harness runs after forward):
+    compared before and after candidate code runs, so a kernel slipped in by any route is noticed."""
+    import hashlib
+
+    import torch
+
+    h = hashlib.sha256()
+    for op in sorted(ALLOWED_ATEN | {"detach", "_to_copy", "clone", "copy_", "empty_like"}):
+        try:
+            h.update(torch._C._dispatch_dump(f"aten::{op}").encode())
+        except Exception:
+            continue
+    return h.hexdigest()
 
 
 def arm_audit_hook(sandbox_root: str | None, cache_dir: str | None, allow_compilers: bool = False,

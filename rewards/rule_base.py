@@ -46,8 +46,19 @@ FORBIDDEN_QUALIFIED = (
     "numpy.memmap", "numpy.ctypeslib", "numpy.distutils", "triton.tools", "torch.serialization",
     "torch.utils", "torch.package", "torch.ops", "torch.overrides", "operator.attrgetter",
     "operator.methodcaller", "logging.FileHandler", "logging.handlers", "logging.config",
-    "numpy.ndarray.tofile", "numpy.lib",
+    "numpy.ndarray.tofile", "numpy.lib", "functools.update_wrapper", "typing.get_type_hints", "typing.ForwardRef",
+    "typing._eval_type", "typing_extensions.get_type_hints", "typing_extensions.ForwardRef", "torch.library.Library",
+    "torch.library.impl", "torch.library.register_kernel", "torch.library.define", "torch.library.fallthrough_kernel",
+    "torch.library.register_torch_dispatch", "torch.library.register_vmap", "torch.library.register_autocast",
+    "warnings.showwarning", "warnings.formatwarning", "logging.setLogRecordFactory", "logging.setLoggerClass",
 )
+# Attribute names that hand out frames or code objects (the audit hook sees some, not f_back/f_locals).
+FRAME_ATTRS = frozenset({"f_back", "f_locals", "f_globals", "f_builtins", "f_code", "f_trace", "tb_frame", "tb_next",
+                         "gi_frame", "gi_code", "cr_frame", "cr_code", "ag_frame", "ag_code", "co_code", "co_consts"})
+# Buffer/array protocols: an object offering one gives numpy (or anything) raw access to memory by address.
+BUFFER_PROTOCOL_NAMES = frozenset({"__array_interface__", "__array_struct__", "__cuda_array_interface__", "__array__",
+                                   "__dlpack__", "__dlpack_device__", "__buffer__", "__release_buffer__",
+                                   "__array_function__", "__array_ufunc__", "__array_priority__", "__array_finalize__"})
 # Builtins that execute strings, open files, or expose namespaces. `exit`/`quit` end the harness.
 FORBIDDEN_BUILTINS = frozenset({
     "eval", "exec", "compile", "open", "__import__", "globals", "locals", "vars", "breakpoint", "exit",

@@ -12,11 +12,13 @@ from rewards.rule_base import (
     ALLOWED_DUNDERS,
     ALLOWED_IMPORT_ROOTS,
     ALLOWED_MODULES,
+    BUFFER_PROTOCOL_NAMES,
     ESCAPE_ATTRS,
     ESCAPE_MODULES,
     FORBIDDEN_BUILTINS,
     FORBIDDEN_QUALIFIED,
     FOREIGN_KERNELS,
+    FRAME_ATTRS,
     MODELNEW,
     STREAM_QUALIFIED,
     TENSOR_METHODS_ALLOWED,
@@ -310,6 +312,8 @@ def _forbidden_import(ctx: Context) -> Found:
                 yield f"accesses dunder attribute `{n.attr}`", line_of(n)
             elif n.attr.lstrip("_") in ESCAPE_ATTRS:
                 yield f"reaches `.{n.attr}` (an escape module held as an attribute)", line_of(n)
+            elif n.attr in FRAME_ATTRS:
+                yield f"reaches `.{n.attr}` (frames and code objects lead into the harness)", line_of(n)
             q = ctx.qual(n)
             if q and under(q, FORBIDDEN_QUALIFIED):
                 yield f"uses `{q}`", line_of(n)
@@ -317,6 +321,16 @@ def _forbidden_import(ctx: Context) -> Found:
                 bad = _module_outside_allowlist(q)
                 if bad:
                     yield f"`{q}` reaches module `{bad}` (not on the module allowlist)", line_of(n)
+        elif isinstance(n, ast.Constant) and isinstance(n.value, str) and (
+                n.value in BUFFER_PROTOCOL_NAMES or n.value in FRAME_ATTRS):
+            yield f"names `{n.value}` in a string (buffer protocols and frames reach raw memory and the harness)", line_of(n)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name in BUFFER_PROTOCOL_NAMES:
+            yield f"defines `{n.name}` (a buffer protocol hands raw memory to numpy)", line_of(n)
+        elif isinstance(n, ast.Name) and n.id in BUFFER_PROTOCOL_NAMES:
+            yield f"binds `{n.id}` (a buffer protocol hands raw memory to numpy)", line_of(n)
+        elif isinstance(n, ast.Call) and any(kw.arg in ("assigned", "updated") for kw in n.keywords) and (
+                (ctx.qual(n.func) or "").endswith(("wraps", "update_wrapper"))):
+            yield "functools.wraps with chosen attribute names (a getattr/setattr by data)", line_of(n)
         elif (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("setattr", "delattr")
               and (len(n.args) < 2 or not (isinstance(n.args[1], ast.Constant) and isinstance(n.args[1].value, str)))):
             yield f"{n.func.id}() with a computed name (defeats the static rules)", line_of(n)

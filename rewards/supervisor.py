@@ -129,14 +129,14 @@ class Supervisor:
                 except Exception as e:
                     return {"status": "crashed", "log": f"candidate process sent unreadable outputs ({type(e).__name__})"}
                 trials.append({k: head.get(k) for k in ("launches", "kernel_names", "device_kernels", "ops", "threads", "denied")})
-            timing = self._time(wfd, rfd, data, trials)
+            timing, timed_out = self._time(wfd, rfd, data, trials, limit)
             channel.send(wfd, {"op": "exit"})
         except channel.ChannelError as e:
             return self._died(pid, f"candidate process stopped talking ({e})", trials)
         status = self._wait(pid)
         if status is not None and status != 0 and cgroups.oom_killed(self.cg_dirs):
             return {"status": "runtime_error", "error_type": "MemoryError", "log": "memory cap exceeded (whole process tree)"}
-        blob = channel.encode_payload({"outputs": outs, "post_inputs": posts})
+        blob = channel.encode_payload({"outputs": outs, "post_inputs": posts, "timing_outputs": timed_out})
         try:
             fd = os.open(self.out_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=self.gdir_fd)
             with os.fdopen(fd, "wb") as f:
@@ -146,24 +146,34 @@ class Supervisor:
         return {"status": "ran", "trials": trials, "ready": {k: ready.get(k) for k in ("threads", "denied")},
                 "outputs": self.out_name, "sha256": hashlib.sha256(blob).hexdigest(), **timing}
 
-    def _time(self, wfd: int, rfd: int, data: dict[str, Any], trials: list[dict[str, Any]]) -> dict[str, Any]:
-        if not (self.device == "cuda" and self.cfg.get("time_gpu", True) and trials and all(t.get("launches") for t in trials)):
-            return {}
+    def _time(self, wfd: int, rfd: int, data: dict[str, Any], trials: list[dict[str, Any]],
+              limit: int) -> tuple[dict[str, Any], Any]:
+        """(timing fields, outputs of the last timed call) on CUDA; ({}, None) elsewhere or when untimed."""
+        if not (self.device == "cuda" and self.cfg.get("time_gpu", True) and data.get("timing_inputs") is not None
+                and trials and all(t.get("launches") for t in trials)):
+            return {}, None
         reps = int(self.cfg["timing_reps"])
         if self.lock_fd is not None:
             fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
         try:
             t0 = time.perf_counter()
             channel.send(wfd, {"op": "time", "warmup": int(self.cfg["timing_warmup"]), "reps": reps},
-                         channel.encode_payload(data["inputs"]))
-            head, _ = channel.recv(rfd, 1 << 20)
+                         channel.encode_payload(data["timing_inputs"]))
+            head, payload = channel.recv(rfd, limit)
             wall_ms = (time.perf_counter() - t0) * 1000.0
         finally:
             if self.lock_fd is not None:
                 fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
         if head.get("event") != "timed":
-            return {}
-        return {"cand_ms": head.get("cand_ms"), "timing_method": head.get("timing_method"), "timing_wall_ms": wall_ms}
+            return {}, None
+        try:
+            timed_out = channel.decode_payload(payload)
+        except Exception:
+            return {}, None
+        fields = {"cand_ms": head.get("cand_ms"), "timing_method": head.get("timing_method"), "timing_wall_ms": wall_ms}
+        if not (isinstance(head.get("launches_per_call"), (int, float)) and head["launches_per_call"] >= 1):
+            fields["cand_ms"] = None  # a timed call that launched no kernel of its own is not a measurement
+        return fields, timed_out
 
     def _failed(self, pid: int, head: dict[str, Any], trials: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         if head.get("event") == "error":

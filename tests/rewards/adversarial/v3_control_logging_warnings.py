@@ -1,3 +1,4 @@
+# ruff: noqa
 # Honest: a kernel engineer's forward that logs the launch config and warns once about a slow path.
 import logging
 import warnings

@@ -1,3 +1,4 @@
+# ruff: noqa
 # Honest: torch.library.triton_op with mutates_args, a functional wrapper, and a torch.library.custom_op
 # that calls it (the way kernels get registered for torch.compile); relu.
 import torch

@@ -1,3 +1,4 @@
+# ruff: noqa
 # typing.get_type_hints evaluates string annotations with eval() from typing's own frame (a trusted
 # caller, so the audit hook lets compile/exec through) and the static rules never read strings. The
 # evaluated expression reaches torch.overrides (statically forbidden, not a runtime event), takes the

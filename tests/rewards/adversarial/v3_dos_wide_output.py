@@ -1,3 +1,4 @@
+# ruff: noqa
 # Honest relu plus one million trailing Python ints in the returned list. Every leaf is pickled by the
 # candidate, unpickled and re-pickled by the supervisor under weights_only (a pure-Python unpickler),
 # then unpickled again by the group's shared reference process before the length check fails. The

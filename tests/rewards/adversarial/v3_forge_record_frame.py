@@ -1,3 +1,4 @@
+# ruff: noqa
 # Same frame laundering as v3_audit_update_wrapper_frame (functools reads tb.tb_frame), but instead of
 # suspending the recorder it computes relu openly with torch and then wipes the harness's record of it
 # (rec.forbidden.clear()) before forward returns: the report the supervisor receives is clean.

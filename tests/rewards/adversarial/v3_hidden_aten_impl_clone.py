@@ -1,3 +1,4 @@
+# ruff: noqa
 # Re-registers the CPU kernel of an allow-listed ATen op (aten::clone) with a Python body that computes
 # relu. The recorder's dispatch mode sees only "aten::clone" (allowed); the torch ops inside the
 # re-registered kernel run while the mode is popped, so nothing else is recorded.

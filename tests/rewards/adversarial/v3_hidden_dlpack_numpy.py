@@ -1,3 +1,4 @@
+# ruff: noqa
 # numpy.from_dlpack(x): numpy asks the tensor for __dlpack__ from C (no tolist/numpy()/__array__ in
 # candidate code); numpy computes relu and torch.as_tensor brings it back for a copy kernel.
 import numpy

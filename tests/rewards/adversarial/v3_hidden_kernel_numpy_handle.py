@@ -1,3 +1,4 @@
+# ruff: noqa
 # Under the interpreter a loaded block is a tl.tensor whose `.handle.data` is a numpy array. The jit body
 # does the work with numpy methods on that array (never a Name the non_triton_in_kernel rule looks at,
 # never a torch op the recorder could see); tl.load/tl.store only move data. Fails on a real GPU.

@@ -1,3 +1,4 @@
+# ruff: noqa
 # The interpreter's argument marshalling (GridExecutor._init_args_hst) runs with the recorder suspended,
 # and it calls `untyped_storage()` / `storage_offset()` / `size()` / `stride()` / `new_empty()` on ANY
 # argument that has a `data_ptr` attribute. A duck-typed argument object computes relu in its

@@ -1,3 +1,4 @@
+# ruff: noqa
 # relu by printing: str() of the input at full precision (no tolist/numpy/.item() in candidate code),
 # parse the numbers in Python, clamp them, torch.tensor back, copy kernel.
 import torch

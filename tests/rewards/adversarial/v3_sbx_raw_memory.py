@@ -1,3 +1,4 @@
+# ruff: noqa
 # A raw memory read/write primitive without ctypes: an __array_interface__ pointing at an arbitrary
 # address (here id() of a Python float, whose double lives 16 bytes in) is mapped by numpy.asarray.
 # The kernel's result is scaled by the double read from the object's memory: correct only if the

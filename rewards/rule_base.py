@@ -29,7 +29,7 @@ ALLOWED_MODULES = frozenset({
     "triton.runtime.errors", "triton.compiler", "triton.compiler.errors", "triton.backends",
     "math", "numpy", "numpy.random", "typing", "typing_extensions", "functools", "itertools", "collections",
     "collections.abc", "dataclasses", "abc", "enum", "numbers", "warnings", "random", "time", "contextlib",
-    "copy", "logging", "operator",
+    "copy", "logging", "operator", "torch.version", "torch.distributed",
 })
 # Named only for clearer messages: these are the ones that escape or inspect the harness.
 ESCAPE_MODULES = frozenset({
@@ -96,6 +96,8 @@ TORCH_ALLOWED = frozenset({
     "torch.select", "torch.movedim", "torch.swapaxes", "torch.unbind", "torch.cuda.current_stream", "torch.cuda.default_stream", "torch.cuda._DeviceGuard",
     "torch.cuda.set_device", "torch.cuda.current_blas_handle", "torch.get_device", "torch.as_strided",
     "torch.cat", "torch.stack", "torch.is_complex", "torch.set_default_dtype",
+    "torch.distributed.get_world_size", "torch.distributed.get_rank", "torch.distributed.is_initialized",
+    "torch.distributed.is_available",
 })
 TORCH_DTYPES = frozenset({
     "float16", "float32", "float64", "bfloat16", "half", "float", "double", "int8", "int16", "int32",
@@ -328,6 +330,11 @@ def _find_modelnew(ctx: Context) -> None:
                         ctx.compute_attrs.add(t.attr)
 
 
+# Methods of an autograd.Function (or any helper class) that the forward call never runs: gradients are
+# computed with torch ops by design, and only forward is judged.
+_NOT_FORWARD = frozenset({"backward", "setup_context", "jvp", "vjp", "vmap"})
+
+
 def _find_reachable(ctx: Context) -> None:
     """Functions reachable from ModelNew.forward/__call__ through module functions, classes and methods."""
     if ctx.modelnew is None:
@@ -374,7 +381,7 @@ def _find_reachable(ctx: Context) -> None:
                 if n.id in ctx.functions:
                     todo.append(ctx.functions[n.id])
                 elif n.id in ctx.classes and ctx.classes[n.id] is not ctx.modelnew:
-                    todo.extend(ctx.methods(ctx.classes[n.id]).values())
+                    todo.extend(m for name, m in ctx.methods(ctx.classes[n.id]).items() if name not in _NOT_FORWARD)
             elif isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in ("self", "cls"):
                 if n.attr in own:
                     todo.append(own[n.attr])

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.report import eval_table, load_run
+from rewards.errors import UserError
 from rewards.prompt import SYSTEM_PROMPT, USER_TEMPLATE
 
 # What the verifier behind every reported number does NOT cover (kept in sync with rewards/ docs).
@@ -41,7 +42,7 @@ INTENDED_USE = (
 )
 
 
-class ReleaseError(ValueError):
+class ReleaseError(UserError):
     """A release that cannot be made (message is one line)."""
 
 

@@ -22,12 +22,13 @@ from typing import Any, Protocol
 
 from eval.suites import EvalItem, load_suite
 from rewards.config import VerifyConfig
+from rewards.errors import UserError
 from rewards.types import Status, VerifyResult
 
 LOG_KEEP = 1500  # characters of the sandbox log kept per sample in the journal
 
 
-class EvalError(ValueError):
+class EvalError(UserError):
     """A user-facing problem with an eval run (message is one line)."""
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from rewards.errors import UserError
 
-class DeviceUnavailable(ValueError):
+
+class DeviceUnavailable(UserError):
     """`device="cuda"` was asked for on a machine without a visible CUDA device."""
 
 

@@ -13,8 +13,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from rewards.errors import UserError
 
-class TaskError(ValueError):
+
+class TaskError(UserError):
     """A task file that is not a usable KernelBench-style reference (message is one line)."""
 
 

@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-# (module, attribute) of each stage's `register(subparsers)`.
+# Modules whose `register(subparsers)` adds a stage's subcommands.
 STAGES = ("data_pipeline.cli", "sft.cli", "grpo.cli", "eval.cli", "tritonforge.pipeline")
 
 
@@ -34,10 +34,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from rewards.errors import UserError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except UserError as e:  # bad input, from any stage: one line, exit 2
+        print(f"error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -143,7 +143,7 @@ def load_run(d: str | Path) -> dict[str, Any]:
     d = Path(d)
     path = d / "metrics.json"
     if not path.is_file():
-        from eval.run import EvalError, read_jsonl
+        from eval.records import EvalError, read_jsonl
 
         rows = read_jsonl(d / "samples.jsonl")
         if not rows:
@@ -194,7 +194,7 @@ def plot_compare(runs: Sequence[dict[str, Any]], path: Path) -> Path:
 
 def compare(dirs: Sequence[str | Path], out: str | Path | None = None) -> str:
     """Markdown comparison of several eval folders; with `out`, also writes it and a PNG beside it."""
-    from eval.run import EvalError
+    from eval.records import EvalError
 
     if not dirs:
         raise EvalError("compare needs at least one eval folder")

@@ -13,23 +13,19 @@ killed run loses at most one chunk. Lines cut off by a crash are ignored on read
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from eval.records import EvalError, append_jsonl, read_jsonl  # noqa: F401  (re-exported)
+from eval.report import write_report
 from eval.suites import EvalItem, load_suite
 from rewards.config import VerifyConfig
-from rewards.errors import UserError
 from rewards.types import Status, VerifyResult
 
 LOG_KEEP = 1500  # characters of the sandbox log kept per sample in the journal
-
-
-class EvalError(UserError):
-    """A user-facing problem with an eval run (message is one line)."""
 
 
 class Backend(Protocol):
@@ -69,27 +65,6 @@ class EvalSettings:
 
 
 # --------------------------------------------------------------------------- journal helpers
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """All complete JSON lines of a journal; a torn last line (crash mid-write) is skipped."""
-    if not path.is_file():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return rows
-
-
-def append_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
-    with path.open("a") as f:
-        for row in rows:
-            f.write(json.dumps(row, sort_keys=True) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-
-
 def _check_settings(out: Path, settings: EvalSettings) -> None:
     path = out / "run.json"
     mine = asdict(settings)
@@ -237,7 +212,6 @@ def run_eval(
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) an eval into `out_dir`; return the metrics dict (also written as metrics.json)."""
-    from eval.report import write_report
 
     settings = EvalSettings(
         model=model, suite=suite, samples=samples, temperature=temperature, seed=seed, backend=backend,

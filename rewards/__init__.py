@@ -9,12 +9,12 @@ Public API (the one verifier every stage uses):
 from rewards.config import VerifyConfig
 from rewards.engine import Engine, get_engine, shutdown_engines, verify, verify_batch
 from rewards.extract import completion_text, extract_code
-from rewards.prompt import SYSTEM_PROMPT, assistant_message, prompt_messages, sft_messages, task_prompt
+from rewards.prompt import SYSTEM_PROMPT, assistant_message, prompt_messages, sft_messages
 from rewards.task import Task, TaskError, check_reference
 from rewards.types import Finding, Status, VerifyResult
 
 __all__ = [
     "SYSTEM_PROMPT", "Engine", "Finding", "Status", "Task", "TaskError", "VerifyConfig", "VerifyResult",
     "assistant_message", "check_reference", "completion_text", "extract_code", "get_engine", "prompt_messages",
-    "sft_messages", "shutdown_engines", "task_prompt", "verify", "verify_batch",
+    "sft_messages", "shutdown_engines", "verify", "verify_batch",
 ]

@@ -1,6 +1,6 @@
 """Pull the candidate's code out of a model completion.
 
-Contract (DESIGN.md): the code is the last fenced python block. We also accept an untagged fence, a
+Contract (README, "The verification engine"): the code is the last fenced python block. We also accept an untagged fence, a
 block whose closing fence was cut off by the generation limit, and bare code (a completion that is
 itself valid Python) so that users can hand `verify` a plain .py file.
 """

@@ -7,8 +7,6 @@ Changing this text changes every stage at once, which is the point.
 
 from __future__ import annotations
 
-from typing import Any
-
 SYSTEM_PROMPT = (
     "You are an expert GPU kernel engineer. You rewrite PyTorch modules as Triton kernels. "
     "Answer with a short reasoning, then one ```python code block that defines `class ModelNew(nn.Module)` "
@@ -46,10 +44,3 @@ def assistant_message(code: str, reasoning: str | None = None) -> str:
 def sft_messages(reference: str, instruction: str, code: str, reasoning: str | None = None) -> list[dict[str, str]]:
     """A full conversation for SFT (TRL `messages` column)."""
     return [*prompt_messages(reference, instruction), {"role": "assistant", "content": assistant_message(code, reasoning)}]
-
-
-def task_prompt(task: Any) -> list[dict[str, str]]:
-    """Prompt messages for a `Task` (or any object with reference/instruction attributes or keys)."""
-    if isinstance(task, dict):
-        return prompt_messages(task["reference"], task.get("instruction") or "")
-    return prompt_messages(task.reference, task.instruction)

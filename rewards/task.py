@@ -43,7 +43,7 @@ def task_id_for(source: str, prefix: str = "task") -> str:
 
 @dataclass(frozen=True)
 class Task:
-    """One dataset row of the Task contract (DESIGN.md)."""
+    """One dataset row of the Task contract (README, "The verification engine")."""
 
     task_id: str
     source: str  # where it came from: synth, kernelbench, tritonbench_t, tritonbench_g, user, ...

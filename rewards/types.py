@@ -54,7 +54,7 @@ def truncate_log(text: str, limit: int = LOG_LIMIT) -> str:
 
 @dataclass(frozen=True)
 class VerifyResult:
-    """Verdict on one candidate against one reference (see DESIGN.md, contract VerifyResult)."""
+    """Verdict on one candidate against one reference (the VerifyResult contract of the README)."""
 
     status: Status
     correct: bool = False

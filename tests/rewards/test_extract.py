@@ -1,4 +1,4 @@
-"""Code extraction from model completions (DESIGN.md: the code is the last fenced python block)."""
+"""Code extraction from model completions (the contract: the code is the last fenced python block)."""
 
 from __future__ import annotations
 

@@ -11,8 +11,11 @@ import ast
 import re
 from typing import Any
 
-_FENCE = re.compile(r"^[ \t]*```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)^[ \t]*```[ \t]*$", re.S | re.M)
-_OPEN_FENCE = re.compile(r"^[ \t]*```[ \t]*(python|py|python3)?[ \t]*\n", re.M)
+# A fence is indented by at most 3 spaces (Markdown's rule): a ``` line indented further is code, e.g. an
+# example inside a docstring of the answer, and must neither open nor close a block.
+_FENCE = re.compile(r"^ {0,3}```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)^ {0,3}```[ \t]*$", re.S | re.M)
+_OPEN_FENCE = re.compile(r"^ {0,3}```[ \t]*(python|py|python3)?[ \t]*\n", re.M)
+_FENCE_LINE = re.compile(r"^ {0,3}```", re.M)
 _PY_TAGS = {"python", "py", "python3", "triton"}
 
 
@@ -44,7 +47,7 @@ def extract_code(completion: Any) -> str | None:
         return untagged[-1].strip("\n") + "\n"
     # A fence opened but never closed (generation cut off): take everything after the last opener.
     openers = list(_OPEN_FENCE.finditer(text))
-    if openers and text.count("```") % 2 == 1:
+    if openers and len(_FENCE_LINE.findall(text)) % 2 == 1:
         body = text[openers[-1].end():]
         return body.strip("\n") + "\n" if body.strip() else None
     if blocks:  # fenced, but only in other languages (cpp, text...)

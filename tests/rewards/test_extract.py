@@ -71,3 +71,13 @@ def test_indented_fences_and_trailing_text() -> None:
 def test_fence_inside_code_string_does_not_break_last_block() -> None:
     text = f"```python\n{CODE}```\n\nNotes: inline `code` and ``double`` ticks are fine."
     assert extract_code(text) == CODE
+
+
+def test_fence_inside_a_docstring_is_code_not_the_answer() -> None:
+    answer = (
+        "Here is the kernel.\n\n```python\nimport torch\n\n\nclass ModelNew(torch.nn.Module):\n"
+        "    def forward(self, x):\n        \"\"\"Usage:\n\n        ```python\n        y = ModelNew()(x)\n"
+        "        ```\n        \"\"\"\n        return x\n```\n"
+    )
+    code = extract_code(answer)
+    assert code is not None and "class ModelNew" in code and code.rstrip().endswith("return x")

@@ -570,8 +570,8 @@ class TritonBenchEntry:
     code: str | None = None  # the file's code part (the benchmark's own implementation)
 
     def eval_item(self, source: str) -> EvalItem:
-        extra = [self.meta.get(k) for k in ("torch_code", "output")]
-        texts = (self.text, *(t for t in extra if isinstance(t, str) and t.strip()))
+        extra = [self.text, *(self.meta.get(k) for k in ("torch_code", "output"))]
+        texts = tuple(t for t in extra if isinstance(t, str) and t.strip())  # a missing file has no text
         return EvalItem(f"{source}-{Path(self.file).stem}", source, texts)
 
 

@@ -15,6 +15,8 @@ Outcomes (`OUTCOMES`):
     accepted            verified ok
     rule_rejected       a static rule stopped it (a false rejection when the answer is the shipped one)
     unsupported_on_cpu  the Triton CPU interpreter cannot run a construct it uses (kept out of accuracy)
+    unsupported_triton  the installed Triton lacks an API the code uses (`tl.make_block_ptr` was removed in
+                        Triton 3.x, `triton.ops` too): not judgeable with this Triton on any device
     nondeterministic    the reference differs run to run (random ops, or flagged by the judge): excluded
     compares_nothing    the reference yields no value to compare: it would accept anything; excluded
     reference_failed    the reference itself does not run here
@@ -38,16 +40,18 @@ from eval.suites import EvalItem, load_suite_full
 from rewards.config import VerifyConfig
 from rewards.types import Status, VerifyResult
 
-OUTCOMES = ("accepted", "rule_rejected", "unsupported_on_cpu", "nondeterministic", "compares_nothing",
+OUTCOMES = ("accepted", "rule_rejected", "unsupported_on_cpu", "unsupported_triton", "nondeterministic", "compares_nothing",
             "reference_failed", "mismatch", "candidate_failed", "timeout", "excluded")
 # Outcomes that say the task cannot be judged here: reports keep these out of accuracy denominators.
-NOT_JUDGEABLE = ("unsupported_on_cpu", "nondeterministic", "compares_nothing", "excluded")
+NOT_JUDGEABLE = ("unsupported_on_cpu", "unsupported_triton", "nondeterministic", "compares_nothing", "excluded")
 
 _UNSUPPORTED = re.compile(
     r"not supported (in interpreter mode|under the CPU interpreter)|UnsupportedOnCPU|active drivers|"
     r"Torch not compiled with CUDA|No CUDA GPUs|CUDA driver|found no NVIDIA driver|cuda.*is not available|"
-    r"inline_asm|TensorDescriptor|\btma\b|Block pointers have been removed|torch/cuda/__init__|"
+    r"inline_asm|TensorDescriptor|\btma\b|torch/cuda/__init__|Expected a cuda device|"
     r"assert [\w.]*is_cuda|is_cuda\b.*AssertionError", re.I)
+_OLD_TRITON_API = re.compile(r"Block pointers have been removed|No module named 'triton\.ops'|"
+                             r"cannot import name '\w+' from 'triton")
 # Random ops in the benchmark's code: a mismatch of the code against itself is then run-to-run variation.
 _RANDOM = re.compile(r"\btl\.(rand|randn|randint|randint4x)\b|philox|dropout|\btorch\.(rand|randn|randint|"
                      r"bernoulli|multinomial|randperm|normal)\b|\.(uniform_|normal_|bernoulli_|exponential_)\(")
@@ -88,6 +92,8 @@ def classify(res: VerifyResult, code: str = "") -> tuple[str, str]:
         return "rule_rejected", "; ".join(f"{f.rule}: {f.message}" for f in fatal)[:400]
     if "compares nothing" in log or "nothing to compare" in (log + (res.log or "")):
         return "compares_nothing", "the test yields no value to compare"
+    if _OLD_TRITON_API.search(log):
+        return "unsupported_triton", _last_line(log)
     if _UNSUPPORTED.search(log):
         return "unsupported_on_cpu", _last_line(log)
     if res.status is Status.INFRA_ERROR:

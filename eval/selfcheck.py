@@ -49,12 +49,13 @@ _UNSUPPORTED = re.compile(
     r"not supported (in interpreter mode|under the CPU interpreter)|UnsupportedOnCPU|active drivers|"
     r"Torch not compiled with CUDA|No CUDA GPUs|CUDA driver|found no NVIDIA driver|cuda.*is not available|"
     r"inline_asm|TensorDescriptor|\btma\b|torch/cuda/__init__|Expected a cuda device|"
+    r"not implemented on the CPU|"
     r"assert [\w.]*is_cuda|is_cuda\b.*AssertionError", re.I)
 _OLD_TRITON_API = re.compile(r"Block pointers have been removed|No module named 'triton\.ops'|"
                              r"cannot import name '\w+' from 'triton")
 # Random ops in the benchmark's code: a mismatch of the code against itself is then run-to-run variation.
 _RANDOM = re.compile(r"\btl\.(rand|randn|randint|randint4x)\b|philox|dropout|\btorch\.(rand|randn|randint|"
-                     r"bernoulli|multinomial|randperm|normal)\b|\.(uniform_|normal_|bernoulli_|exponential_)\(")
+                     r"bernoulli|binomial|multinomial|randperm|normal|poisson)\b|\.(uniform_|normal_|bernoulli_|exponential_)\(")
 
 
 @dataclass(frozen=True)

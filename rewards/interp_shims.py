@@ -17,7 +17,9 @@ wrong would make CPU numbers (eval, selfcheck, GRPO smoke runs) punish correct c
 * Device bookkeeping with no CUDA present: ``with torch.cuda.device(x.device):``,
   ``torch.cuda._DeviceGuard``, ``torch.cuda.synchronize()`` and ``torch.cuda.set_device`` only select or
   wait for a GPU; on a machine without one they become no-ops (only when CUDA is unavailable, so a GPU
-  run is never touched). Queries that would need a GPU's answer (device name, capability) still fail.
+  run is never touched). Queries used to pick block sizes (`current_device`, `get_device_name`,
+  `get_device_capability`, `get_device_properties`) answer as one A100-class GPU (sm_80, 108 SMs):
+  under the interpreter any honest choice computes the same values.
 
 `install()` is idempotent and does nothing unless ``TRITON_INTERPRET=1`` (GPU runs keep real Triton).
 It must run in the sandbox process before candidate or reference code is loaded (see rewards/child.py).
@@ -203,6 +205,21 @@ class _NoDevice:
         return None
 
 
+class _InterpreterDevice:
+    """What `torch.cuda.get_device_properties` answers without a GPU: an A100-class device."""
+
+    name = "CPU (Triton interpreter, answering as sm_80)"
+    major, minor = 8, 0
+    multi_processor_count = 108
+    total_memory = 80 * 1024**3
+    L2_cache_size = 40 * 1024**2
+    max_threads_per_multi_processor = 2048
+    regs_per_multiprocessor = 65536
+    warp_size = 32
+    is_integrated = False
+    is_multi_gpu_board = False
+
+
 def _install_cuda_noops() -> None:
     import torch
 
@@ -212,6 +229,10 @@ def _install_cuda_noops() -> None:
     torch.cuda._DeviceGuard = _NoDevice  # type: ignore[attr-defined]
     torch.cuda.synchronize = lambda *a, **k: None  # type: ignore[assignment]
     torch.cuda.set_device = lambda *a, **k: None  # type: ignore[assignment]
+    torch.cuda.current_device = lambda: 0  # type: ignore[assignment]
+    torch.cuda.get_device_name = lambda *a, **k: "CPU (Triton interpreter, answering as sm_80)"  # type: ignore[assignment]
+    torch.cuda.get_device_capability = lambda *a, **k: (8, 0)  # type: ignore[assignment]
+    torch.cuda.get_device_properties = lambda *a, **k: _InterpreterDevice()  # type: ignore[assignment]
 
 
 def install(force: bool = False) -> bool:

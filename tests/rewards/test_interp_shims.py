@@ -65,6 +65,7 @@ elif case == "cuda_device":
     with torch.cuda.device(x.device):  # device selection only: a no-op without a GPU
         autotuned.fn[(16,)](x, y, 1000, BLOCK=64)
     torch.cuda.synchronize()
+    assert torch.cuda.get_device_properties(0).multi_processor_count > 0 and torch.cuda.current_device() == 0
     want = 2 * x
 else:
     string_constexpr[(8,)](x, y, 1000, BLOCK=128)

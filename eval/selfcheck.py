@@ -55,7 +55,8 @@ _OLD_TRITON_API = re.compile(r"Block pointers have been removed|No module named 
                              r"cannot import name '\w+' from 'triton")
 # Random ops in the benchmark's code: a mismatch of the code against itself is then run-to-run variation.
 _RANDOM = re.compile(r"\btl\.(rand|randn|randint|randint4x)\b|philox|dropout|\btorch\.(rand|randn|randint|"
-                     r"bernoulli|binomial|multinomial|randperm|normal|poisson)\b|\.(uniform_|normal_|bernoulli_|exponential_)\(")
+                     r"bernoulli|binomial|multinomial|randperm|normal|poisson)\b|\.(uniform_|normal_|bernoulli_|exponential_)\(|"
+                     r"fractional_max_pool|torch\.distributions|\bBinomial\b|\.sample\(")
 
 
 @dataclass(frozen=True)

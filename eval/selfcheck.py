@@ -22,7 +22,7 @@ Outcomes (`OUTCOMES`):
     reference_failed    the reference itself does not run here
     mismatch            ran, values differ (the oracle or the conversion is wrong for this task)
     candidate_failed    the known-good answer raised / did not compile in the candidate process
-    timeout             past the time limit
+    timeout             past the time limit (the answer's, or the reference's own: past twice the limit)
     excluded            the importer could not turn the file into a task (reason from the importer)
 """
 
@@ -113,6 +113,8 @@ def classify(res: VerifyResult, code: str = "") -> tuple[str, str]:
     if _UNSUPPORTED.search(log):
         return "unsupported_on_cpu", _last_line(log)
     if res.status is Status.INFRA_ERROR:
+        if re.search(r"reference process was killed by (SIGKILL|signal 9)", log):
+            return "timeout", "the reference itself ran past twice the time limit (killed); raise --timeout-s"
         if "reference process" in log or "Traceback" in log:
             return "reference_failed", _last_line(log)
         return "reference_failed", log.strip().splitlines()[0][:300] if log.strip() else "sandbox failure"

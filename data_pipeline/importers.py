@@ -570,8 +570,8 @@ class TritonBenchEntry:
     code: str | None = None  # the file's code part (the benchmark's own implementation)
 
     def eval_item(self, source: str) -> EvalItem:
-        extra = [self.meta.get(k) for k in ("torch_code", "output")]
-        texts = (self.text, *(t for t in extra if isinstance(t, str) and t.strip()))
+        extra = [self.text, *(self.meta.get(k) for k in ("torch_code", "output"))]
+        texts = tuple(t for t in extra if isinstance(t, str) and t.strip())  # a missing file has no text
         return EvalItem(f"{source}-{Path(self.file).stem}", source, texts)
 
 
@@ -827,7 +827,8 @@ def scale_kernelbench(sources: list[str], budget_elems: int = CPU_BUDGET_ELEMS, 
 
     Rule: measure a reference's elements (inputs + parameters + outputs, `probe_sizes`); while over
     `budget_elems`, halve its largest module-level size constant (integers >= SIZE_MIN, in tuples too;
-    never below SIZE_FLOOR) and measure again. Small integers (kernel sizes, strides, a reduction `dim`)
+    never below SIZE_FLOOR), together with every constant of the same value (equal sizes are often a
+    shape relation, e.g. predictions (batch, n) times targets (batch,) with batch == n), and measure again. Small integers (kernel sizes, strides, a reduction `dim`)
     are never touched, so the operator stays the same and only its extent shrinks. The result says which
     constants changed and the factor (elements before / after); tasks within budget are unchanged.
     """
@@ -850,10 +851,9 @@ def scale_kernelbench(sources: list[str], budget_elems: int = CPU_BUDGET_ELEMS, 
             if best is None:
                 active[i] = False
                 continue
-            v, name, j = best
-            vs = list(vals[i][name])
-            vs[j] = v // 2
-            vals[i][name] = tuple(vs)
+            v = best[0]
+            for name in vals[i]:  # equal sizes move together: `batch == features` may be a shape relation
+                vals[i][name] = tuple(x // 2 if x == v else x for x in vals[i][name])
             cur[i] = rewrite_constants(sources[i], {k: x for k, x in vals[i].items() if x != consts[i][k]})
         measured = probe_sizes([cur[i] for i in todo])
         for i, n in zip(todo, measured, strict=True):

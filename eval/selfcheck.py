@@ -15,12 +15,14 @@ Outcomes (`OUTCOMES`):
     accepted            verified ok
     rule_rejected       a static rule stopped it (a false rejection when the answer is the shipped one)
     unsupported_on_cpu  the Triton CPU interpreter cannot run a construct it uses (kept out of accuracy)
+    unsupported_triton  the installed Triton lacks an API the code uses (`tl.make_block_ptr` was removed in
+                        Triton 3.x, `triton.ops` too): not judgeable with this Triton on any device
     nondeterministic    the reference differs run to run (random ops, or flagged by the judge): excluded
     compares_nothing    the reference yields no value to compare: it would accept anything; excluded
     reference_failed    the reference itself does not run here
     mismatch            ran, values differ (the oracle or the conversion is wrong for this task)
     candidate_failed    the known-good answer raised / did not compile in the candidate process
-    timeout             past the time limit
+    timeout             past the time limit (the answer's, or the reference's own: past twice the limit)
     excluded            the importer could not turn the file into a task (reason from the importer)
 """
 
@@ -38,19 +40,23 @@ from eval.suites import EvalItem, load_suite_full
 from rewards.config import VerifyConfig
 from rewards.types import Status, VerifyResult
 
-OUTCOMES = ("accepted", "rule_rejected", "unsupported_on_cpu", "nondeterministic", "compares_nothing",
+OUTCOMES = ("accepted", "rule_rejected", "unsupported_on_cpu", "unsupported_triton", "nondeterministic", "compares_nothing",
             "reference_failed", "mismatch", "candidate_failed", "timeout", "excluded")
 # Outcomes that say the task cannot be judged here: reports keep these out of accuracy denominators.
-NOT_JUDGEABLE = ("unsupported_on_cpu", "nondeterministic", "compares_nothing", "excluded")
+NOT_JUDGEABLE = ("unsupported_on_cpu", "unsupported_triton", "nondeterministic", "compares_nothing", "excluded")
 
 _UNSUPPORTED = re.compile(
     r"not supported (in interpreter mode|under the CPU interpreter)|UnsupportedOnCPU|active drivers|"
     r"Torch not compiled with CUDA|No CUDA GPUs|CUDA driver|found no NVIDIA driver|cuda.*is not available|"
-    r"inline_asm|TensorDescriptor|\btma\b|Block pointers have been removed|torch/cuda/__init__|"
+    r"inline_asm|TensorDescriptor|\btma\b|torch/cuda/__init__|Expected a cuda device|"
+    r"not implemented on the CPU|"
     r"assert [\w.]*is_cuda|is_cuda\b.*AssertionError", re.I)
+_OLD_TRITON_API = re.compile(r"Block pointers have been removed|No module named 'triton\.ops'|"
+                             r"cannot import name '\w+' from 'triton")
 # Random ops in the benchmark's code: a mismatch of the code against itself is then run-to-run variation.
 _RANDOM = re.compile(r"\btl\.(rand|randn|randint|randint4x)\b|philox|dropout|\btorch\.(rand|randn|randint|"
-                     r"bernoulli|multinomial|randperm|normal)\b|\.(uniform_|normal_|bernoulli_|exponential_)\(")
+                     r"bernoulli|binomial|multinomial|randperm|normal|poisson)\b|\.(uniform_|normal_|bernoulli_|exponential_)\(|"
+                     r"fractional_max_pool|torch\.distributions|\bBinomial\b|\.sample\(")
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,20 @@ def _last_line(log: str) -> str:
     return (lines[-1] if lines else "")[:300]
 
 
+def _own_code(code: str) -> str:
+    """The part of an answer that runs per call: without the judge's harness (whose recorded test draws
+    random inputs) and without a reference's `get_inputs` (which does too)."""
+    import ast
+
+    code = code.split("# ---- TritonBench harness")[0]
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code
+    tree.body = [n for n in tree.body if not (isinstance(n, ast.FunctionDef) and n.name in ("get_inputs", "get_init_inputs"))]
+    return ast.unparse(tree)
+
+
 def classify(res: VerifyResult, code: str = "") -> tuple[str, str]:
     """(outcome, reason) of one verdict on a known-good answer. `code`: the answer, for random-op hints."""
     extra = dict(res.extra)
@@ -88,16 +108,20 @@ def classify(res: VerifyResult, code: str = "") -> tuple[str, str]:
         return "rule_rejected", "; ".join(f"{f.rule}: {f.message}" for f in fatal)[:400]
     if "compares nothing" in log or "nothing to compare" in (log + (res.log or "")):
         return "compares_nothing", "the test yields no value to compare"
+    if _OLD_TRITON_API.search(log):
+        return "unsupported_triton", _last_line(log)
     if _UNSUPPORTED.search(log):
         return "unsupported_on_cpu", _last_line(log)
     if res.status is Status.INFRA_ERROR:
+        if re.search(r"reference process was killed by (SIGKILL|signal 9)", log):
+            return "timeout", "the reference itself ran past twice the time limit (killed); raise --timeout-s"
         if "reference process" in log or "Traceback" in log:
             return "reference_failed", _last_line(log)
         return "reference_failed", log.strip().splitlines()[0][:300] if log.strip() else "sandbox failure"
     if res.status is Status.TIMEOUT:
         return "timeout", log.strip().splitlines()[0][:200] if log.strip() else "time limit"
     if res.status is Status.MISMATCH:
-        if _RANDOM.search(code):
+        if _RANDOM.search(_own_code(code)):
             return "nondeterministic", "random ops in the code; its own output differs run to run: " + _last_line(log)[:200]
         return "mismatch", _last_line(log)
     return "candidate_failed", f"{res.status.value}: {_last_line(log)}"

@@ -12,10 +12,19 @@ wrong would make CPU numbers (eval, selfcheck, GRPO smoke runs) punish correct c
   (``__nv_tanhf`` -> ``np.tanh``), and fails with one clear line for symbols it does not know.
 * String annotations (``BLOCK: "tl.constexpr"``) reach the interpreter quoted twice after its source
   rewrite, so the argument is not treated as a constexpr. The shim strips the quotes.
+* A grid given as a list (``kernel[[n, 1]](...)``, or a grid function returning one) is accepted on GPU
+  but breaks the interpreter's grid padding; the shim turns it into a tuple.
+* Device bookkeeping with no CUDA present: ``with torch.cuda.device(x.device):``,
+  ``torch.cuda._DeviceGuard``, ``torch.cuda.synchronize()`` and ``torch.cuda.set_device`` only select or
+  wait for a GPU; on a machine without one they become no-ops (only when CUDA is unavailable, so a GPU
+  run is never touched). Queries used to pick block sizes (`current_device`, `get_device_name`,
+  `get_device_capability`, `get_device_properties`) answer as one A100-class GPU (sm_80, 108 SMs):
+  under the interpreter any honest choice computes the same values.
 
 `install()` is idempotent and does nothing unless ``TRITON_INTERPRET=1`` (GPU runs keep real Triton).
 It must run in the sandbox process before candidate or reference code is loaded (see rewards/child.py).
-It patches Triton only, never torch, and never anything the comparison or the timing reads.
+It patches Triton, and torch.cuda's device selection when no GPU exists; never anything the comparison or
+the timing reads.
 """
 
 from __future__ import annotations
@@ -164,8 +173,15 @@ def _install_constexpr_strings() -> None:
 
     orig = itp.GridExecutor.__init__
 
+    def as_tuple(grid: Any) -> Any:
+        if isinstance(grid, list):
+            return tuple(grid)
+        if callable(grid):
+            return lambda meta: as_tuple(grid(meta))
+        return grid
+
     def init(self: Any, fn: Any, arg_names: Any, grid: Any, pre_run_hooks: Any = None) -> None:
-        orig(self, fn, arg_names, grid, [] if pre_run_hooks is None else pre_run_hooks)
+        orig(self, fn, arg_names, as_tuple(grid), [] if pre_run_hooks is None else pre_run_hooks)
         ann = inspect.get_annotations(fn)
         for name in arg_names:
             ty = ann.get(name)
@@ -174,6 +190,49 @@ def _install_constexpr_strings() -> None:
                 self.constexprs.append(name)
 
     itp.GridExecutor.__init__ = init
+
+
+class _NoDevice:
+    """Stands in for `torch.cuda.device(...)` / `torch.cuda._DeviceGuard(...)` when there is no GPU."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def __enter__(self) -> _NoDevice:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class _InterpreterDevice:
+    """What `torch.cuda.get_device_properties` answers without a GPU: an A100-class device."""
+
+    name = "CPU (Triton interpreter, answering as sm_80)"
+    major, minor = 8, 0
+    multi_processor_count = 108
+    total_memory = 80 * 1024**3
+    L2_cache_size = 40 * 1024**2
+    max_threads_per_multi_processor = 2048
+    regs_per_multiprocessor = 65536
+    warp_size = 32
+    is_integrated = False
+    is_multi_gpu_board = False
+
+
+def _install_cuda_noops() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    torch.cuda.device = _NoDevice  # type: ignore[assignment,misc]
+    torch.cuda._DeviceGuard = _NoDevice  # type: ignore[attr-defined]
+    torch.cuda.synchronize = lambda *a, **k: None  # type: ignore[assignment]
+    torch.cuda.set_device = lambda *a, **k: None  # type: ignore[assignment]
+    torch.cuda.current_device = lambda: 0  # type: ignore[assignment]
+    torch.cuda.get_device_name = lambda *a, **k: "CPU (Triton interpreter, answering as sm_80)"  # type: ignore[assignment]
+    torch.cuda.get_device_capability = lambda *a, **k: (8, 0)  # type: ignore[assignment]
+    torch.cuda.get_device_properties = lambda *a, **k: _InterpreterDevice()  # type: ignore[assignment]
 
 
 def install(force: bool = False) -> bool:
@@ -186,5 +245,6 @@ def install(force: bool = False) -> bool:
     _install_autotune()
     _install_libdevice()
     _install_constexpr_strings()
+    _install_cuda_noops()
     _INSTALLED = True
     return True

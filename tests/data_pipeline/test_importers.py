@@ -115,3 +115,54 @@ def test_malformed_index(tmp_path) -> None:
     (tmp_path / "TritonBench_T_v1.jsonl").write_text('[{"name": "x", "file": "x.py"}]')
     (entry,) = importers.tritonbench(tmp_path, "t")  # an index entry without its file: listed, not fatal
     assert entry.imported is None and "named by the index but missing" in entry.error
+
+
+HINGE_LIKE = '''import torch
+import torch.nn as nn
+
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+
+    def forward(self, predictions, targets):
+        return torch.mean(torch.clamp(1 - predictions * targets, min=0))
+
+
+batch_size = 32768
+input_shape = (32768,)
+dim = 1  # a reduction axis, not a size
+kernel_size = 3
+M = 1024 * 2
+
+
+def get_inputs():
+    return [torch.rand(batch_size, *input_shape), torch.randint(0, 2, (batch_size, 1)).float() * 2 - 1]
+
+
+def get_init_inputs():
+    return []
+'''
+
+
+def test_kernelbench_size_rule_reduces_to_budget_and_keeps_relations() -> None:
+    (sc,) = importers.scale_kernelbench([HINGE_LIKE], budget_elems=1 << 16)
+    assert sc.fits and sc.elems_before == 32768 * 32768 + 32768 + 1 and sc.elems_after <= 1 << 16  # + the loss
+    changed = {n: (a, b) for n, a, b in sc.changes}
+    assert changed["batch_size"][1] == changed["input_shape"][1]  # equal sizes move together
+    assert "dim" not in changed and "kernel_size" not in changed  # small integers are never sizes
+    assert sc.factor == sc.elems_before / sc.elems_after
+    assert sc.source.startswith("# tritonforge: sizes reduced for the CPU interpreter (batch_size 32768->")
+    assert "dim = 1  # a reduction axis, not a size" in sc.source  # comments and layout kept
+    assert f"input_shape = ({changed['input_shape'][1]},)" in sc.source
+    ns: dict = {}
+    exec(compile(sc.source, "scaled", "exec"), ns)  # our own fixture: still a valid task at the new size
+    assert ns["Model"]()(*ns["get_inputs"]()).shape == ()
+    assert sc.describe().startswith("reduced x")
+    (small,) = importers.scale_kernelbench([HINGE_LIKE.replace("32768", "64")], budget_elems=1 << 16)
+    assert small.changes == () and small.source == HINGE_LIKE.replace("32768", "64") and small.describe() == "full size"
+
+
+def test_size_constants_reads_expressions_and_tuples() -> None:
+    assert importers.size_constants(HINGE_LIKE) == {"batch_size": (32768,), "input_shape": (32768,), "dim": (1,),
+                                                    "kernel_size": (3,), "M": (2048,)}

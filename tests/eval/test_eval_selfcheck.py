@@ -85,6 +85,8 @@ def test_classify_outcomes() -> None:
     assert classify(interp)[0] == "unsupported_on_cpu"
     ref = VerifyResult(status=Status.INFRA_ERROR, log="reference process exited 1\nTraceback...\nKeyError: 'x'")
     assert classify(ref) == ("reference_failed", "KeyError: 'x'")
+    slow = VerifyResult(status=Status.INFRA_ERROR, log="reference process was killed by SIGKILL\n")
+    assert classify(slow)[0] == "timeout"
     rule = VerifyResult(status=Status.RULE_VIOLATION, rule_findings=(Finding("forbidden_import", "imports `logging`"),))
     assert classify(rule) == ("rule_rejected", "forbidden_import: imports `logging`")
     mism = VerifyResult(status=Status.MISMATCH, log="trial 0 output[0]: 3 of 10 elements outside")

@@ -58,6 +58,15 @@ if case == "autotune":
 elif case == "libdevice":
     with_libdevice[(8,)](x, y, 1000, BLOCK=128)
     want = torch.tanh(x) + torch.exp(x) + x * x
+elif case == "list_grid":
+    autotuned.fn[[16]](x, y, 1000, BLOCK=64)  # the jit function under autotune, launched with a list grid
+    want = 2 * x
+elif case == "cuda_device":
+    with torch.cuda.device(x.device):  # device selection only: a no-op without a GPU
+        autotuned.fn[(16,)](x, y, 1000, BLOCK=64)
+    torch.cuda.synchronize()
+    assert torch.cuda.get_device_properties(0).multi_processor_count > 0 and torch.cuda.current_device() == 0
+    want = 2 * x
 else:
     string_constexpr[(8,)](x, y, 1000, BLOCK=128)
     want = x + 1
@@ -79,6 +88,8 @@ def _run(case: str, shims: bool, tmp_path: Path) -> subprocess.CompletedProcess[
     ("autotune", "active drivers"),
     ("libdevice", "semantic"),
     ("string_constexpr", "constexpr"),
+    ("list_grid", "can only concatenate list"),
+    ("cuda_device", "Error"),
 ])
 def test_shim_makes_honest_kernel_run_under_interpreter(case: str, gap: str, tmp_path: Path) -> None:
     bare = _run(case, False, tmp_path)

@@ -38,6 +38,12 @@ def extract_code(completion: Any) -> str | None:
     text = completion_text(completion)
     if not text.strip():
         return None
+    if "```" in text and "ModelNew" in text:  # a bare source file whose docstrings hold fences
+        try:
+            ast.parse(text)
+            return text
+        except (SyntaxError, ValueError):
+            pass
     blocks = [(tag.lower(), body) for tag, body in _FENCE.findall(text) if body.strip()]
     py_blocks = [b for t, b in blocks if t in _PY_TAGS]
     if py_blocks:

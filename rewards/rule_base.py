@@ -29,7 +29,8 @@ ALLOWED_MODULES = frozenset({
     "triton.runtime.errors", "triton.compiler", "triton.compiler.errors", "triton.backends",
     "math", "numpy", "numpy.random", "typing", "typing_extensions", "functools", "itertools", "collections",
     "collections.abc", "dataclasses", "abc", "enum", "numbers", "warnings", "random", "time", "contextlib",
-    "copy", "logging", "operator", "torch.version", "torch.distributed",
+    "copy", "logging", "operator", "torch.version", "torch.distributed", "torch.backends", "torch.backends.cuda",
+    "torch.backends.cudnn",
 })
 # Named only for clearer messages: these are the ones that escape or inspect the harness.
 ESCAPE_MODULES = frozenset({
@@ -97,7 +98,7 @@ TORCH_ALLOWED = frozenset({
     "torch.cuda.set_device", "torch.cuda.current_blas_handle", "torch.get_device", "torch.as_strided",
     "torch.cat", "torch.stack", "torch.is_complex", "torch.set_default_dtype",
     "torch.distributed.get_world_size", "torch.distributed.get_rank", "torch.distributed.is_initialized",
-    "torch.distributed.is_available",
+    "torch.distributed.is_available", "torch.broadcast_tensors",
 })
 TORCH_DTYPES = frozenset({
     "float16", "float32", "float64", "bfloat16", "half", "float", "double", "int8", "int16", "int32",

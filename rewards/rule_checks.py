@@ -228,6 +228,8 @@ def _monkeypatch(ctx: Context) -> Found:
             targets = list(n.targets)
         for t in targets:
             what = _patch_target(ctx, t)
+            if what and what.endswith(".allow_tf32") and what.startswith("torch.backends."):
+                continue  # a precision flag of the candidate's own process, not the judge's
             if what:
                 yield f"assigns to `{what}` (patching shared modules or the reference)", line_of(n)
         if isinstance(n, ast.Call):

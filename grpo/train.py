@@ -15,8 +15,10 @@ from typing import Any
 from trl import GRPOTrainer, ModelConfig, get_peft_config
 
 from data_pipeline.models import resolve_model
+from data_pipeline.threads import pick_threads
 from grpo.audit import audit_path, guarded_reward_funcs
 from grpo.config import GRPOScriptArguments, GRPOTrainConfig, reward_weights_for
+from grpo.signal import SignalCallback
 from sft.common import (
     final_model_dir,
     load_corpus_split,
@@ -63,6 +65,7 @@ def build_trainer(script: GRPOScriptArguments, cfg: GRPOTrainConfig, model_cfg: 
     from rewards.functions import get_reward_funcs
 
     check_vllm(cfg)
+    pick_threads(script.threads)
     model_path = final_model_dir(resolve_model(model_cfg.model_name_or_path))
     tokenizer = load_tokenizer(model_path)
     train = load_corpus_split(script.corpus, script.split, script.max_samples, seed=cfg.seed)
@@ -77,7 +80,7 @@ def build_trainer(script: GRPOScriptArguments, cfg: GRPOTrainConfig, model_cfg: 
     cfg.reward_weights = reward_weights_for(script, cfg)
     audit = audit_path(cfg.output_dir, script.audit_file) if script.audit_file else None
     cfg.model_init_kwargs = model_init_kwargs(model_cfg, cfg.model_init_kwargs)
-    return GRPOTrainer(
+    trainer = GRPOTrainer(
         model=model_path,
         reward_funcs=guarded_reward_funcs(funcs, audit),
         args=cfg,
@@ -85,6 +88,8 @@ def build_trainer(script: GRPOScriptArguments, cfg: GRPOTrainConfig, model_cfg: 
         processing_class=tokenizer,
         peft_config=get_peft_config(model_cfg),
     )
+    trainer.add_callback(SignalCallback(cfg.output_dir, cfg.num_generations))
+    return trainer
 
 
 def run_grpo(script: GRPOScriptArguments, cfg: GRPOTrainConfig, model_cfg: ModelConfig) -> str:

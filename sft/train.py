@@ -14,6 +14,7 @@ import os
 from trl import ModelConfig, SFTTrainer, get_peft_config
 
 from data_pipeline.models import resolve_model
+from data_pipeline.threads import pick_threads
 from sft.common import (
     final_model_dir,
     load_corpus_split,
@@ -31,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 def build_trainer(script: SFTScriptArguments, cfg: SFTTrainConfig, model_cfg: ModelConfig) -> SFTTrainer:
     """Everything but `train()`: tests use it to inspect batches without training."""
+    pick_threads(script.threads)
     model_path = resolve_model(model_cfg.model_name_or_path)
     tokenizer = load_tokenizer(model_path)
     train = load_corpus_split(script.corpus, script.split, script.max_samples, seed=cfg.seed)

@@ -294,3 +294,20 @@ def plan_text(spec: Spec, rng: random.Random) -> str:
                    "round trip through memory." if spec.post or spec.bias else "masks handle ragged edges."))
     lead = rng.choice(["", "Plan: ", "Approach: "])
     return lead + what
+
+
+def compact_solution(code: str) -> str:
+    """The same solution without comment lines, docstrings and blank-line runs (a shorter answer to learn).
+
+    Only whole-line comments and one-line docstrings are removed (the generator writes no other kind), so
+    the code itself is untouched and still verifies.
+    """
+    out: list[str] = []
+    for line in code.splitlines():
+        s = line.strip()
+        if s.startswith("#") or (s.startswith('"""') and s.endswith('"""') and len(s) >= 6):
+            continue
+        if not s and out and (not out[-1].strip() or out[-1].rstrip().endswith(":")):
+            continue
+        out.append(line)
+    return "\n".join(out).strip("\n") + "\n"

@@ -22,8 +22,8 @@ from data_pipeline.sources import gather
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[2]
 
-SMALL = ["synth_train=24", "synth_heldout=4", "verify_trials=1", "verify_workers=2", "batch_size=8",
-         "verify_device=cpu"]
+SMALL = ["synth_train=24", "synth_heldout=4", "synth_indist=4", "verify_trials=1", "verify_workers=2",
+         "batch_size=8", "verify_device=cpu"]
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +54,20 @@ def test_dataset_loads_with_all_splits(built) -> None:
     card = (out / "README.md").read_text()
     assert card.startswith("---\nconfigs:") and "by op kind" in card
     assert not (out.parent / "tiny.work").exists() and not (out.parent / "tiny.partial").exists()
+
+
+def test_indist_split_is_an_eval_suite_apart_from_heldout(built) -> None:
+    """indist lives in OUT/indist (suite heldout:OUT/indist); heldout:OUT never picks it up."""
+    from eval.suites import load_suite
+
+    out, report = built
+    indist = load_suite(f"heldout:{out / 'indist'}")
+    heldout = load_suite(f"heldout:{out}")
+    assert len(indist) == report["counts"]["indist"] >= 1 and len(heldout) == report["counts"]["heldout"]
+    assert not {i.task_id for i in indist} & {h.task_id for h in heldout}
+    sft = datasets.load_dataset(str(out), split="sft")
+    assert not {i.task.reference for i in indist} & set(sft["reference"])
+    assert "| indist |" in (out / "README.md").read_text()
 
 
 def test_user_solution_and_leak(built) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 from typing import Any
 
 from trl import GRPOTrainer, ModelConfig, get_peft_config
@@ -20,6 +21,7 @@ from grpo.audit import audit_path, guarded_reward_funcs
 from grpo.config import GRPOScriptArguments, GRPOTrainConfig, reward_weights_for
 from grpo.signal import SignalCallback
 from sft.common import (
+    cuda_available,
     final_model_dir,
     load_corpus_split,
     load_tokenizer,
@@ -35,12 +37,41 @@ class VLLMMissingError(RuntimeError):
 
 
 def check_vllm(cfg: GRPOTrainConfig) -> None:
-    """One clear error instead of an ImportError deep inside TRL."""
-    if cfg.use_vllm and importlib.util.find_spec("vllm") is None:
+    """One clear error instead of an ImportError deep inside TRL; on CPU, make TRL's colocate mode work."""
+    if not cfg.use_vllm:
+        return
+    if importlib.util.find_spec("vllm") is None:
         raise VLLMMissingError(
             f"the recipe sets use_vllm (vllm_mode={cfg.vllm_mode}) but vLLM is not installed: "
-            "`pip install tritonforge[vllm]` on the GPU nodes, or run with --use_vllm false (HF generation)"
+            "`pip install tritonforge[vllm]` on the GPU nodes, `bash scripts/setup_vllm_cpu.sh` (then "
+            ".venv-vllm/bin/tritonforge) on a CPU machine, or run with --use_vllm false (HF generation)"
         )
+    if not cuda_available():
+        if cfg.vllm_mode != "colocate":
+            raise VLLMMissingError(
+                "on CPU only vllm_mode colocate works: server mode syncs weights through NCCL, which needs CUDA"
+            )
+        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")  # GiB; vLLM's CPU default (4) is sized for 7B
+        keep_vllm_cpu_linear_plain()
+
+
+def keep_vllm_cpu_linear_plain() -> None:
+    """Make vLLM's CPU linear layers keep a plain `weight` so TRL can sync the trainer's weights into them.
+
+    vLLM's CPU build prepacks each linear layer's weight for its GEMM kernels at load time and deletes the
+    parameter (`remove_weight=True`); TRL's colocated weight sync then finds a parameter without
+    `weight_loader` and stops at the first step. With `torch.nn.functional.linear` on the plain weight the
+    sync works and the synced weights match the trainer's exactly (measured, issue 10); generation loses a
+    little of vLLM's CPU speed, and is still faster than HF `generate`.
+    """
+    import torch
+    from vllm.model_executor.layers import utils as vllm_layer_utils
+
+    def plain_gemm(layer: torch.nn.Module, remove_weight: bool) -> None:  # noqa: ARG001 - vLLM's signature
+        layer.cpu_linear = torch.nn.functional.linear
+
+    # vLLM imports the function from this module at call time, so replacing the attribute reaches every layer.
+    vllm_layer_utils.dispatch_cpu_unquantized_gemm = plain_gemm
 
 
 def configure_verification(script: GRPOScriptArguments) -> None:

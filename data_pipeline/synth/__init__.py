@@ -48,13 +48,13 @@ def make_sample(seed: int, index: int, kinds: tuple[str, ...] = OP_KINDS, half: 
     """Deterministically draw sample number `index` of the stream for `seed`.
 
     `reasoning=False` drops the plan sentence and `compact=True` strips comments and docstrings from the
-    solution: both only shorten the answer (every random draw is still made, so the same index yields the
+    solution and never uses a separate launcher helper: both only shorten and simplify the answer (every random draw is still made, so the same index yields the
     same task either way). A 135M model learns a ~250-token answer far faster than a ~460-token one.
     """
     rng = random.Random(f"{seed}:{index}")
     spec = sample_spec(rng, kinds, half)
     reference, instruction = render_reference(spec, rng)
-    solution = render_solution(spec, rng)
+    solution = render_solution(spec, rng, helper_ok=not compact)
     plan = plan_text(spec, rng)
     if compact:
         solution = compact_solution(solution)

@@ -86,3 +86,28 @@ def pick_threads(requested: int | str | None = "auto", log: bool = True) -> int:
         shown = ", ".join(f"{t}: {g:.1f}" for t, g in speeds.items())
         logger.warning("torch threads: measured matmul GFLOP/s {%s} -> using %d (override: %s=N)", shown, n, ENV)
     return n
+
+
+class ThreadRetuner:
+    """Re-measure the best thread count every `every_s` seconds of a long job (training, generation).
+
+    The load of a shared machine changes within minutes: a count measured at the start can turn 10x
+    slower when another job takes the second core (seen: 6 s/step became 87 s/step). Re-measuring costs
+    about half a second, so doing it every couple of minutes is cheap insurance. Only for "auto".
+    """
+
+    def __init__(self, requested: int | str | None, every_s: float = 120.0) -> None:
+        self.active = requested == "auto" and not os.environ.get(ENV, "").strip()
+        self.every_s = every_s
+        self.last = time.monotonic()
+
+    def maybe_retune(self) -> None:
+        if not self.active or time.monotonic() - self.last < self.every_s:
+            return
+        import torch
+
+        before = torch.get_num_threads()
+        after = pick_threads("auto", log=False)
+        self.last = time.monotonic()
+        if after != before:
+            logger.warning("torch threads: re-measured, now %d (was %d)", after, before)

@@ -26,6 +26,7 @@ from sft.common import (
     load_corpus_split,
     load_tokenizer,
     model_init_kwargs,
+    thread_callback,
     train_and_save,
 )
 
@@ -120,6 +121,7 @@ def build_trainer(script: GRPOScriptArguments, cfg: GRPOTrainConfig, model_cfg: 
         peft_config=get_peft_config(model_cfg),
     )
     trainer.add_callback(SignalCallback(cfg.output_dir, cfg.num_generations))
+    trainer.add_callback(thread_callback(script.threads))
     return trainer
 
 

@@ -161,6 +161,23 @@ def model_init_kwargs(model_cfg: Any, given: dict[str, Any] | None) -> dict[str,
     return {k: v for k, v in kw.items() if v is not None}
 
 
+def thread_callback(requested: int | str | None) -> Any:
+    """A TrainerCallback that re-measures torch's best CPU thread count every two minutes of training."""
+    from transformers import TrainerCallback
+
+    from data_pipeline.threads import ThreadRetuner
+
+    class RetuneThreads(TrainerCallback):
+        def __init__(self) -> None:
+            self.tuner = ThreadRetuner(requested)
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            if not cuda_available():
+                self.tuner.maybe_retune()
+
+    return RetuneThreads()
+
+
 def train_and_save(trainer: Any, output_dir: str, resume_from: str | None, auto_resume: bool) -> None:
     """Both stages: resume from the last complete checkpoint if there is one, train, save model + tokenizer."""
     trainer.train(resume_from_checkpoint=resume_checkpoint(output_dir, resume_from, auto_resume))

@@ -21,6 +21,7 @@ from sft.common import (
     load_tokenizer,
     model_init_kwargs,
     save_merged,
+    thread_callback,
     train_and_save,
 )
 from sft.config import SFTScriptArguments, SFTTrainConfig
@@ -53,6 +54,7 @@ def build_trainer(script: SFTScriptArguments, cfg: SFTTrainConfig, model_cfg: Mo
         eval_dataset=evaluation,
         processing_class=tokenizer,
         peft_config=get_peft_config(model_cfg),
+        callbacks=[thread_callback(script.threads)],
     )
 
 

@@ -83,7 +83,7 @@ def test_every_path_renders_the_same_prompt(tiny_model_dir: Path, corpus: Path, 
         last_new_tokens = 0
 
         def generate(self, prompts, n, temperature, max_new_tokens, seed):  # noqa: ANN001
-            seen.append(prompts[0])
+            seen.append(list(prompts[0]))  # copied: the loop appends feedback turns afterwards
             return [["no code"] * n for _ in prompts]
 
     generate_kernel(task.reference, Spy(), instruction=task.instruction, attempts=1, samples=1,
@@ -93,12 +93,14 @@ def test_every_path_renders_the_same_prompt(tiny_model_dir: Path, corpus: Path, 
     # SFT: the training example = generation prompt tokens + the answer (loss only on the answer + <|im_end|>)
     args = sft_parse(["--config", str(Path(__file__).parents[1] / "recipes" / "sft" / "tiny.yaml"),
                       "--model_name_or_path", str(tiny_model_dir), "--corpus", str(corpus),
-                      "--output_dir", str(tmp_path / "sft"), "--packing", "false", "--max_samples", "2",
+                      "--output_dir", str(tmp_path / "sft"), "--packing", "false", "--padding_free", "false",
+                      "--max_samples", "2",
                       "--threads", "1"])
     trainer = sft_trainer(*args)
     ex = trainer.train_dataset[0]
-    ids, mask = ex["input_ids"], ex["assistant_masks"]
-    first = mask.index(1)
+    ids, labels = ex["input_ids"], ex["labels"]
+    first = next(i for i, label in enumerate(labels) if label != -100)
+    assert all(label != -100 for label in labels[first:])  # one contiguous target: the answer
     assert ids[:first] == gen_ids
     answer = tok.decode(ids[first:])
     assert answer.startswith(assistant_message(task.solution)) and answer.rstrip("\n").endswith("<|im_end|>")

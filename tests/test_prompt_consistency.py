@@ -100,10 +100,12 @@ def test_every_path_renders_the_same_prompt(tiny_model_dir: Path, corpus: Path, 
     ex = trainer.train_dataset[0]
     ids, labels = ex["input_ids"], ex["labels"]
     first = next(i for i, label in enumerate(labels) if label != -100)
-    assert all(label != -100 for label in labels[first:])  # one contiguous target: the answer
+    last = max(i for i, label in enumerate(labels) if label != -100)
+    assert all(label != -100 for label in labels[first:last + 1])  # one contiguous target: the answer
     assert ids[:first] == gen_ids
-    answer = tok.decode(ids[first:])
-    assert answer.startswith(assistant_message(task.solution)) and answer.rstrip("\n").endswith("<|im_end|>")
+    answer = tok.decode(ids[first:last + 1])
+    assert answer == assistant_message(task.solution) + "<|im_end|>"  # answer + end marker, nothing else
+    assert tok.decode(ids[last + 1:]).strip() == ""  # only the template's trailing newline is unlabeled
 
     # GRPO: TRL's own prompt tokenization of the rl split
     gargs = grpo_parse(["--config", str(Path(__file__).parents[1] / "recipes" / "grpo" / "tiny.yaml"),

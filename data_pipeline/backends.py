@@ -172,6 +172,7 @@ class VLLMBackend:
         from vllm import LLM
 
         self.llm = LLM(model=resolve_model(model), **engine_kw)
+        self.on_cpu = on_cpu
         self.dtype = str(engine_kw.get("dtype", "auto"))
         self.last_new_tokens = 0
 
@@ -181,8 +182,10 @@ class VLLMBackend:
     ) -> list[list[str]]:
         from vllm import SamplingParams
 
+        # vLLM 0.32's CPU sampler fails with per-request seeds ("CPU Generator does not use offset", seen in
+        # an eval at n=8, T=0.7): on CPU sampling is seeded once per engine instead (not per call).
         params = SamplingParams(n=n if temperature > 0 else 1, temperature=temperature, max_tokens=max_new_tokens,
-                                seed=seed, ignore_eos=ignore_eos)
+                                seed=None if self.on_cpu else seed, ignore_eos=ignore_eos)
         outs = self.llm.chat(prompts, params, use_tqdm=False)
         self.last_new_tokens = sum(len(c.token_ids) for o in outs for c in o.outputs)
         if temperature > 0:

@@ -62,7 +62,9 @@ def load_corpus_split(corpus: str, split: str, max_samples: int | None = None, s
             ds = datasets.load_from_disk(str(p))[split]
         elif files := _split_files(p, split):
             kind = "json" if files[0].endswith(".jsonl") else "parquet"
-            ds = datasets.load_dataset(kind, data_files=files, split="train")
+            # force_redownload: a corpus rebuilt in the same folder must not be served from `datasets`' cache
+            # (seen: a folder of the same name returned an earlier build's rows); re-reading is seconds.
+            ds = datasets.load_dataset(kind, data_files=files, split="train", download_mode="force_redownload")
         else:
             try:
                 ds = datasets.load_dataset(str(p), split=split)

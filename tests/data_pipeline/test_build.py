@@ -140,7 +140,9 @@ def test_resume_after_kill(tmp_path) -> None:
     with open(journal, "a") as f:
         f.write('{"key": "torn')  # a write cut short by the kill
     assert subprocess.run(cmd, cwd=REPO, env=env, capture_output=True).returncode == 0
-    ds = datasets.load_dataset(str(out))
+    # force_redownload: `datasets` caches a local folder's parquet under a key that an earlier run's folder of
+    # the same name can match, and would then return that run's rows instead of the files now on disk.
+    ds = datasets.load_dataset(str(out), download_mode="force_redownload", verification_mode="no_checks")
     ids = ds["sft"]["sample_id"]
     assert len(ids) == len(set(ids))
     cfg = load_config(REPO / "recipes/data/tiny.yaml", overrides)

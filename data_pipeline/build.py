@@ -26,6 +26,7 @@ from data_pipeline.dedup import Drop, dedup
 from data_pipeline.distill import distill, sft_row_from_attempt, verify_summary
 from data_pipeline.errors import DataError
 from data_pipeline.journal import Journal
+from data_pipeline.normalize import normalized_hash
 from data_pipeline.sources import gather
 from data_pipeline.writer import write_dataset
 from rewards import VerifyConfig, VerifyResult, prompt_messages, sft_messages, verify_batch
@@ -73,6 +74,26 @@ def _task_row(c: dict[str, Any], has_solution: bool) -> dict[str, Any]:
     messages = sft_messages(c["reference"], c["instruction"], c["solution"], c.get("reasoning")) if has_solution else []
     return {**c, "prompt": prompt_messages(c["reference"], c["instruction"]), "has_solution": has_solution,
             "messages": messages}
+
+
+def _indist_rows(ok: list[dict[str, Any]], train: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[Drop]]:
+    """In-distribution held-out rows: verified `indist` draws whose reference and solution are not in train.
+
+    They share templates with train rows by design (same op combination), so the n-gram decontamination,
+    which would flag exactly that, is not applied to them; instead an exact (normalised) copy of any train
+    reference or solution is dropped, so every item is an instance the model has not seen.
+    """
+    seen = {normalized_hash(r[k]) for r in train for k in ("reference", "solution") if r.get(k)}
+    rows, drops = [], []
+    for c in ok:
+        if c["split"] != "indist":
+            continue
+        hit = next((k for k in ("reference", "solution") if normalized_hash(c[k]) in seen), None)
+        if hit:
+            drops.append(Drop(c["sample_id"], f"indist_{hit}_in_train", "train"))
+        else:
+            rows.append(_task_row(c, True))
+    return rows, drops
 
 
 def _prepare_out(out: Path, cfg: DataConfig) -> Path:
@@ -138,11 +159,14 @@ def build(cfg: DataConfig, out: str | Path, *, backend: Any = None,
         rl, d4 = decontaminate(rl, lambda r: (r["reference"],), evals, key="task_id", **kw)
         drops += d3 + d4
 
+    indist, d5 = _indist_rows(ok, sft + rl)
+    drops += d5
+
     report = {
         "name": cfg.name, "config": cfg.to_dict(), "wall_s": round(time.time() - t0, 1),
         "counts": {"candidates": len(candidates), "verified_ok": len(ok), "verify_failed": dict(failed),
                    "not_verified_infra": len(unverified), "sft": len(sft), "rl": len(rl), "heldout": len(heldout),
-                   "attempts": len(attempts)},
+                   "indist": len(indist), "attempts": len(attempts)},
         "stages": plan.notes + [
             f"verified {len(candidates)} candidate solutions with rewards.verify_batch (trials={cfg.verify_trials},"
             f" device={vcfg.resolved_device()}): {len(ok)} correct" + (f", failures {dict(failed)}" if failed else ""),
@@ -158,7 +182,8 @@ def build(cfg: DataConfig, out: str | Path, *, backend: Any = None,
         "by_difficulty": dict(Counter(str(r["difficulty"]) for r in sft)),
     }
     attempt_rows = [{k: v for k, v in a.items() if k != "key"} for a in attempts]
-    write_dataset(out, cfg.name, {"sft": sft, "rl": rl, "heldout": heldout, "attempts": attempt_rows}, report)
+    write_dataset(out, cfg.name, {"sft": sft, "rl": rl, "heldout": heldout, "attempts": attempt_rows,
+                                  "indist": indist}, report)
     if not cfg.keep_work:
         shutil.rmtree(work, ignore_errors=True)
     log(summary_table(report))
@@ -170,7 +195,8 @@ def summary_table(report: dict[str, Any]) -> str:
     lines = [f"[data] built {report['name']} in {report['wall_s']}s",
              f"  candidates {c['candidates']}  verified ok {c['verified_ok']}  failed {sum(c['verify_failed'].values())}"
              f"  infra-unverified {c['not_verified_infra']}",
-             f"  splits: sft {c['sft']}  rl {c['rl']}  heldout {c['heldout']}  attempts {c['attempts']}",
+             f"  splits: sft {c['sft']}  rl {c['rl']}  heldout {c['heldout']}  indist {c.get('indist', 0)}"
+             f"  attempts {c['attempts']}",
              f"  dropped: {dict(Counter(d['reason'] for d in report['drops']))}",
              "  op_kind      sft rows"]
     lines += [f"  {k:<12} {v:>8}" for k, v in sorted(report["by_op_kind"].items(), key=lambda kv: -kv[1])]

@@ -40,6 +40,13 @@ class DataConfig:
                                    metadata={"help": f"Op kinds to synthesize: {', '.join(OP_KINDS)}."})
     synth_half: bool = field(default=True, metadata={"help": "Also draw some fp16/bf16 samples where numerics allow."})
     heldout_fraction: float = field(default=0.1, metadata={"help": "Share of multi-op combinations held out."})
+    synth_indist: int = field(default=0, metadata={
+        "help": "In-distribution held-out samples: unseen instances of op combinations that train has (split "
+                "`indist`, eval suite heldout:OUT/indist). 0: none."})
+    indist_fraction: float = field(default=0.1, metadata={"help": "Share of train-eligible draws routed to indist."})
+    synth_reasoning: bool = field(default=True, metadata={"help": "Put the one-paragraph plan before the code."})
+    synth_compact: bool = field(default=False, metadata={
+        "help": "Strip comments and docstrings from solutions (shorter answers for small models)."})
     max_per_signature: int = field(default=12, metadata={"help": "Cap on samples of one op combination."})
     max_per_variant: int = field(default=2, metadata={"help": "Cap on samples differing only in shapes."})
 
@@ -57,7 +64,8 @@ class DataConfig:
     inductor_max_tasks: int = field(default=2000, metadata={"help": "Tasks to run through Inductor."})
     inductor_keep_extern: bool = field(default=False, metadata={"help": "Keep (tagged) samples that call extern_kernels."})
     distill: bool = field(default=False, metadata={"help": "Ask a teacher model for reasoning + code."})
-    distill_backend: str = field(default="hf", metadata={"help": "Generation backend: hf, vllm or openai."})
+    distill_backend: str = field(default="auto", metadata={
+        "help": "Generation backend: auto (vLLM when installed, else hf), hf, vllm or openai."})
     distill_model: str | None = field(default=None, metadata={"help": "Teacher model (None: the backend's default)."})
     distill_n: int = field(default=4, metadata={"help": "Completions per task."})
     distill_temperature: float = field(default=0.7, metadata={"help": "Sampling temperature of the teacher."})
@@ -89,7 +97,7 @@ class DataConfig:
         def bad(key: str, why: str) -> DataError:
             return DataError(f"config: {key}: {why}")
 
-        for key in ("synth_train", "synth_heldout", "inductor_max_tasks", "distill_batch"):
+        for key in ("synth_train", "synth_heldout", "synth_indist", "inductor_max_tasks", "distill_batch"):
             if getattr(self, key) < 0:
                 raise bad(key, "must be >= 0")
         for key in ("verify_trials", "batch_size", "distill_n", "minhash_num_perm", "shingle_size", "decontam_ngram",
@@ -100,7 +108,7 @@ class DataConfig:
             raise bad("verify_workers", "must be >= 0 (0 = one per core)")
         if self.verify_timeout_s <= 0:
             raise bad("verify_timeout_s", "must be > 0")
-        for key in ("heldout_fraction", "minhash_threshold", "decontam_threshold", "decontam_max_df"):
+        for key in ("heldout_fraction", "indist_fraction", "minhash_threshold", "decontam_threshold", "decontam_max_df"):
             if not 0.0 <= getattr(self, key) <= 1.0:
                 raise bad(key, "must be within [0, 1]")
         for key in ("kernelbench_role", "tritonbench_t_role"):
@@ -110,8 +118,8 @@ class DataConfig:
             raise bad("inductor", "must be auto, on or off")
         if self.verify_device not in ("auto", "cpu", "cuda"):
             raise bad("verify_device", "must be auto, cpu or cuda")
-        if self.distill_backend not in ("hf", "vllm", "openai"):
-            raise bad("distill_backend", "must be hf, vllm or openai")
+        if self.distill_backend not in ("auto", "hf", "vllm", "openai"):
+            raise bad("distill_backend", "must be auto, hf, vllm or openai")
         unknown = sorted(set(self.synth_kinds) - set(OP_KINDS))
         if unknown:
             raise bad("synth_kinds", f"unknown {unknown}; valid: {', '.join(OP_KINDS)}")

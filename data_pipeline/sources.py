@@ -43,10 +43,12 @@ def imported_record(imp: importers.Imported, split: str = "train") -> dict[str, 
 
 def gather(cfg: DataConfig) -> Plan:
     plan = Plan()
-    if cfg.synth and (cfg.synth_train or cfg.synth_heldout):
+    if cfg.synth and (cfg.synth_train or cfg.synth_heldout or cfg.synth_indist):
         samples = synthesize(cfg.synth_train, cfg.synth_heldout, seed=cfg.seed, kinds=tuple(cfg.synth_kinds),
                              half=cfg.synth_half, heldout_fraction=cfg.heldout_fraction,
-                             max_per_signature=cfg.max_per_signature, max_per_variant=cfg.max_per_variant)
+                             max_per_signature=cfg.max_per_signature, max_per_variant=cfg.max_per_variant,
+                             n_indist=cfg.synth_indist, indist_fraction=cfg.indist_fraction,
+                             reasoning=cfg.synth_reasoning, compact=cfg.synth_compact)
         for s in samples:
             plan.candidates.append({
                 "sample_id": s.sample_id, "task_id": s.sample_id, "source": "synth", "reference": s.reference,
@@ -55,7 +57,8 @@ def gather(cfg: DataConfig) -> Plan:
                 "op_kind": s.op_kind, "signature": s.signature, "solution": s.solution, "reasoning": s.reasoning,
             })
         plan.notes.append(f"synth: {len(samples)} samples drawn "
-                          f"({sum(s.split == 'heldout' for s in samples)} held-out) from seed {cfg.seed}")
+                          f"({sum(s.split == 'heldout' for s in samples)} held-out, "
+                          f"{sum(s.split == 'indist' for s in samples)} in-distribution held-out) from seed {cfg.seed}")
     if cfg.kernelbench_path:
         imps = importers.kernelbench_tasks(cfg.kernelbench_path, cfg.kernelbench_levels)
         if cfg.kernelbench_role == "eval":

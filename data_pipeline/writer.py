@@ -5,6 +5,11 @@ Layout (``datasets.load_dataset(DIR)`` picks the splits from the card's YAML hea
     DIR/README.md                      dataset card: configs/data_files, counts, licences, how it was built
     DIR/data/{split}-00000-of-00001.parquet   splits sft, rl, heldout, attempts
     DIR/build_report.json              config, per-stage counts, every drop with its reason
+    DIR/indist/                        in-distribution held-out split (`save_to_disk`, split `heldout`)
+
+The in-distribution split lives in its own `save_to_disk` folder whose one split is called `heldout`, so
+the eval suite `heldout:DIR/indist` reads it with the same loader as `heldout:DIR`, while `heldout:DIR`
+(which collects the `*heldout*.parquet` files under DIR) never mixes the two: the folder holds arrow files.
 
 Everything is written into ``DIR.partial/`` and renamed to ``DIR`` at the end, so a failed or killed
 write never leaves a half corpus under the final name.
@@ -60,6 +65,7 @@ ATTEMPT_FEATURES = datasets.Features({
     **_VERIFY,
 })
 FEATURES = {"sft": TASK_FEATURES, "rl": TASK_FEATURES, "heldout": TASK_FEATURES, "attempts": ATTEMPT_FEATURES}
+INDIST_DIR = "indist"
 
 
 def _table(counter: Counter[str], title: str) -> list[str]:
@@ -87,6 +93,8 @@ def dataset_card(name: str, splits: dict[str, Sequence[dict[str, Any]]], report:
             f"| sft | {len(splits['sft'])} | `messages` (system, user, assistant) for SFT |",
             f"| rl | {len(splits['rl'])} | `prompt` + `reference` for GRPO's execution reward |",
             f"| heldout | {len(splits['heldout'])} | op combinations never seen in train (evaluation) |",
+            f"| indist | {len(splits.get('indist') or [])} | unseen instances of train op combinations (evaluation; "
+            f"folder `{INDIST_DIR}/`, suite `heldout:DIR/{INDIST_DIR}`) |",
             f"| attempts | {len(splits['attempts'])} | every raw teacher attempt with its verdict (config `attempts`) |", "",
             "```python", "import datasets", "sft = datasets.load_dataset(PATH, split=\"sft\")",
             "attempts = datasets.load_dataset(PATH, \"attempts\", split=\"train\")", "```", ""]
@@ -126,7 +134,14 @@ def write_dataset(out: Path, name: str, splits: dict[str, Sequence[dict[str, Any
             continue
         ds = datasets.Dataset.from_list(rows, features=feats)
         ds.to_parquet(str(partial / "data" / f"{split}-00000-of-00001.parquet"))
-    (partial / "README.md").write_text(dataset_card(name, {s: splits.get(s, []) for s in SPLITS}, report))
+    indist = splits.get("indist") or []
+    if indist:
+        rows = [{k: r.get(k, [] if k in ("messages", "prompt") else None) for k in TASK_FEATURES} for r in indist]
+        datasets.DatasetDict({"heldout": datasets.Dataset.from_list(rows, features=TASK_FEATURES)}).save_to_disk(
+            str(partial / INDIST_DIR))
+    card_splits = {s: splits.get(s, []) for s in SPLITS}
+    card_splits["indist"] = indist
+    (partial / "README.md").write_text(dataset_card(name, card_splits, report))
     (partial / "build_report.json").write_text(json.dumps(report, indent=1, sort_keys=True, default=str))
     _fsync_dir(partial)
     if out.exists():

@@ -65,7 +65,8 @@ def _verify_config(args: argparse.Namespace) -> Any:
 
 def _add_gen_options(p: argparse.ArgumentParser, samples: int, temperature: float, max_new: int) -> None:
     p.add_argument("--model", default=None, help="HF folder / hub id / served name (default: embedded SmolLM2).")
-    p.add_argument("--backend", choices=("hf", "vllm", "openai"), default="hf", help="Generation backend.")
+    p.add_argument("--backend", choices=("auto", "hf", "vllm", "openai"), default="auto",
+                   help="Generation backend; auto: vLLM when installed (CPU or GPU build), else HF generate.")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="Where generation and kernels run.")
     p.add_argument("--samples", type=int, default=samples, help="Samples per task / per turn.")
     p.add_argument("--temperature", type=float, default=temperature, help="Sampling temperature (0 = greedy).")

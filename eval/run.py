@@ -45,7 +45,7 @@ class EvalSettings:
     samples: int = 1
     temperature: float = 0.0
     seed: int = 0
-    backend: str = "hf"
+    backend: str = "auto"
     max_new_tokens: int = 1024
     prompt_format: str | None = None
     limit: int | None = None
@@ -120,9 +120,11 @@ def make_backend_for(settings: EvalSettings, device: str = "auto") -> Backend:
     from data_pipeline.backends import make_backend
 
     kw: dict[str, Any] = {}
-    if device != "auto" and settings.backend == "hf":  # vLLM picks its GPU itself; an endpoint has no device
+    if device != "auto" and settings.backend != "openai":  # an endpoint has no device
         kw["device"] = device
-    return make_backend(settings.backend, settings.model, **kw)
+    backend = make_backend(settings.backend, settings.model, **kw)
+    print(f"[eval] generation backend: {getattr(backend, 'name', type(backend).__name__)}", file=sys.stderr, flush=True)
+    return backend
 
 
 # --------------------------------------------------------------------------- the two stages
@@ -200,7 +202,7 @@ def run_eval(
     samples: int = 1,
     temperature: float = 0.0,
     seed: int = 0,
-    backend: str = "hf",
+    backend: str = "auto",
     max_new_tokens: int = 1024,
     verify_config: VerifyConfig | None = None,
     prompt_format: str | None = None,

@@ -33,6 +33,14 @@ class GRPOScriptArguments:
             "help": "Resume from the last checkpoint-* in output_dir when one exists (rerun after a kill)."
         },
     )
+    threads: str = field(
+        default="auto",
+        metadata={
+            "help": "torch CPU threads: N, 'auto' (measure 1..cores with a matmul, keep the fastest; "
+            "$TRITONFORGE_THREADS overrides) or 'default' (torch's own). A shared CPU can be 10x slower "
+            "with every core than with one."
+        },
+    )
     reward_funcs: list[str] = field(
         default_factory=lambda: ["autotriton"],
         metadata={

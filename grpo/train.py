@@ -10,18 +10,23 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 from typing import Any
 
 from trl import GRPOTrainer, ModelConfig, get_peft_config
 
 from data_pipeline.models import resolve_model
+from data_pipeline.threads import pick_threads
 from grpo.audit import audit_path, guarded_reward_funcs
 from grpo.config import GRPOScriptArguments, GRPOTrainConfig, reward_weights_for
+from grpo.signal import SignalCallback
 from sft.common import (
+    cuda_available,
     final_model_dir,
     load_corpus_split,
     load_tokenizer,
     model_init_kwargs,
+    thread_callback,
     train_and_save,
 )
 
@@ -33,12 +38,41 @@ class VLLMMissingError(RuntimeError):
 
 
 def check_vllm(cfg: GRPOTrainConfig) -> None:
-    """One clear error instead of an ImportError deep inside TRL."""
-    if cfg.use_vllm and importlib.util.find_spec("vllm") is None:
+    """One clear error instead of an ImportError deep inside TRL; on CPU, make TRL's colocate mode work."""
+    if not cfg.use_vllm:
+        return
+    if importlib.util.find_spec("vllm") is None:
         raise VLLMMissingError(
             f"the recipe sets use_vllm (vllm_mode={cfg.vllm_mode}) but vLLM is not installed: "
-            "`pip install tritonforge[vllm]` on the GPU nodes, or run with --use_vllm false (HF generation)"
+            "`pip install tritonforge[vllm]` on the GPU nodes, `bash scripts/setup_vllm_cpu.sh` (then "
+            ".venv-vllm/bin/tritonforge) on a CPU machine, or run with --use_vllm false (HF generation)"
         )
+    if not cuda_available():
+        if cfg.vllm_mode != "colocate":
+            raise VLLMMissingError(
+                "on CPU only vllm_mode colocate works: server mode syncs weights through NCCL, which needs CUDA"
+            )
+        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")  # GiB; vLLM's CPU default (4) is sized for 7B
+        keep_vllm_cpu_linear_plain()
+
+
+def keep_vllm_cpu_linear_plain() -> None:
+    """Make vLLM's CPU linear layers keep a plain `weight` so TRL can sync the trainer's weights into them.
+
+    vLLM's CPU build prepacks each linear layer's weight for its GEMM kernels at load time and deletes the
+    parameter (`remove_weight=True`); TRL's colocated weight sync then finds a parameter without
+    `weight_loader` and stops at the first step. With `torch.nn.functional.linear` on the plain weight the
+    sync works and the synced weights match the trainer's exactly (measured, issue 10); generation loses a
+    little of vLLM's CPU speed, and is still faster than HF `generate`.
+    """
+    import torch
+    from vllm.model_executor.layers import utils as vllm_layer_utils
+
+    def plain_gemm(layer: torch.nn.Module, remove_weight: bool) -> None:  # noqa: ARG001 - vLLM's signature
+        layer.cpu_linear = torch.nn.functional.linear
+
+    # vLLM imports the function from this module at call time, so replacing the attribute reaches every layer.
+    vllm_layer_utils.dispatch_cpu_unquantized_gemm = plain_gemm
 
 
 def configure_verification(script: GRPOScriptArguments) -> None:
@@ -63,6 +97,7 @@ def build_trainer(script: GRPOScriptArguments, cfg: GRPOTrainConfig, model_cfg: 
     from rewards.functions import get_reward_funcs
 
     check_vllm(cfg)
+    pick_threads(script.threads)
     model_path = final_model_dir(resolve_model(model_cfg.model_name_or_path))
     tokenizer = load_tokenizer(model_path)
     train = load_corpus_split(script.corpus, script.split, script.max_samples, seed=cfg.seed)
@@ -77,7 +112,7 @@ def build_trainer(script: GRPOScriptArguments, cfg: GRPOTrainConfig, model_cfg: 
     cfg.reward_weights = reward_weights_for(script, cfg)
     audit = audit_path(cfg.output_dir, script.audit_file) if script.audit_file else None
     cfg.model_init_kwargs = model_init_kwargs(model_cfg, cfg.model_init_kwargs)
-    return GRPOTrainer(
+    trainer = GRPOTrainer(
         model=model_path,
         reward_funcs=guarded_reward_funcs(funcs, audit),
         args=cfg,
@@ -85,6 +120,9 @@ def build_trainer(script: GRPOScriptArguments, cfg: GRPOTrainConfig, model_cfg: 
         processing_class=tokenizer,
         peft_config=get_peft_config(model_cfg),
     )
+    trainer.add_callback(SignalCallback(cfg.output_dir, cfg.num_generations))
+    trainer.add_callback(thread_callback(script.threads))
+    return trainer
 
 
 def run_grpo(script: GRPOScriptArguments, cfg: GRPOTrainConfig, model_cfg: ModelConfig) -> str:

@@ -62,7 +62,9 @@ def load_corpus_split(corpus: str, split: str, max_samples: int | None = None, s
             ds = datasets.load_from_disk(str(p))[split]
         elif files := _split_files(p, split):
             kind = "json" if files[0].endswith(".jsonl") else "parquet"
-            ds = datasets.load_dataset(kind, data_files=files, split="train")
+            # force_redownload: a corpus rebuilt in the same folder must not be served from `datasets`' cache
+            # (seen: a folder of the same name returned an earlier build's rows); re-reading is seconds.
+            ds = datasets.load_dataset(kind, data_files=files, split="train", download_mode="force_redownload")
         else:
             try:
                 ds = datasets.load_dataset(str(p), split=split)
@@ -159,6 +161,23 @@ def model_init_kwargs(model_cfg: Any, given: dict[str, Any] | None) -> dict[str,
     kw: dict[str, Any] = {"dtype": model_cfg.dtype, "attn_implementation": model_cfg.attn_implementation}
     kw.update(given or {})
     return {k: v for k, v in kw.items() if v is not None}
+
+
+def thread_callback(requested: int | str | None) -> Any:
+    """A TrainerCallback that re-measures torch's best CPU thread count every two minutes of training."""
+    from transformers import TrainerCallback
+
+    from data_pipeline.threads import ThreadRetuner
+
+    class RetuneThreads(TrainerCallback):
+        def __init__(self) -> None:
+            self.tuner = ThreadRetuner(requested)
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            if not cuda_available():
+                self.tuner.maybe_retune()
+
+    return RetuneThreads()
 
 
 def train_and_save(trainer: Any, output_dir: str, resume_from: str | None, auto_resume: bool) -> None:

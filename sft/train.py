@@ -14,12 +14,14 @@ import os
 from trl import ModelConfig, SFTTrainer, get_peft_config
 
 from data_pipeline.models import resolve_model
+from data_pipeline.threads import pick_threads
 from sft.common import (
     final_model_dir,
     load_corpus_split,
     load_tokenizer,
     model_init_kwargs,
     save_merged,
+    thread_callback,
     train_and_save,
 )
 from sft.config import SFTScriptArguments, SFTTrainConfig
@@ -31,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 def build_trainer(script: SFTScriptArguments, cfg: SFTTrainConfig, model_cfg: ModelConfig) -> SFTTrainer:
     """Everything but `train()`: tests use it to inspect batches without training."""
+    pick_threads(script.threads)
     model_path = resolve_model(model_cfg.model_name_or_path)
     tokenizer = load_tokenizer(model_path)
     train = load_corpus_split(script.corpus, script.split, script.max_samples, seed=cfg.seed)
@@ -51,6 +54,7 @@ def build_trainer(script: SFTScriptArguments, cfg: SFTTrainConfig, model_cfg: Mo
         eval_dataset=evaluation,
         processing_class=tokenizer,
         peft_config=get_peft_config(model_cfg),
+        callbacks=[thread_callback(script.threads)],
     )
 
 

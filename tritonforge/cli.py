@@ -22,6 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="benchmarks (speed / memory targets)")
     bench_sub = bench.add_subparsers(dest="bench_command", required=True)
     rewards_cli.register(sub, bench_sub)
+    from data_pipeline import bench_generate
+
+    bench_generate.register(bench_sub)
     for name in STAGES:
         try:
             mod = importlib.import_module(name)

@@ -13,41 +13,70 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 
 
 @dataclass(frozen=True)
+class EvalPlan:
+    """How the held-out splits are evaluated: tasks per split, samples per task, sampling, token limit.
+
+    `samples` > 1 (with `temperature` > 0) gives pass@1 as an unbiased mean and pass@`samples`; the base
+    model gets `base_samples` (greedy by default): its scores are ~0 and sampling it costs most of the eval.
+    """
+
+    limit: int
+    samples: int = 1
+    temperature: float = 0.0
+    max_new_tokens: int = 512
+    base_samples: int = 1
+    splits: tuple[str, ...] = ("indist", "heldout")
+
+
+@dataclass(frozen=True)
 class Preset:
-    """Which recipes a preset uses and how big its eval is."""
+    """Which recipes a preset uses and how its eval is run."""
 
     data: str
     sft: str
     grpo: str
-    eval_limit: int
-    eval_samples: int = 1
-    eval_max_new_tokens: int = 512
+    eval: EvalPlan
     device: str = "auto"
-    extra: dict[str, list[str]] = field(default_factory=dict)
+    budget: str = ""  # what it was sized for, printed at the start
 
 
 PRESETS: dict[str, Preset] = {
-    # CPU, embedded SmolLM2-135M-Instruct, minutes per stage on 2 cores.
-    "tiny": Preset(data="data/tiny.yaml", sft="sft/tiny.yaml", grpo="grpo/tiny.yaml", eval_limit=8,
-                   eval_max_new_tokens=768, device="cpu"),
+    # CPU, embedded SmolLM2-135M-Instruct: the README's main job, <= 20 min on 2 cores (see recipes/*/tiny.yaml).
+    "tiny": Preset(data="data/tiny.yaml", sft="sft/tiny.yaml", grpo="grpo/tiny.yaml",
+                   eval=EvalPlan(limit=8, max_new_tokens=448), device="cpu",
+                   budget="<= 20 min on 2 CPU cores"),
+    # CPU, all op kinds, an SFT that sees the corpus several times: <= 2 h on 2 cores (recipes/*/small.yaml).
+    "small": Preset(data="data/small.yaml", sft="sft/small.yaml", grpo="grpo/small.yaml",
+                    eval=EvalPlan(limit=16, samples=4, temperature=0.7, max_new_tokens=640), device="cpu",
+                    budget="<= 2 h on 2 CPU cores"),
     # One GPU: the same flow with the 1gpu training recipes and a larger held-out eval.
-    "1gpu": Preset(data="data/tiny.yaml", sft="sft/1gpu.yaml", grpo="grpo/1gpu.yaml", eval_limit=60,
-                   eval_samples=4, eval_max_new_tokens=1024, device="cuda"),
+    "1gpu": Preset(data="data/small.yaml", sft="sft/1gpu.yaml", grpo="grpo/1gpu.yaml",
+                   eval=EvalPlan(limit=60, samples=4, temperature=0.7, max_new_tokens=1024, base_samples=4),
+                   device="cuda", budget="about an hour on one GPU"),
 }
+
+MODELS = ("base", "sft", "grpo")
+
+
+def suite_for(split: str, data: Path) -> str:
+    """Eval suite of one held-out split of the corpus (see data_pipeline/writer.py for the layout)."""
+    return f"heldout:{data / 'indist'}" if split == "indist" else f"heldout:{data}"
+
+
+def eval_dir(out: Path, model: str, split: str) -> Path:
+    return out / "eval" / f"{model}-{split}"
 
 
 def stages(p: Preset, out: Path) -> list[tuple[str, list[str]]]:
     """(name, tritonforge argv) for each stage, in order."""
-    data, ev = out / "data", out / "eval"
-    ev_common = ["--suite", f"heldout:{data}", "--limit", str(p.eval_limit), "--samples", str(p.eval_samples),
-                 "--max-new-tokens", str(p.eval_max_new_tokens), "--device", p.device]
+    data, e = out / "data", p.eval
     models = {"base": "default", "sft": str(out / "sft"), "grpo": str(out / "grpo")}
     plan = [
         ("data", ["data", "build", "--config", str(RECIPES / p.data), "--out", str(data)]),
@@ -55,12 +84,97 @@ def stages(p: Preset, out: Path) -> list[tuple[str, list[str]]]:
         ("grpo", ["grpo", "--config", str(RECIPES / p.grpo), "--corpus", str(data), "--model_name_or_path",
                   str(out / "sft"), "--output_dir", str(out / "grpo")]),
     ]
+    evals = []
     for name, model in models.items():
-        plan.append((f"eval-{name}", ["eval", "--model", model, *ev_common, "--label", name, "--out", str(ev / name)]))
-    plan.append(("compare", ["eval", "compare", *(str(ev / n) for n in models), "--out", str(ev / "compare.md")]))
-    plan.append(("release", ["release", "--model", str(out / "grpo"), "--report", *(str(ev / n) for n in models),
+        samples = e.base_samples if name == "base" else e.samples
+        temperature = e.temperature if samples > 1 else 0.0
+        for split in e.splits:
+            d = eval_dir(out, name, split)
+            evals.append(d)
+            plan.append((f"eval-{name}-{split}", [
+                "eval", "--model", model, "--suite", suite_for(split, data), "--limit", str(e.limit),
+                "--samples", str(samples), "--temperature", str(temperature), "--max-new-tokens",
+                str(e.max_new_tokens), "--device", p.device, "--label", f"{name} ({split})", "--out", str(d)]))
+    plan.append(("compare", ["eval", "compare", *map(str, evals), "--out", str(out / "eval" / "compare.md")]))
+    plan.append(("release", ["release", "--model", str(out / "grpo"), "--report", *map(str, evals),
                              "--out", str(out / "release")]))
     return plan
+
+
+def results_table(p: Preset, out: Path, timings: dict[str, float]) -> str:
+    """The base / SFT / GRPO table over both held-out splits, from the eval journals, plus wall time.
+
+    pass@1 is the mean over tasks of the share of a task's samples that verify (with one greedy sample:
+    the execution accuracy); pass@k (k = samples per task) uses the unbiased estimator over all samples.
+    """
+    from eval.metrics import pass_at_k
+    from eval.run import read_jsonl
+
+    k = p.eval.samples
+    head = ["model"]
+    for split in p.eval.splits:
+        head += [f"{split} pass@1"] + ([f"{split} pass@{k}"] if k > 1 else []) + [f"{split} call acc."]
+    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    for model in MODELS:
+        cells = [model]
+        for split in p.eval.splits:
+            rows = read_jsonl(eval_dir(out, model, split) / "samples.jsonl")
+            by_task: dict[str, list[dict]] = {}
+            for r in rows:
+                if r.get("status") != "infra_error":
+                    by_task.setdefault(r["task_id"], []).append(r)
+            if not by_task:
+                cells += ["—"] * (3 if k > 1 else 2)
+                continue
+            n_tasks = len(by_task)
+            p1 = sum(sum(bool(r["correct"]) for r in rs) / len(rs) for rs in by_task.values()) / n_tasks
+            cells.append(f"{100 * p1:.1f}% ({n_tasks} tasks)")
+            if k > 1:
+                vals = [pass_at_k(len(rs), sum(bool(r["correct"]) for r in rs), k) for rs in by_task.values()
+                        if len(rs) >= k]
+                cells.append(f"{100 * sum(vals) / len(vals):.1f}%" if vals else "— (1 sample)")
+            ran = {"ok", "mismatch"}
+            call = sum(sum(r["status"] in ran for r in rs) / len(rs) for rs in by_task.values()) / n_tasks
+            cells.append(f"{100 * call:.1f}%")
+        lines.append("| " + " | ".join(cells) + " |")
+    total = sum(v for v in timings.values() if isinstance(v, (int, float)))
+    per = ", ".join(f"{n} {v:.0f}s" for n, v in timings.items() if isinstance(v, (int, float)))
+    notes = [
+        "",
+        f"`indist`: unseen instances of op combinations seen in training; `heldout`: op combinations never "
+        f"seen in training. {p.eval.limit} tasks per split; SFT/GRPO: {p.eval.samples} sample(s) per task"
+        + (f" at temperature {p.eval.temperature}" if p.eval.samples > 1 else " (greedy)")
+        + f"; base: {p.eval.base_samples} sample(s)" + (" (greedy)" if p.eval.base_samples == 1 else "")
+        + f"; {p.eval.max_new_tokens} new tokens. call acc. = the code ran (correct or mismatch).",
+        f"Wall time: {total / 60:.1f} min of stage time ({per}).",
+    ]
+    return "\n".join(lines + notes) + "\n"
+
+
+def write_results(p: Preset, out: Path, timings: dict[str, float]) -> str:
+    """results.md (table + GRPO reward curves) next to the eval reports, and the same in the release card."""
+    import shutil
+
+    ev = out / "eval"
+    ev.mkdir(parents=True, exist_ok=True)
+    md = "# Results\n\n" + results_table(p, out, timings)
+    curves = out / "grpo" / "reward_curves.png"
+    if curves.is_file():
+        shutil.copy2(curves, ev / curves.name)
+        md += f"\n![GRPO reward curves]({curves.name})\n"
+    signal = out / "grpo" / "signal.jsonl"
+    if signal.is_file():
+        from grpo.signal import read_signal, summarize
+
+        md += f"\n{summarize(read_signal(signal))}\n"
+    (ev / "results.md").write_text(md)
+    card = out / "release" / "README.md"
+    if card.is_file() and "## Results of this pipeline run" not in card.read_text():
+        if curves.is_file():
+            shutil.copy2(curves, out / "release" / curves.name)
+        with card.open("a") as fh:
+            fh.write("\n## Results of this pipeline run\n\n" + md.removeprefix("# Results\n\n"))
+    return md
 
 
 def run_pipeline(preset: str, out: Path, only: list[str] | None = None) -> int:
@@ -74,6 +188,7 @@ def run_pipeline(preset: str, out: Path, only: list[str] | None = None) -> int:
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_DATASETS_OFFLINE="1",
                TOKENIZERS_PARALLELISM="false")
     t_all = time.monotonic()
+    print(f"[pipeline] preset {preset} ({p.budget}): {len(plan)} stages into {out}", file=sys.stderr, flush=True)
     for i, (name, argv) in enumerate(plan, 1):
         if only and name not in only:
             continue
@@ -96,9 +211,8 @@ def run_pipeline(preset: str, out: Path, only: list[str] | None = None) -> int:
     total = sum(v for v in timings.values() if isinstance(v, (int, float)) and v >= 0)
     print(f"[pipeline] all stages done ({time.monotonic() - t_all:.0f}s this run, {total:.0f}s of stage time in all)",
           file=sys.stderr)
-    cmp = out / "eval" / "compare.md"
-    if cmp.is_file():
-        print(cmp.read_text())
+    if only is None or any(n.startswith("eval") for n in only):
+        print(write_results(p, out, timings))
     if (state / "release.done").exists():
         print(f"release folder: {out / 'release'}")
     return 0

@@ -240,15 +240,20 @@ def _matmul(spec: Spec, rng: random.Random, kname: str) -> tuple[list[str], list
 # -- assembly ---------------------------------------------------------------------------------------
 
 
-def render_solution(spec: Spec, rng: random.Random) -> str:
-    """The known-good ModelNew source for `spec`."""
+def render_solution(spec: Spec, rng: random.Random, helper_ok: bool = True) -> str:
+    """The known-good ModelNew source for `spec`.
+
+    `helper_ok=False` never writes the launcher-helper variant (the draw is still made, so the rest of the
+    sample is unchanged): compact answers keep one shape of code, which a small model learns faster; the
+    tiny SFT's commonest failure was a helper named like its kernel, shadowing it.
+    """
     kname = _kernel_name(spec, rng)
     gen = {"flat": _flat, "row": _row, "col": _col, "matmul": _matmul}[spec.family]
     kernel, fwd = gen(spec, rng, kname)
     params, body, _ = init_block(spec)
     args = forward_args(spec)
     out = [HEADER, ""] + kernel + ["", ""]
-    helper = rng.random() < 0.35
+    helper = rng.random() < 0.35 and helper_ok
     if helper:
         hname = kname.strip("_").removesuffix("_kernel")
         hargs = args + (["module"] if any("self." in ln for ln in fwd) else [])
@@ -294,3 +299,20 @@ def plan_text(spec: Spec, rng: random.Random) -> str:
                    "round trip through memory." if spec.post or spec.bias else "masks handle ragged edges."))
     lead = rng.choice(["", "Plan: ", "Approach: "])
     return lead + what
+
+
+def compact_solution(code: str) -> str:
+    """The same solution without comment lines, docstrings and blank-line runs (a shorter answer to learn).
+
+    Only whole-line comments and one-line docstrings are removed (the generator writes no other kind), so
+    the code itself is untouched and still verifies.
+    """
+    out: list[str] = []
+    for line in code.splitlines():
+        s = line.strip()
+        if s.startswith("#") or (s.startswith('"""') and s.endswith('"""') and len(s) >= 6):
+            continue
+        if not s and out and (not out[-1].strip() or out[-1].rstrip().endswith(":")):
+            continue
+        out.append(line)
+    return "\n".join(out).strip("\n") + "\n"

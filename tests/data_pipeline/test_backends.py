@@ -95,3 +95,89 @@ def test_vllm_missing_is_clear() -> None:
             make_backend("vllm", "x")
     else:  # pragma: no cover - GPU boxes with the extra
         pytest.skip("vllm installed")
+
+
+def test_auto_backend_is_vllm_when_installed_else_hf(tiny_model_dir, monkeypatch) -> None:
+    import data_pipeline.backends as b
+
+    monkeypatch.setattr(b, "vllm_available", lambda: False)
+    got = make_backend("auto", str(tiny_model_dir), device="cpu", threads=1, enforce_eager=True)  # vLLM-only kw dropped
+    assert isinstance(got, HFBackend) and got.name == "hf"
+
+    made: list = []
+
+    class FakeVLLM:
+        name = "vllm"
+
+        def __init__(self, model, **kw):  # noqa: ANN001
+            made.append(kw)
+
+    monkeypatch.setattr(b, "vllm_available", lambda: True)
+    monkeypatch.setattr(b, "VLLMBackend", FakeVLLM)
+    got = make_backend("auto", str(tiny_model_dir), device="cpu", threads=1, batch_size=4)
+    assert isinstance(got, FakeVLLM) and made == [{"device": "cpu"}]  # HF-only kw dropped
+
+    class BrokenVLLM:
+        def __init__(self, model, **kw):  # noqa: ANN001
+            raise RuntimeError("no CPU support compiled in")
+
+    monkeypatch.setattr(b, "VLLMBackend", BrokenVLLM)
+    assert isinstance(make_backend("auto", str(tiny_model_dir), device="cpu", threads=1), HFBackend)  # fallback
+
+
+def test_hf_counts_tokens_and_ignore_eos_forces_length(tiny_model_dir) -> None:
+    b = make_backend("hf", str(tiny_model_dir), device="cpu", batch_size=4, threads=1)
+    out = b.generate([PROMPT, PROMPT], n=2, temperature=1.0, max_new_tokens=6, seed=0, ignore_eos=True)
+    assert [len(o) for o in out] == [2, 2] and b.last_new_tokens == 2 * 2 * 6
+
+
+def test_threads_explicit_env_and_bad_value(monkeypatch) -> None:
+    import torch
+
+    from data_pipeline.threads import ENV, measure_threads, pick_threads
+
+    old = torch.get_num_threads()
+    try:
+        assert pick_threads(1) == 1 and torch.get_num_threads() == 1
+        monkeypatch.setenv(ENV, "1")
+        assert pick_threads("auto") == 1
+        monkeypatch.delenv(ENV)
+        speeds = measure_threads([1])
+        assert speeds[1] > 0
+        with pytest.raises(ValueError, match="threads"):
+            pick_threads("many")
+    finally:
+        torch.set_num_threads(old)
+
+
+def test_bench_generate_hf_only_prints_tokens_and_speedup_line(tiny_model_dir, monkeypatch, capsys) -> None:
+    """Without vLLM the bench still measures HF (best probed setting) and says why the speedup is n/a."""
+    import data_pipeline.bench_generate as bg
+    from tritonforge.cli import main
+
+    monkeypatch.setattr(bg, "vllm_available", lambda: False)
+    rc = main(["bench", "generate", "--device", "cpu", "--model", str(tiny_model_dir), "--prompts", "2", "--n", "2",
+               "--max-new-tokens", "8", "--probe-tokens", "2", "--hf-threads", "1", "--hf-dtypes", "float32"])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert rc == 1 and out[-1] == "speedup_vs_hf: n/a"
+    assert out[0].startswith("hf: ") and "tok/s" in out[0] and "32 tokens" in out[0]
+    assert "setup_vllm_cpu.sh" in out[1]
+
+
+def test_bench_generate_speedup_line_with_a_fake_vllm(tiny_model_dir, monkeypatch, capsys) -> None:
+    import data_pipeline.bench_generate as bg
+    from tritonforge.cli import main
+
+    monkeypatch.setattr(bg, "bench_vllm", lambda *a, **k: bg.Measurement("vllm", 1e9, 32, 1e-7, 1.0, {"dtype": "x"}))
+    rc = main(["bench", "generate", "--device", "cpu", "--model", str(tiny_model_dir), "--prompts", "2", "--n", "2",
+               "--max-new-tokens", "8", "--probe-tokens", "2", "--hf-threads", "1", "--hf-dtypes", "float32"])
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert rc == 0 and last.startswith("speedup_vs_hf: ") and float(last.split()[1]) > 1
+
+
+def test_bench_generate_bad_input_is_one_line(capsys) -> None:
+    from tritonforge.cli import main
+
+    assert main(["bench", "generate", "--hf-dtypes", "int3"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: --hf-dtypes")

@@ -22,8 +22,8 @@ from data_pipeline.sources import gather
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[2]
 
-SMALL = ["synth_train=24", "synth_heldout=4", "verify_trials=1", "verify_workers=2", "batch_size=8",
-         "verify_device=cpu"]
+SMALL = ["synth_train=24", "synth_heldout=4", "synth_indist=4", "verify_trials=1", "verify_workers=2",
+         "batch_size=8", "verify_device=cpu"]
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +54,20 @@ def test_dataset_loads_with_all_splits(built) -> None:
     card = (out / "README.md").read_text()
     assert card.startswith("---\nconfigs:") and "by op kind" in card
     assert not (out.parent / "tiny.work").exists() and not (out.parent / "tiny.partial").exists()
+
+
+def test_indist_split_is_an_eval_suite_apart_from_heldout(built) -> None:
+    """indist lives in OUT/indist (suite heldout:OUT/indist); heldout:OUT never picks it up."""
+    from eval.suites import load_suite
+
+    out, report = built
+    indist = load_suite(f"heldout:{out / 'indist'}")
+    heldout = load_suite(f"heldout:{out}")
+    assert len(indist) == report["counts"]["indist"] >= 1 and len(heldout) == report["counts"]["heldout"]
+    assert not {i.task_id for i in indist} & {h.task_id for h in heldout}
+    sft = datasets.load_dataset(str(out), split="sft")
+    assert not {i.task.reference for i in indist} & set(sft["reference"])
+    assert "| indist |" in (out / "README.md").read_text()
 
 
 def test_user_solution_and_leak(built) -> None:
@@ -126,7 +140,9 @@ def test_resume_after_kill(tmp_path) -> None:
     with open(journal, "a") as f:
         f.write('{"key": "torn')  # a write cut short by the kill
     assert subprocess.run(cmd, cwd=REPO, env=env, capture_output=True).returncode == 0
-    ds = datasets.load_dataset(str(out))
+    # force_redownload: `datasets` caches a local folder's parquet under a key that an earlier run's folder of
+    # the same name can match, and would then return that run's rows instead of the files now on disk.
+    ds = datasets.load_dataset(str(out), download_mode="force_redownload", verification_mode="no_checks")
     ids = ds["sft"]["sample_id"]
     assert len(ids) == len(set(ids))
     cfg = load_config(REPO / "recipes/data/tiny.yaml", overrides)

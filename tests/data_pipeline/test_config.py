@@ -14,7 +14,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_recipes_load() -> None:
     tiny = load_config(REPO / "recipes/data/tiny.yaml")
-    assert tiny.synth_train >= 500 and tiny.verify_trials >= 2
+    assert tiny.synth_train >= 200 and tiny.verify_trials >= 2
+    assert tiny.synth_indist > 0 and tiny.synth_heldout > 0 and tiny.synth_compact  # both held-out splits
+    small = load_config(REPO / "recipes/data/small.yaml")
+    assert set(small.synth_kinds) == set(load_config(None).synth_kinds) and small.synth_indist > 0
     cluster = load_config(REPO / "recipes/data/cluster.yaml")
     assert cluster.distill and cluster.inductor == "auto"
 

@@ -49,3 +49,36 @@ def test_one_of_each_kind_verifies() -> None:
     res = verify_batch([(s.reference, s.solution) for s in samples], VerifyConfig(device="cpu", trials=1, workers=2))
     bad = [(s.signature, r.summary()) for s, r in zip(samples, res, strict=True) if not r.correct]
     assert not bad, bad
+
+
+def test_indist_split_holds_unseen_instances_of_train_combinations() -> None:
+    from data_pipeline.synth import synthesize
+
+    out = synthesize(120, 6, seed=1, n_indist=12)
+    by = {k: [s for s in out if s.split == k] for k in ("train", "heldout", "indist")}
+    assert len(by["train"]) == 120 and len(by["heldout"]) == 6 and len(by["indist"]) == 12
+    train_sigs = {s.signature for s in by["train"]}
+    assert all(s.signature in train_sigs for s in by["indist"])  # seen combination
+    assert not {s.signature for s in by["heldout"]} & train_sigs  # unseen combination
+    assert not {s.reference for s in by["indist"]} & {s.reference for s in by["train"]}  # unseen instance
+    # Without indist nothing is rerouted: the old stream is unchanged.
+    assert [s.sample_id for s in synthesize(40, 2, seed=1)] == [s.sample_id for s in synthesize(40, 2, seed=1, n_indist=0)]
+
+
+def test_compact_answers_are_shorter_and_still_verify() -> None:
+    from data_pipeline.synth import synthesize
+    from rewards import VerifyConfig, verify_batch
+
+    full = synthesize(12, 0, seed=2)
+    short = synthesize(12, 0, seed=2, reasoning=False, compact=True)
+    assert [s.reference for s in full] == [s.reference for s in short]  # same tasks
+    assert all(not s.reasoning and "#" not in s.solution and '"""' not in s.solution for s in short)
+    from rewards.prompt import assistant_message
+
+    def answers(samples):  # noqa: ANN001, ANN202
+        return sum(len(assistant_message(s.solution, s.reasoning)) for s in samples)
+
+    assert answers(short) < 0.85 * answers(full)
+    assert sum(len(s.solution) for s in short) < sum(len(s.solution) for s in full)
+    res = verify_batch([(s.reference, s.solution) for s in short[:4]], VerifyConfig(device="cpu", trials=1, workers=2))
+    assert all(r.correct for r in res), [r.summary() for r in res]

@@ -17,15 +17,49 @@ def test_every_stage_is_a_subcommand():
 
 def test_tiny_plan_chains_outputs_to_inputs(tmp_path):
     plan = dict(stages(PRESETS["tiny"], tmp_path))
-    assert list(plan) == ["data", "sft", "grpo", "eval-base", "eval-sft", "eval-grpo", "compare", "release"]
+    evals = [f"eval-{m}-{s}" for m in ("base", "sft", "grpo") for s in ("indist", "heldout")]
+    assert list(plan) == ["data", "sft", "grpo", *evals, "compare", "release"]
     data = str(tmp_path / "data")
     assert plan["data"][-1] == data
     assert data in plan["sft"] and data in plan["grpo"]
     assert str(tmp_path / "sft") in plan["grpo"]  # GRPO starts from the SFT model
-    assert f"heldout:{data}" in plan["eval-grpo"]
+    assert f"heldout:{data}" in plan["eval-grpo-heldout"]  # unseen op combinations
+    assert f"heldout:{data}/indist" in plan["eval-sft-indist"]  # unseen instances of seen combinations
     for p in PRESETS.values():  # every recipe a preset names exists
         for rel in (p.data, p.sft, p.grpo):
             assert (RECIPES / rel).is_file(), rel
+
+
+def test_small_preset_samples_for_pass_at_4(tmp_path):
+    plan = dict(stages(PRESETS["small"], tmp_path))
+    sft = plan["eval-sft-indist"]
+    assert sft[sft.index("--samples") + 1] == "4" and float(sft[sft.index("--temperature") + 1]) > 0
+    base = plan["eval-base-indist"]
+    assert base[base.index("--samples") + 1] == "1" and float(base[base.index("--temperature") + 1]) == 0
+
+
+def test_results_table_from_eval_journals(tmp_path):
+    """The end-of-pipeline table reads each eval's samples.jsonl: pass@1, pass@k and call accuracy."""
+    import json
+
+    from tritonforge.pipeline import eval_dir, write_results
+
+    p = PRESETS["small"]
+    for model, correct in (("base", [0, 0, 0, 0]), ("sft", [1, 0, 0, 0]), ("grpo", [1, 1, 0, 0])):
+        for split in p.eval.splits:
+            d = eval_dir(tmp_path, model, split)
+            d.mkdir(parents=True)
+            rows = [{"task_id": "t1", "sample": i, "correct": bool(c), "status": "ok" if c else "mismatch"}
+                    for i, c in enumerate(correct)]
+            rows += [{"task_id": "t2", "sample": i, "correct": False, "status": "syntax_error"} for i in range(4)]
+            (d / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    md = write_results(p, tmp_path, {"data": 60.0, "sft": 600.0})
+    lines = {ln.split("|")[1].strip(): ln for ln in md.splitlines() if ln.startswith("| ")}
+    # sft: task 1 has 1/4 correct, task 2 none -> pass@1 12.5%, pass@4 50%; call accuracy 50%
+    assert "12.5% (2 tasks)" in lines["sft"] and "| 50.0% |" in lines["sft"]
+    assert "25.0% (2 tasks)" in lines["grpo"] and "0.0% (2 tasks)" in lines["base"]
+    assert "Wall time: 11.0 min" in md
+    assert (tmp_path / "eval" / "results.md").read_text() == md
 
 
 def test_unknown_preset_is_one_error_line():

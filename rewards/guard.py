@@ -55,6 +55,9 @@ ALLOWED_ATEN = frozenset({
     # copies and moves
     "clone", "copy", "copy_", "_to_copy", "to", "_copy_from", "_copy_from_and_resize", "cat", "stack",
     "_has_compatible_shallow_copy_type", "record_stream",
+    # random draws: noise cannot compute a deterministic answer (random tasks are labelled nondeterministic)
+    "randn", "rand", "randint", "randperm", "normal", "normal_", "uniform", "uniform_", "bernoulli",
+    "bernoulli_", "random_", "randn_like", "rand_like", "randint_like", "exponential_", "geometric_",
     # metadata and scalars
     "sym_size", "sym_stride", "sym_numel", "sym_storage_offset", "is_contiguous", "_local_scalar_dense",
     "size", "stride", "numel", "dim", "is_same_size", "is_nonzero",

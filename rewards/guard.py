@@ -369,6 +369,13 @@ _CODEGEN_MODULES = frozenset({"dataclasses", "collections", "enum", "abc"})
 _CALLER_NAME_MODULES = _CODEGEN_MODULES | {"typing", "typing_extensions"}
 
 
+def _module_of(obj: Any) -> str | None:
+    """`__module__` from a class's own dict (read without running any of its code); None otherwise."""
+    if isinstance(obj, type):
+        return type.__dict__["__dict__"].__get__(obj).get("__module__")
+    return None
+
+
 def _candidate_owned(obj: Any) -> bool:
     """Whether `obj` is a class or function the candidate module defined (read without running its code)."""
     if isinstance(obj, type):
@@ -429,8 +436,9 @@ class _Policy:
         if event in _DENY_FROM_CANDIDATE or event in _FRAME_EVENTS:
             direct = (self.caller.f_globals.get("__name__", "") or "") if self.caller is not None else ""
             codegen = direct.split(".")[0] in _CODEGEN_MODULES
-            if event in ("object.__setattr__", "object.__delattr__") and (codegen or (args and _candidate_owned(args[0]))):
-                return  # a class the candidate defines, or one @dataclass / namedtuple / Enum is building
+            if event in ("object.__setattr__", "object.__delattr__") and args and (
+                    _candidate_owned(args[0]) or (codegen and _module_of(args[0]) in _CODEGEN_MODULES)):
+                return  # a class the candidate defines, or a fresh one namedtuple/Enum is building (never torch's)
             if event == "object.__getattr__" and args and _candidate_owned(args[0]):
                 return  # `__code__` of its own function (inspect.signature for @dataclass); frames stay closed
             if event in ("exec", "compile") and codegen:

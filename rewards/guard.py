@@ -456,7 +456,7 @@ class _Policy:
         elif (event in ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.utime")
               or event.startswith("shutil.")) and args:
             path = args[0]
-            if not self._in_cache(path) and not self._in_tmp(path) and self._candidate_on_stack():
+            if not self._writable(path) and self._candidate_on_stack():
                 self.deny(event, "only the sandbox's private temporary directory is writable")
 
     def _triton_compiler_call(self, args: tuple) -> bool:
@@ -471,17 +471,13 @@ class _Policy:
             return False
         return initiator(self.caller) == "trusted"
 
-    def _in_tmp(self, path: Any) -> bool:
-        """The candidate's private temporary directory (a tmpfs that vanishes with it, as root)."""
-        if self.tmp_dir is None or not isinstance(path, (str, bytes, os.PathLike)):
+    def _writable(self, path: Any) -> bool:
+        """Inside the Triton cache or the candidate's private temporary directory (a tmpfs that vanishes
+        with it, as root); `path` is resolved once."""
+        if not isinstance(path, (str, bytes, os.PathLike)):
             return False
-        return (os.path.realpath(os.fsdecode(path)) + os.sep).startswith(self.tmp_dir)
-
-    def _in_cache(self, path: Any) -> bool:
-        if not isinstance(path, (str, bytes, os.PathLike)) or self.cache_dir is None:
-            return False
-        p = os.path.realpath(os.fsdecode(path))
-        return (p + os.sep).startswith(self.cache_dir)
+        real = os.path.realpath(os.fsdecode(path))
+        return _under(real, self.cache_dir) or _under(real, self.tmp_dir)
 
     def _check_open(self, args: tuple) -> None:
         path, mode = args[0], args[1] if len(args) > 1 else "r"
@@ -495,10 +491,16 @@ class _Policy:
         if real.startswith("/proc/") and ("/fd" in real or "/mem" in real or "/environ" in real):
             self.deny("open", "process file descriptors and memory are private to the harness")
         writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or bool(flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
-        if writing and not self._in_cache(p) and not self._in_tmp(p):
+        in_cache = _under(real, self.cache_dir)
+        if writing and not in_cache and not _under(real, self.tmp_dir):
             self.deny("open", f"writing {p!r}: only the sandbox's private temporary directory is writable")
-        if self.sandbox_root and (real + os.sep).startswith(self.sandbox_root) and not self._in_cache(p):
+        if _under(real, self.sandbox_root) and not in_cache:
             self.deny("open", "the sandbox's files are the harness's")
+
+
+def _under(real: str, root: str | None) -> bool:
+    """`real` (a resolved path) is `root` or inside it (`root` ends with a separator)."""
+    return root is not None and (real + os.sep).startswith(root)
 
 
 _POLICY: _Policy | None = None

@@ -68,12 +68,12 @@ FORBIDDEN_BUILTINS = frozenset({
     "SystemExit", "KeyboardInterrupt", "GeneratorExit", "BaseException",
 })
 # Attribute names that are (private aliases of) escape modules, wherever they appear in a chain.
-ESCAPE_ATTRS = frozenset({m for m in ("os", "sys", "subprocess", "socket", "ctypes", "builtins", "gc", "inspect",
+ESCAPE_ATTRS = frozenset(("os", "sys", "subprocess", "socket", "ctypes", "builtins", "gc", "inspect",
                                       "importlib", "io", "posix", "shutil", "pathlib", "signal", "threading",
                                       "thread", "multiprocessing", "pickle", "marshal", "mmap", "resource",
                                       "pty", "fcntl", "tempfile", "glob", "traceback", "weakref", "atexit",
                                       "imp", "code", "pdb", "faulthandler", "sysconfig", "site", "linecache",
-                                      "tokenize", "zipimport", "runpy", "codecs", "ast", "dis")})
+                                      "tokenize", "zipimport", "runpy", "codecs", "ast", "dis"))
 # Dunder attributes that are harmless; all others (__globals__, __subclasses__, __dict__, __code__,
 # __class__, __builtins__, ...) are the raw material of sandbox escapes.
 ALLOWED_DUNDERS = frozenset({"__init__", "__name__", "__qualname__", "__doc__", "__module__"})

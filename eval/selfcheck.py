@@ -160,17 +160,32 @@ def run_selfcheck(spec: str, out_dir: str | Path, device: str = "auto", trials: 
             checks.append(Check(it.task_id, "excluded", "no known-good answer to check"))
         else:
             (shipped if kind == "shipped solution" else own).append((it, code, kind))
+    # Resumable: each chunk's checks are appended to a journal as soon as it is judged; a rerun with the same
+    # suite, device and rules skips the tasks already there (a killed self-check loses at most one chunk).
+    journal = out / "selfcheck.partial.jsonl"
+    key = {"suite": spec, "device": run_device, "strict_rules": strict_rules, "trials": trials}
+    done = _read_journal(journal, key)
+    checks += [done[t] for t in sorted(done) if t not in {c.task_id for c in checks}]
+    chunk = max(8, 2 * config.workers)
     for batch, cfg in ((shipped, config), (own, replace(config, strict_rules=False))):
-        if not batch:
+        todo = [b for b in batch if b[0].task_id not in done]
+        if not todo:
             continue
         if progress:
-            progress(f"verifying {len(batch)} {'shipped solutions' if batch is shipped else 'references as candidates'}")
-        results = verify_batch([(it.task.reference, code) for it, code, _ in batch], cfg,
-                               progress=(lambda d, n: progress(f"{d}/{n}")) if progress else None)
-        for (it, code, kind), res in zip(batch, results, strict=True):
-            outcome, reason = classify(res, code)
-            checks.append(Check(it.task_id, outcome, reason, kind, it.meta.get("size", ""), it.meta.get("backward", ""),
-                                res.status.value, tuple(f.rule for f in res.rule_findings if f.fatal)))
+            what = "shipped solutions" if batch is shipped else "references as candidates"
+            progress(f"verifying {len(todo)} {what}" + (f" ({len(batch) - len(todo)} done earlier)" if len(todo) < len(batch) else ""))
+        for start in range(0, len(todo), chunk):
+            part = todo[start:start + chunk]
+            results = verify_batch([(it.task.reference, code) for it, code, _ in part], cfg)
+            new = []
+            for (it, code, kind), res in zip(part, results, strict=True):
+                outcome, reason = classify(res, code)
+                new.append(Check(it.task_id, outcome, reason, kind, it.meta.get("size", ""), it.meta.get("backward", ""),
+                                 res.status.value, tuple(f.rule for f in res.rule_findings if f.fatal)))
+            _append_journal(journal, key, new)
+            checks += new
+            if progress:
+                progress(f"{start + len(part)}/{len(todo)}")
     order = {c: i for i, c in enumerate(OUTCOMES)}
     checks.sort(key=lambda c: (order.get(c.outcome, 99), c.task_id))
     counts = Counter(c.outcome for c in checks)
@@ -186,7 +201,32 @@ def run_selfcheck(spec: str, out_dir: str | Path, device: str = "auto", trials: 
             f.write(json.dumps(asdict(c), sort_keys=True) + "\n")
     (out / "selfcheck.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
     (out / "selfcheck.md").write_text(markdown(summary, checks))
+    journal.unlink(missing_ok=True)
     return summary
+
+
+def _read_journal(path: Path, key: dict[str, Any]) -> dict[str, Check]:
+    """Checks of an interrupted run with the same settings (anything else in the journal is ignored)."""
+    done: dict[str, Check] = {}
+    if not path.is_file():
+        return done
+    for line in path.read_text().splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:  # the line a kill cut short
+            continue
+        if row.pop("key", None) != key:
+            continue
+        row["rules"] = tuple(row.get("rules", ()))
+        done[row["task_id"]] = Check(**row)
+    return done
+
+
+def _append_journal(path: Path, key: dict[str, Any], checks: list[Check]) -> None:
+    with path.open("a") as f:
+        for c in checks:
+            f.write(json.dumps({**asdict(c), "key": key}, sort_keys=True) + "\n")
+        f.flush()
 
 
 def markdown(summary: dict[str, Any], checks: list[Check]) -> str:

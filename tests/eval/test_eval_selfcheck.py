@@ -98,3 +98,21 @@ def test_selfcheck_bad_suite_is_one_error_line(tmp_path: Path, capsys: pytest.Ca
     assert main(["eval", "selfcheck", "--suite", "tritonbench-g:/no/such/dir", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "\n" not in err
+
+
+def test_selfcheck_resumes_from_its_journal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A killed self-check keeps what it judged: a rerun with the same settings takes those checks from the
+    journal (here one planted entry, which a real run would have judged `accepted`) and judges the rest."""
+    out = tmp_path / "sc"
+    out.mkdir()
+    key = {"suite": SUITE, "device": "cpu", "strict_rules": False, "trials": 1}
+    planted = {"task_id": "tritonbench_g-scale_alias", "outcome": "mismatch", "reason": "planted by the test",
+               "answer": "shipped solution", "size": "", "backward": "yes", "status": "mismatch", "rules": []}
+    stale = {**planted, "task_id": "tritonbench_g-rowsum_module", "key": {**key, "device": "cuda"}}
+    (out / "selfcheck.partial.jsonl").write_text(json.dumps({**planted, "key": key}) + "\n" + json.dumps(stale) + "\n{cut")
+    assert main(["eval", "selfcheck", "--suite", SUITE, "--device", "cpu", "--out", str(out), "--no-strict-rules"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "accepted: 2/6"
+    rows = {r["task_id"]: r for r in map(json.loads, (out / "selfcheck.jsonl").read_text().splitlines())}
+    assert rows["tritonbench_g-scale_alias"]["reason"] == "planted by the test"  # from the journal, not re-run
+    assert rows["tritonbench_g-rowsum_module"]["outcome"] == "accepted"  # another device's entry was ignored
+    assert len(rows) == 6 and not (out / "selfcheck.partial.jsonl").exists()

@@ -1,41 +1,85 @@
 #!/usr/bin/env bash
 # The prepared GPU check for a session that has a GPU box (device tool): everything the CPU machines
-# cannot check, in one run, logs under $OUT (or ./gpu_check_out). Needs torch + triton with CUDA on the box;
-# trl/datasets are not needed for these checks. Usage on the box, from the repo root:
-#   bash scripts/gpu_check.sh            # ~3-5 minutes on one H100/H200
+# cannot check, in one run, logs under $OUT (or ./gpu_check_out). Needs torch + triton with CUDA on the box.
+# Every section has its own time limit, so a slow or broken one never hides the others' results.
+#   bash scripts/gpu_check.sh judge [BENCH_DIR]   # verifier on CUDA: honest/timed, adversarial, selfchecks, bench
+#   bash scripts/gpu_check.sh train CORPUS        # the 1gpu preset on SmolLM2-135M, sized for a few minutes
+# BENCH_DIR holds TritonBench/ (its data/ folder) and KernelBench/ (level folders); default .gpu/bench.
+# `train` needs trl + datasets (carried as wheels, see README "GPU box") and the embedded model's GGUF.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT="${OUT:-gpu_check_out}"
-mkdir -p "$OUT"
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1
+# Logs gather in $LOGS and are packed into $OUT/$MODE.tgz after every section (the device tool returns few
+# files, and a run cut short by its time limit still returns everything finished before).
+MODE="${1:-judge}"
+LOGS="${LOGS:-/tmp/gpu_check_$MODE}"
+mkdir -p "$OUT" "$LOGS"
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 PY="${PYTHON:-python3}"
 W="${WORKERS:-$(nproc)}"
+TF="$PY -m tritonforge.cli"
+
+section() {  # section NAME SECONDS CMD...: run with a time limit, log to $OUT/NAME.txt, print its wall time
+  local name=$1 limit=$2; shift 2
+  local t0; t0=$(date +%s.%N)
+  echo "== $name (limit ${limit}s) ==" | tee -a "$LOGS/$name.txt"
+  timeout --kill-after=10 "$limit" "$@" 2>&1 | tee -a "$LOGS/$name.txt"
+  local rc=${PIPESTATUS[0]}
+  echo "== $name: rc=$rc wall=$(echo "$(date +%s.%N) - $t0" | bc)s ==" | tee -a "$LOGS/$name.txt" "$LOGS/summary.txt"
+  tar czf "$OUT/$MODE.tgz" -C "$LOGS" . 2>/dev/null
+}
+
 {
+  date -u
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
-  $PY -c "import torch, triton; print('torch', torch.__version__, 'triton', triton.__version__, 'cuda', torch.version.cuda)"
-} 2>&1 | tee "$OUT/env.txt"
+  $PY -c "import torch, triton, transformers; print('torch', torch.__version__, 'triton', triton.__version__, 'cuda', torch.version.cuda, 'transformers', transformers.__version__)"
+  $PY -c "import trl, datasets, peft; print('trl', trl.__version__, 'datasets', datasets.__version__, 'peft', peft.__version__)" || true
+  nproc; uptime
+} 2>&1 | tee "$LOGS/env.txt"
 
-echo "== honest candidates on CUDA (timed) ==" | tee "$OUT/verify.txt"
-for t in add relu softmax layernorm rowsum matmul; do
-  $PY -m tritonforge.cli verify "tests/rewards/tasks/$t.py" "tests/rewards/candidates/${t}_ok.py" --device cuda --trials 3 \
-    2>&1 | tee -a "$OUT/verify.txt"
-done
-
-echo "== GPU tests (timed honest cases, CUDA fault contained, hidden torch compute caught by the op record + profiler) ==" | tee "$OUT/gpu_tests.txt"
-if $PY -c "import pytest" 2>/dev/null; then
-  $PY -m pytest -q -m gpu tests/rewards/test_gpu.py -p no:cacheprovider 2>&1 | tee -a "$OUT/gpu_tests.txt"
+if [ "$MODE" = judge ]; then
+  B="${2:-.gpu/bench}"
+  verify_honest() {
+    for t in add relu softmax layernorm rowsum matmul; do
+      $TF verify "tests/rewards/tasks/$t.py" "tests/rewards/candidates/${t}_ok.py" --device cuda --trials 3
+    done
+  }
+  [ -n "${HONEST:-}" ] && section verify_honest 60 verify_honest  # test_gpu.py times the same kinds
+  section gpu_tests "${T_GPU_TESTS:-40}" $PY -m pytest -q -m gpu tests/rewards/test_gpu.py -p no:cacheprovider
+  section adversarial "${T_ADV:-90}" env TRITONFORGE_ADVERSARIAL_DEVICE=cuda $PY -m pytest -q tests/rewards/test_adversarial.py \
+    -p no:cacheprovider
+  section selfcheck_tbg "${T_TBG:-100}" $TF eval selfcheck --suite "tritonbench-g:$B/TritonBench" --device cuda --workers "$W" \
+    --out "$LOGS/selfcheck_tbg"
+  section selfcheck_kb1 "${T_KB1:-40}" $TF eval selfcheck --suite "kernelbench:$B/KernelBench:1" --device cuda --workers "$W" \
+    --out "$LOGS/selfcheck_kb1"
+  [ -n "${BENCH:-}" ] && section bench_verify "${T_BENCH:-25}" $TF bench verify --device cuda --workers "$W" --n 100 --trials 3
+elif [ "$MODE" = train ]; then
+  C="${2:?usage: gpu_check.sh train CORPUS}"
+  R="${RUN:-/tmp/tf_1gpu}"
+  mkdir -p "$R"
+  # The 1gpu recipes, resized for a few device minutes: full fine-tuning (a 135M model needs no LoRA),
+  # three epochs, then a short GRPO with the speed term (HF generation: the box has no vLLM).
+  section sft "${T_SFT:-90}" $TF sft --config recipes/sft/1gpu.yaml --corpus "$C" --output_dir "$R/sft" --use_peft false \
+    --packing false --per_device_train_batch_size 8 --gradient_accumulation_steps 1 --learning_rate 2e-4 \
+    --num_train_epochs 3 --gradient_checkpointing false --save_steps 10000 --logging_steps 10 ${SFT_EXTRA:-}
+  section grpo "${T_GRPO:-120}" $TF grpo --config recipes/grpo/1gpu.yaml --corpus "$C" --model_name_or_path "$R/sft" \
+    --output_dir "$R/grpo" --use_vllm false --max_steps "${GRPO_STEPS:-6}" --num_generations 8 \
+    --per_device_train_batch_size 16 --gradient_accumulation_steps 1 --max_completion_length 640 \
+    --learning_rate 2e-6 --gradient_checkpointing false --save_steps 10000 --verify_workers "$W" ${GRPO_EXTRA:-}
+  cp "$R"/grpo/*.png "$R"/grpo/signal*.json* "$LOGS/" 2>/dev/null
+  for m in sft grpo base; do
+    model="$R/$m"; s=4; temp=0.7
+    lim=${T_EVAL:-70}
+    if [ $m = base ]; then model=default; s=1; temp=0; lim=${T_EVAL_BASE:-40}; fi
+    section "eval_$m" "$lim" $TF eval --model "$model" --suite "heldout:$C/indist" --limit "${EVAL_LIMIT:-32}" --samples $s \
+      --temperature $temp --max-new-tokens "${EVAL_TOKENS:-640}" --device "${DEVICE:-cuda}" --workers "$W" --label "$m (indist)" \
+      --out "$R/eval/$m-indist"
+    cp "$R/eval/$m-indist/report.md" "$LOGS/eval_$m.md" 2>/dev/null
+  done
+  section compare 15 $TF eval compare "$R"/eval/*-indist --out "$LOGS/compare.md"
 else
-  echo "pytest missing on this box: skipped" | tee -a "$OUT/gpu_tests.txt"
+  echo "unknown mode $MODE (judge | train)"; exit 2
 fi
-
-echo "== adversarial suite on CUDA (hostile + honest cases; runtime enforcement, supervisor-checked timing) ==" | tee "$OUT/adversarial.txt"
-if $PY -c "import pytest" 2>/dev/null; then
-  TRITONFORGE_ADVERSARIAL_DEVICE=cuda $PY -m pytest -q tests/rewards/test_adversarial.py -p no:cacheprovider -x 2>&1 | tail -40 | tee -a "$OUT/adversarial.txt"
-fi
-
-echo "== bench verify (target >= 10 candidates/s for small kernels; prints the runtime-record overhead) ==" | tee "$OUT/bench.txt"
-$PY -m tritonforge.cli bench verify --device cuda --workers "$W" --n 200 --trials 3 2>&1 | tee -a "$OUT/bench.txt"
-
-echo "== engine on CPU interpreter, same box, for comparison ==" | tee -a "$OUT/bench.txt"
-$PY -m tritonforge.cli bench verify --device cpu --workers "$W" --n 100 --trials 3 2>&1 | tee -a "$OUT/bench.txt"
-echo "done: $OUT"
+tar czf "$OUT/$MODE.tgz" -C "$LOGS" .
+echo "done: $OUT/$MODE.tgz"
+cat "$LOGS/summary.txt"

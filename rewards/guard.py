@@ -28,7 +28,9 @@ correctness of the outputs is judged in another process.
 from __future__ import annotations
 
 import os
+import re
 import sys
+import tempfile
 import types
 from collections import Counter
 from typing import Any
@@ -399,6 +401,7 @@ class _Policy:
         self.busy = False
         self.sandbox_root = os.path.realpath(sandbox_root) + os.sep if sandbox_root else None
         self.cache_dir = os.path.realpath(cache_dir) + os.sep if cache_dir else None
+        self.scratch_dir = os.path.realpath(tempfile.gettempdir()) + os.sep  # resolved before arming
         self.denied: Counter[str] = Counter()
 
     def _candidate_on_stack(self) -> bool:
@@ -456,7 +459,8 @@ class _Policy:
         elif (event in ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.utime")
               or event.startswith("shutil.")) and args:
             path = args[0]
-            if not self._writable(path) and self._candidate_on_stack():
+            scratch = isinstance(path, (str, bytes, os.PathLike)) and self._compiler_scratch(os.path.realpath(os.fsdecode(path)))
+            if not self._writable(path) and not scratch and self._candidate_on_stack():
                 self.deny(event, "only the sandbox's private temporary directory is writable")
 
     def _triton_compiler_call(self, args: tuple) -> bool:
@@ -471,6 +475,12 @@ class _Policy:
             return False
         return initiator(self.caller) == "trusted"
 
+    def _compiler_scratch(self, real: str) -> bool:
+        """On CUDA without a private /tmp (no mount namespace), Triton's compiler still writes its ptx/cubin
+        scratch files into the temporary directory: allowed for torch/triton themselves, never the candidate."""
+        return (self.allow_compilers and self.tmp_dir is None and _under(real, self.scratch_dir)
+                and initiator(self.caller) == "trusted")
+
     def _writable(self, path: Any) -> bool:
         """Inside the Triton cache or the candidate's private temporary directory (a tmpfs that vanishes
         with it, as root); `path` is resolved once."""
@@ -483,19 +493,27 @@ class _Policy:
         path, mode = args[0], args[1] if len(args) > 1 else "r"
         flags = args[2] if len(args) > 2 and isinstance(args[2], int) else 0
         if isinstance(path, int):
-            self.deny("open", "opening inherited file descriptors")
+            # Triton's CUDA compiler wraps the fds of `tempfile.NamedTemporaryFile` (mkstemp + open(fd)) for
+            # ptxas; the candidate (directly or through a helper) must not reopen inherited ones.
+            if initiator(self.caller) != "trusted":
+                self.deny("open", "opening inherited file descriptors")
+            return
         if not isinstance(path, (str, bytes, os.PathLike)):
             return
         p = os.fsdecode(path)
         real = os.path.realpath(p)
-        if real.startswith("/proc/") and ("/fd" in real or "/mem" in real or "/environ" in real):
+        if _PROC_PRIVATE.match(real):
             self.deny("open", "process file descriptors and memory are private to the harness")
         writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or bool(flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
         in_cache = _under(real, self.cache_dir)
-        if writing and not in_cache and not _under(real, self.tmp_dir):
+        if writing and not in_cache and not _under(real, self.tmp_dir) and not self._compiler_scratch(real):
             self.deny("open", f"writing {p!r}: only the sandbox's private temporary directory is writable")
         if _under(real, self.sandbox_root) and not in_cache:
             self.deny("open", "the sandbox's files are the harness's")
+
+
+# A process's descriptors, memory and environment (also per thread): /proc/meminfo and the like stay readable.
+_PROC_PRIVATE = re.compile(r"^/proc/[^/]+/(task/[^/]+/)?(fd|fdinfo|mem|environ|map_files)(/|$)")
 
 
 def _under(real: str, root: str | None) -> bool:

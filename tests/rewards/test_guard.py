@@ -80,3 +80,35 @@ def test_suspension_hides_only_marked_regions() -> None:
         rec.suspended -= 1
         x * 2
     assert list(rec.summary()["forbidden"]) == ["aten::mul"]
+
+
+def _call_as(module: str, fn):  # noqa: ANN001, ANN202
+    """Run `fn(frame)` from a frame whose module is `module` (how the audit hook tells who acts)."""
+    g = {"__name__": module, "fn": fn, "sys": __import__("sys")}
+    exec("def probe():\n    return fn(sys._getframe())\n", g)  # noqa: S102 - a test's own helper
+    return g["probe"]()
+
+
+def test_open_of_a_file_descriptor_is_refused_to_the_candidate_only(tmp_path) -> None:  # noqa: ANN001
+    """Triton's CUDA compiler opens mkstemp fds (NamedTemporaryFile) and writes ptx scratch files into the
+    temporary directory; the candidate may do neither (inherited fds, host files)."""
+    from rewards.guard import CAND_MODULE, _Policy
+
+    def check(policy: _Policy, args: tuple):  # noqa: ANN202
+        def run(frame):  # noqa: ANN001, ANN202
+            policy.caller = frame
+            policy._check_open(args)
+            return True
+        return run
+
+    policy = _Policy(sandbox_root=None, cache_dir=str(tmp_path / "cache"), allow_compilers=True)
+    assert _call_as("triton.backends.nvidia.compiler", check(policy, (5, "w")))
+    scratch = policy.scratch_dir + "tmpabc.ptx"
+    assert _call_as("triton.backends.nvidia.compiler", check(policy, (scratch, "w")))
+    for args in ((5, "w"), (scratch, "w")):
+        with pytest.raises(PermissionError):
+            _call_as(CAND_MODULE, check(policy, args))
+    # With a private /tmp (tmp_dir set) or on the CPU interpreter (no compilers) there is no scratch exception.
+    cpu = _Policy(sandbox_root=None, cache_dir=None, allow_compilers=False)
+    with pytest.raises(PermissionError):
+        _call_as("triton.runtime.interpreter", check(cpu, (cpu.scratch_dir + "x", "w")))

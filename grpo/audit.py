@@ -1,9 +1,14 @@
-"""Reward-function wrappers for GRPO: never raise, and leave an audit trail of every completion.
+"""The completion audit of a GRPO run: every scored completion, its verdict and each reward, on file.
 
 Reward hacking shows up as completions that score well for the wrong reason (a kernel defined but not
 used, a torch fallback slipping past a rule). So every scored completion is written, with its verdict
-(status, fatal rule findings, max error, speedup) and each reward, to a JSONL file in output_dir, and the
-same verdict columns are added to TRL's own completion table (`log_completions`) via `log_extra`.
+(status, fatal rule findings, max error, speedup), each reward and the reason of any reward that failed,
+to a JSONL file in output_dir, and the same verdict columns are added to TRL's own completion table
+(`log_completions`) via `log_extra`.
+
+`RewardAudit` is the sink of a reward set (`rewards.functions.build_rewards(..., sink=audit)`): the
+reward functions' one never-raise layer reports each call here, and the verdicts are read from the set's
+shared verifier, so auditing verifies nothing a second time.
 """
 
 from __future__ import annotations
@@ -12,40 +17,65 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from rewards.extract import completion_text
+from rewards.verdicts import BatchVerifier, VerdictBatch, references_of
 
 logger = logging.getLogger(__name__)
 
-RewardFunc = Callable[..., list[float | None]]
-
 
 class RewardAudit:
-    """Shared by the wrapped reward functions of one trainer; writes one JSONL line per completion."""
+    """Collects the scores of one batch from every reward function; the last one's call writes the rows.
 
-    def __init__(self, path: str | None, names: Sequence[str]) -> None:
+    Picklable: the lock and the half-collected batch are process-local.
+    """
+
+    def __init__(self, path: str | None) -> None:
         self.path = path
-        self.names = list(names)
+        self.names: list[str] = []
+        self.verifier: BatchVerifier | None = None
         self.scores: dict[str, list[float | None]] = {}
-        self.errors = 0
+        self.errors: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def record(
-        self, name: str, scores: list[float | None], completions: Sequence[Any], kwargs: dict[str, Any]
-    ) -> None:
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.update(_lock=None, scores={}, errors={})
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def bind(self, names: Sequence[str], verifier: BatchVerifier) -> None:
+        """The reward names in TRL's call order (the last one writes) and where the verdicts are."""
+        self.names = list(names)
+        self.verifier = verifier
+
+    def record(self, name: str, scores: list[float | None], completions: Sequence[Any], kwargs: dict[str, Any],
+               error: str | None) -> None:
         self.scores[name] = scores
-        if name != self.names[-1]:
-            return  # the last reward function of the step writes the row, with every function's score
+        if error is not None:
+            self.errors[name] = error
+        if self.names and name != self.names[-1]:
+            return  # the last reward function of the step writes the rows, with every function's score
         try:
             self._write(completions, kwargs)
         except Exception as e:  # auditing must never stop training
             logger.warning("completion audit failed: %s: %s", type(e).__name__, e)
-        self.scores = {}
+        self.scores, self.errors = {}, {}
+
+    def _batch(self, completions: Sequence[Any], kwargs: dict[str, Any]) -> VerdictBatch | None:
+        """This batch's verdicts from the shared verifier (already verified by the verdict rewards)."""
+        if self.verifier is None or kwargs.get("reference") is None:
+            return None
+        return self.verifier.batch(completions, references_of(len(completions), kwargs))
 
     def _write(self, completions: Sequence[Any], kwargs: dict[str, Any]) -> None:
-        verdicts = _verdicts(completions, kwargs)
+        batch = self._batch(completions, kwargs)
+        verdicts = batch.verdicts if batch is not None else None
         if verdicts is not None and callable(kwargs.get("log_extra")):
             kwargs["log_extra"]("status", [v.status.value for v in verdicts])
             kwargs["log_extra"](
@@ -54,13 +84,15 @@ class RewardAudit:
             kwargs["log_extra"]("speedup", [v.speedup for v in verdicts])
         if not self.path:
             return
+        texts = batch.texts if batch is not None else tuple(completion_text(c) for c in completions)
         state = kwargs.get("trainer_state")
         step = getattr(state, "global_step", None)
         task_ids = kwargs.get("task_id") or [None] * len(completions)
         lines = []
-        for i, c in enumerate(completions):
-            row: dict[str, Any] = {"step": step, "task_id": task_ids[i], "completion": completion_text(c)}
+        for i, text in enumerate(texts):
+            row: dict[str, Any] = {"step": step, "task_id": task_ids[i], "completion": text}
             row.update({f"reward_{n}": s[i] for n, s in self.scores.items()})
+            row.update({f"reward_error_{n}": e for n, e in self.errors.items()})
             if verdicts is not None:
                 v = verdicts[i]
                 row.update(
@@ -79,47 +111,6 @@ class RewardAudit:
             fh.write("\n".join(lines) + "\n")
 
 
-def _verdicts(completions: Sequence[Any], kwargs: dict[str, Any]) -> list[Any] | None:
-    """This batch's verdicts (cached by rewards.functions, so no second verification)."""
-    refs = kwargs.get("reference")
-    if refs is None:
-        return None
-    from rewards.functions import verdicts_for
-
-    refs = [refs] * len(completions) if isinstance(refs, str) else list(refs)
-    return verdicts_for(completions, refs)
-
-
-class GuardedReward:
-    """A reward function that never raises (exceptions score None: left out of the advantage) and audits.
-
-    A plain class (not a closure) so it pickles; `__name__` is the wrapped function's, which TRL logs by.
-    """
-
-    def __init__(self, func: RewardFunc, audit: RewardAudit | None = None) -> None:
-        self.func = func
-        self.audit = audit
-        self.__name__ = getattr(func, "__name__", type(func).__name__)
-        self.__doc__ = getattr(func, "__doc__", None)
-
-    def __call__(
-        self, prompts: Sequence[Any], completions: Sequence[Any], **kwargs: Any
-    ) -> list[float | None]:
-        n = len(completions)
-        try:
-            scores = list(self.func(prompts=prompts, completions=completions, **kwargs))
-            if len(scores) != n:
-                raise ValueError(f"returned {len(scores)} rewards for {n} completions")
-        except Exception as e:
-            logger.error("reward %s failed (%s: %s); batch scored None", self.__name__, type(e).__name__, e)
-            if self.audit is not None:
-                self.audit.errors += 1
-            scores = [None] * n
-        if self.audit is not None:
-            self.audit.record(self.__name__, scores, completions, kwargs)
-        return scores
-
-
 def audit_path(output_dir: str, filename: str) -> str:
     """One file per process: ranks of a multi-GPU run score different completions."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -127,8 +118,3 @@ def audit_path(output_dir: str, filename: str) -> str:
         stem, ext = os.path.splitext(filename)
         filename = f"{stem}.rank{os.environ.get('RANK', '0')}{ext}"
     return os.path.join(output_dir, filename)
-
-
-def guarded_reward_funcs(funcs: Sequence[RewardFunc], audit_file: str | None) -> list[GuardedReward]:
-    audit = RewardAudit(audit_file, [getattr(f, "__name__", type(f).__name__) for f in funcs])
-    return [GuardedReward(f, audit) for f in funcs]

@@ -7,10 +7,13 @@ Recipes (recipes/grpo/*.yaml) are flat YAML over `GRPOScriptArguments`, `GRPOTra
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from trl import GRPOConfig, ModelConfig
 
-from sft.common import auto_bf16, cuda_available
+from rewards.config import VerifyConfig
+from rewards.functions import RewardConfig
+from sft.common import auto_bf16
 
 
 @dataclass
@@ -49,7 +52,10 @@ class GRPOScriptArguments:
     )
     speed_reward: bool | None = field(
         default=None,
-        metadata={"help": "Add the clipped speedup term. Unset: on when CUDA is present (no timing on CPU)."},
+        metadata={
+            "help": "Add the clipped speedup term. Unset: on when candidates run on CUDA (no timing on CPU); "
+            "decided with the reward list by rewards.functions.plan_rewards."
+        },
     )
     speed_weight: float = field(default=0.5, metadata={"help": "Weight of the speed term when it is added."})
     verify_device: str = field(
@@ -74,11 +80,6 @@ class GRPOScriptArguments:
             raise ValueError("reward_funcs must name at least one reward function")
         if self.verify_timeout_s <= 0:
             raise ValueError("verify_timeout_s must be > 0")
-        if self.speed_reward is None:
-            self.speed_reward = cuda_available()
-        names = {n.removesuffix("_reward") for n in self.reward_funcs}
-        if self.speed_reward and "speed" not in names:
-            self.reward_funcs = [*self.reward_funcs, "speed"]
 
 
 @dataclass
@@ -107,22 +108,23 @@ class GRPOTrainConfig(GRPOConfig):
 DATACLASSES = (GRPOScriptArguments, GRPOTrainConfig, ModelConfig)
 
 
-def reward_weights_for(script: GRPOScriptArguments, cfg: GRPOTrainConfig) -> list[float] | None:
-    """Weights aligned with `script.reward_funcs` (the speed term may have been appended automatically)."""
-    weights = cfg.reward_weights
-    if weights is None:
-        if len(script.reward_funcs) == 1:
-            return None
-        return [
-            script.speed_weight if n.removesuffix("_reward") == "speed" else 1.0 for n in script.reward_funcs
-        ]
-    weights = list(weights)
-    if len(weights) == len(script.reward_funcs) - 1 and script.reward_funcs[-1] == "speed":
-        weights.append(
-            script.speed_weight
-        )  # the recipe weighted its own names; the speed term was auto-added
-    if len(weights) != len(script.reward_funcs):
-        raise ValueError(
-            f"{len(weights)} reward_weights for {len(script.reward_funcs)} reward_funcs {script.reward_funcs}"
-        )
-    return weights
+def reward_config(script: GRPOScriptArguments, cfg: GRPOTrainConfig) -> RewardConfig:
+    """The reward factory's input from the recipe: names, speed choice, weights and verification settings.
+
+    Nothing is decided here: whether the speed term is added, and the final weights, depend on the
+    device the candidates run on, which `rewards.functions.build_rewards` resolves once.
+    """
+    verify: dict[str, Any] = {
+        "device": script.verify_device,
+        "timeout_s": script.verify_timeout_s,
+        "trials": script.verify_trials,
+    }
+    if script.verify_workers:
+        verify["workers"] = script.verify_workers
+    return RewardConfig(
+        names=tuple(script.reward_funcs),
+        speed=script.speed_reward,
+        speed_weight=script.speed_weight,
+        weights=tuple(cfg.reward_weights) if cfg.reward_weights is not None else None,
+        verify=VerifyConfig(**verify),
+    )

@@ -11,15 +11,15 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
-from typing import Any
 
 from trl import GRPOTrainer, ModelConfig, get_peft_config
 
 from data_pipeline.models import resolve_model
 from data_pipeline.threads import pick_threads
-from grpo.audit import audit_path, guarded_reward_funcs
-from grpo.config import GRPOScriptArguments, GRPOTrainConfig, reward_weights_for
+from grpo.audit import RewardAudit, audit_path
+from grpo.config import GRPOScriptArguments, GRPOTrainConfig, reward_config
 from grpo.signal import SignalCallback
+from rewards.functions import RewardSet, build_rewards
 from sft.common import (
     cuda_available,
     final_model_dir,
@@ -75,27 +75,14 @@ def keep_vllm_cpu_linear_plain() -> None:
     vllm_layer_utils.dispatch_cpu_unquantized_gemm = plain_gemm
 
 
-def configure_verification(script: GRPOScriptArguments) -> None:
-    from rewards.config import VerifyConfig
-    from rewards.functions import configure_rewards
-
-    kw: dict[str, Any] = {
-        "device": script.verify_device,
-        "timeout_s": script.verify_timeout_s,
-        "trials": script.verify_trials,
-        "time_gpu": bool(script.speed_reward),
-    }
-    if script.verify_workers:
-        kw["workers"] = script.verify_workers
-    vcfg = VerifyConfig(**kw)
-    vcfg.resolved_device()  # verify_device cuda on a machine without one: stop now, not score None forever
-    configure_rewards(vcfg)
-
-
 def build_trainer(script: GRPOScriptArguments, cfg: GRPOTrainConfig, model_cfg: ModelConfig) -> GRPOTrainer:
     """Everything but `train()`."""
-    from rewards.functions import get_reward_funcs
+    return _build(script, cfg, model_cfg)[0]
 
+
+def _build(script: GRPOScriptArguments, cfg: GRPOTrainConfig, model_cfg: ModelConfig) -> tuple[GRPOTrainer, RewardSet]:
+    """The trainer and its reward set (whose counters `run_grpo` reports after training)."""
+    rewards_cfg = reward_config(script, cfg)  # invalid reward names or settings fail before any loading
     check_vllm(cfg)
     pick_threads(script.threads)
     model_path = final_model_dir(resolve_model(model_cfg.model_name_or_path))
@@ -107,14 +94,13 @@ def build_trainer(script: GRPOScriptArguments, cfg: GRPOTrainConfig, model_cfg: 
             f"{script.corpus}[{script.split}] lacks column(s) {sorted(missing)} (has {train.column_names})"
         )
 
-    configure_verification(script)
-    funcs = get_reward_funcs(script.reward_funcs)
-    cfg.reward_weights = reward_weights_for(script, cfg)
-    audit = audit_path(cfg.output_dir, script.audit_file) if script.audit_file else None
+    audit = RewardAudit(audit_path(cfg.output_dir, script.audit_file) if script.audit_file else None)
+    rewards = build_rewards(rewards_cfg, sink=audit)
+    cfg.reward_weights = rewards.weights
     cfg.model_init_kwargs = model_init_kwargs(model_cfg, cfg.model_init_kwargs)
     trainer = GRPOTrainer(
         model=model_path,
-        reward_funcs=guarded_reward_funcs(funcs, audit),
+        reward_funcs=list(rewards.funcs),
         args=cfg,
         train_dataset=train,
         processing_class=tokenizer,
@@ -122,20 +108,21 @@ def build_trainer(script: GRPOScriptArguments, cfg: GRPOTrainConfig, model_cfg: 
     )
     trainer.add_callback(SignalCallback(cfg.output_dir, cfg.num_generations))
     trainer.add_callback(thread_callback(script.threads))
-    return trainer
+    return trainer, rewards
 
 
 def run_grpo(script: GRPOScriptArguments, cfg: GRPOTrainConfig, model_cfg: ModelConfig) -> str:
     """Train, resume if a checkpoint exists, save the final model + tokenizer; returns output_dir."""
     from rewards.engine import shutdown_engines
-    from rewards.functions import reward_stats
 
-    trainer = build_trainer(script, cfg, model_cfg)
+    trainer, rewards = _build(script, cfg, model_cfg)
     try:
         train_and_save(trainer, cfg.output_dir, cfg.resume_from_checkpoint, script.auto_resume)
-        stats = reward_stats()
-        if any(stats.values()):
+        stats = rewards.stats.as_dict()
+        if stats["infra_errors"] or stats["reward_errors"]:
             logger.warning("reward machinery problems during training: %s", stats)
+        else:
+            logger.info("reward verification: %s", stats)
         if hasattr(trainer, "end"):
             trainer.end()
     finally:

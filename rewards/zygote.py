@@ -8,6 +8,10 @@ most `workers` busy at a time. A candidate's report comes back through a pipe on
 the runtime record in it decides `kernel_not_launched` / `torch_compute_fallback` (`runtime_findings`).
 Verdicts go back as JSON lines.
 
+This module is the process loop only; the jobs around it live apart: the sandbox directories and their
+clean-up (`rewards.sandbox_dirs`), the reference process (`rewards.reference_proc`), what a supervisor's
+report means (`rewards.candidate_results`) and the runtime findings (`rewards.runtime_findings`).
+
     -> {"op": "group", "gid": "...", "reference": SRC, "seed": 1, "trials": 3,
         "candidates": [{"cid": "...", "code": SRC}, ...]}
     <- {"cid": "...", "result": {VerifyResult as dict}}
@@ -17,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import select
 import signal
 import sys
@@ -28,10 +31,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rewards import cgroups, isolation
+from rewards import sandbox_dirs as dirs
+from rewards.candidate_results import candidate_outcome, judged_result, num, read_report
 from rewards.isolation import Limits
-from rewards.supervisor import REPORT_LIMIT, Supervisor, describe_exit, new_output_name
-
-BASE_PREFIX = "tritonforge-sbx-"
+from rewards.reference_proc import reference_main
+from rewards.supervisor import Supervisor, describe_exit, new_output_name
 
 
 @dataclass
@@ -75,16 +79,7 @@ class Zygote:
         self.workers: int = cfg["workers"]
         self.timeout: float = cfg["timeout_s"]
         self.limits = Limits(cfg["memory_mb"], cfg["cpu_time_s"], cfg["max_file_mb"], cfg["max_procs"])
-        # /dev/shm by default: outputs handed from supervisor to judge stay in memory, never on disk
-        parent = os.environ.get("TRITONFORGE_SANDBOX_DIR") or (
-            "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else tempfile.gettempdir())
-        remove_stale_sandboxes(parent)
-        self.base = tempfile.mkdtemp(prefix=BASE_PREFIX, dir=parent)
-        os.chmod(self.base, 0o711)
-        with open(os.path.join(self.base, "zygote.pid"), "w") as f:
-            f.write(str(os.getpid()))
-        self.lock_dir = os.path.join(self.base, "locks")  # trusted processes only (reference, supervisors)
-        os.mkdir(self.lock_dir, 0o700)
+        self.base, self.lock_dir = dirs.create_base()
         self.groups: dict[str, Group] = {}
         self.queue: deque[str] = deque()  # gids waiting for a reference process
         self.cands: dict[int, Cand] = {}
@@ -160,13 +155,7 @@ class Zygote:
         if msg.get("op") == "shutdown":
             self.stdin_open = False
             return
-        gdir = os.path.join(self.base, "g" + secrets.token_hex(8))
-        os.mkdir(gdir)
-        os.chmod(gdir, 0o711)
-        ref_path = os.path.join(gdir, "reference.py")
-        with open(ref_path, "w") as f:
-            f.write(msg["reference"])
-        os.chmod(ref_path, 0o600)  # trusted processes only
+        gdir = dirs.new_group_dir(self.base, msg["reference"])
         g = Group(msg["gid"], gdir, int(msg["seed"]), int(msg["trials"]))
         for c in msg["candidates"]:
             g.pending.append((c["cid"], c["code"]))
@@ -192,7 +181,7 @@ class Zygote:
                 os.chdir(g.dir)
                 lim = Limits(self.limits.memory_mb, self.limits.cpu_time_s * 20, self.limits.max_file_mb, self.limits.max_procs)
                 isolation.apply_limits(lim, drop_to_nobody=False)
-                code = _reference_main(g, self.cfg, req_r, resp_w, self.lock_dir)
+                code = reference_main(g.dir, g.seed, g.trials, self.cfg, req_r, resp_w, self.lock_dir)
             except BaseException:
                 import traceback
 
@@ -216,15 +205,13 @@ class Zygote:
             if msg.get("event") == "ready":
                 g.ready = True
                 g.ref_ms, g.timing_method = msg.get("ref_ms"), msg.get("timing_method")
-                g.ref_compiled_ms = _num(msg.get("ref_compiled_ms"))
+                g.ref_compiled_ms = num(msg.get("ref_compiled_ms"))
                 g.nondeterministic = msg.get("nondeterministic")
             elif msg.get("event") == "judged":
                 cid, partial = g.judging.popleft()
-                try:
-                    os.unlink(os.path.join(g.dir, partial.pop("out_name")))
-                except OSError:
-                    pass
-                self.finish(g, cid, self.verdict(g, partial, msg))
+                dirs.remove_file(os.path.join(g.dir, partial.pop("out_name")))
+                self.finish(g, cid, judged_result(partial, msg, self.cfg, trials=g.trials, ref_ms=g.ref_ms,
+                                                  ref_compiled_ms=g.ref_compiled_ms, nondeterministic=g.nondeterministic))
 
     def fail_group(self, g: Group, why: str) -> None:
         """The reference could not run: not the candidates' fault, so infra_error (reward None)."""
@@ -240,14 +227,12 @@ class Zygote:
 
     # ----------------------------------------------------------------- candidate process
     def start_candidate(self, g: Group, cid: str, code: str) -> None:
-        name = "c" + secrets.token_hex(8)
-        cdir = os.path.join(g.dir, name)
-        os.mkdir(cdir, 0o700)
+        name, cdir = dirs.new_candidate_dir(g.dir)
         report_r, report_w = os.pipe()
         gdir_fd = os.open(g.dir, os.O_RDONLY | os.O_DIRECTORY)
         lock_fd = None
         if self.device == "cuda":
-            lock_fd = os.open(os.path.join(self.lock_dir, "gpu0.lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            lock_fd = dirs.open_gpu_lock(self.lock_dir)
         # per-candidate caps over its whole tree: memory, and processes (the uid-wide RLIMIT_NPROC is shared)
         cg_dirs = (self.cgroups.create(name + "-" + g.gid, self.limits.memory_mb << 20, min(128, self.limits.max_procs))
                    if self.cgroups.available else [])
@@ -282,74 +267,26 @@ class Zygote:
             os.killpg(pid, signal.SIGKILL)  # anything it left in its process group
         except OSError:
             pass
-        report = _read_report(c.report_r)
+        report = read_report(c.report_r)
         cgroups.destroy(c.cg_dirs)
         g = self.groups.get(c.gid)
-        log = _tail(os.path.join(c.dir, "stderr.txt")) + _tail(os.path.join(c.dir, "stdout.txt"), 1000)
+        log = dirs.tail(os.path.join(c.dir, "stderr.txt")) + dirs.tail(os.path.join(c.dir, "stdout.txt"), 1000)
         isolation.rmtree(c.dir)
         if g is None:
             return
-        if g.failed:
-            self.finish(g, c.cid, {"status": "infra_error", "log": g.failed})
+        out = candidate_outcome(report, status, log, group_failed=g.failed, timed_out=c.timed_out,
+                                timeout_s=self.timeout, device=self.device,
+                                strict_rules=self.cfg.get("strict_rules", True))
+        if out.discard is not None:
+            dirs.remove_file(os.path.join(g.dir, out.discard))
+        if out.result is not None:
+            self.finish(g, c.cid, out.result)
             return
-        if c.timed_out:
-            self.finish(g, c.cid, {"status": "timeout", "log": f"killed after {self.timeout:g}s wall clock\n" + log})
-            return
-        if report is None:
-            why = describe_exit(os.waitstatus_to_exitcode(status))
-            self.finish(g, c.cid, {"status": "crashed", "log": f"candidate supervisor {why} without a report\n" + log})
-            return
-        st = report.get("status")
-        extra = {"runtime": {"denied": report.get("denied") or {}, "refused": (report.get("ops") or {}).get("refused", {})}}
-        if st != "ran":
-            if st not in ("compile_error", "runtime_error", "timeout", "crashed", "infra_error"):
-                st = "crashed"
-            res: dict[str, Any] = {"status": st, "error_type": str(report.get("error_type") or "")[:100],
-                                   "log": str(report.get("log") or "")[-6000:] + log, "extra": extra}
-            findings = runtime_findings([report], error=True)
-            if report.get("denied"):
-                res["status"] = "sandbox_violation"
-            elif findings and st == "runtime_error":
-                res.update(status="rule_violation", rule_findings=findings)
-            self.finish(g, c.cid, res)
-            return
-        trials = report.get("trials") or []
-        launches = [int(t.get("launches") or 0) for t in trials]
-        total = sum(launches)
-        findings = runtime_findings(trials, device=self.device, ready=report.get("ready") or {})
-        partial = {"kernel_launches": total, "cand_ms": _num(report.get("cand_ms")), "timing_method": report.get("timing_method"),
-                   "timing_wall_ms": _num(report.get("timing_wall_ms")), "launches": launches, "log": log,
-                   "rule_findings": findings, "out_name": str(report.get("outputs"))}
-        if findings and self.cfg.get("strict_rules", True):
-            try:
-                os.unlink(os.path.join(g.dir, partial["out_name"]))
-            except OSError:
-                pass
-            self.finish(g, c.cid, {"status": "rule_violation", "kernel_launches": total, "log": log, "rule_findings": findings})
-            return
-        g.judging.append((c.cid, partial))
+        assert out.partial is not None and report is not None
+        g.judging.append((c.cid, out.partial))
         assert g.req_w is not None
-        req = {"op": "judge", "path": os.path.join(g.dir, partial["out_name"]), "sha256": report.get("sha256")}
+        req = {"op": "judge", "path": os.path.join(g.dir, out.partial["out_name"]), "sha256": report.get("sha256")}
         os.write(g.req_w, (json.dumps(req) + "\n").encode())
-
-    def verdict(self, g: Group, partial: dict[str, Any], judged: dict[str, Any]) -> dict[str, Any]:
-        ok = bool(judged.get("ok"))
-        res: dict[str, Any] = {"status": "ok" if ok else "mismatch", "correct": ok, "trials": g.trials,
-                               "max_abs_err": _num(judged.get("max_abs_err")), "kernel_launches": partial["kernel_launches"],
-                               "log": (judged.get("reason") or "") + ("\n" + partial["log"] if partial["log"] else ""),
-                               "rule_findings": partial.get("rule_findings", [])}
-        if g.nondeterministic:
-            res["extra"] = {"reference_nondeterministic": True, "reference_rerun": g.nondeterministic[:300]}
-        cand_ms = partial.get("cand_ms")
-        wall = partial.get("timing_wall_ms")
-        if cand_ms and wall and cand_ms * int(self.cfg.get("timing_reps", 1)) > wall * 1.05:
-            cand_ms = None  # events claim more time than the supervisor saw pass: not a real measurement
-        if ok and g.ref_ms and cand_ms:
-            res.update(ref_ms=g.ref_ms, cand_ms=cand_ms, speedup=g.ref_ms / cand_ms, timing_method=partial.get("timing_method"))
-            res["implausible_speedup"] = res["speedup"] > float(self.cfg.get("implausible_speedup", 50.0))
-            if g.ref_compiled_ms:
-                res.setdefault("extra", {}).update(ref_compiled_ms=g.ref_compiled_ms, speedup_vs_compile=g.ref_compiled_ms / cand_ms)
-        return res
 
     # ----------------------------------------------------------------- loop
     def schedule(self) -> None:
@@ -383,7 +320,7 @@ class Zygote:
                         if g.resp_r is not None:  # drain what it said before dying
                             self._drain(g)
                         if g.outstanding > 0:
-                            err = _tail(os.path.join(g.dir, "ref.err"))
+                            err = dirs.tail(os.path.join(g.dir, "ref.err"))
                             self.fail_group(g, f"reference process {describe_exit(os.waitstatus_to_exitcode(status))}\n{err}")
 
     def _drain(self, g: Group) -> None:
@@ -430,135 +367,6 @@ class Zygote:
             self.schedule()
         self.cgroups.close()
         isolation.rmtree(self.base)
-
-
-# --------------------------------------------------------------------------------------------- children
-def _reference_main(g: Group, cfg: dict[str, Any], req_r: int, resp_w: int, lock_dir: str) -> int:
-    from rewards.child import ReferenceRun
-
-    device = cfg["device"]
-    ref = ReferenceRun(os.path.join(g.dir, "reference.py"), g.dir, g.seed, g.trials, device)
-    ref_ms, method, compiled_ms = None, None, None
-    if device == "cuda" and cfg.get("time_gpu", True):
-        ref_ms, method = ref.time_reference(cfg["timing_warmup"], cfg["timing_reps"], lock_dir)
-        if cfg.get("compile_baseline"):
-            compiled_ms = ref.time_compiled_reference(cfg["timing_warmup"], cfg["timing_reps"], lock_dir)
-    os.write(resp_w, (json.dumps({"event": "ready", "ref_ms": ref_ms, "timing_method": method,
-                                  "ref_compiled_ms": compiled_ms, "nondeterministic": ref.nondeterministic}) + "\n").encode())
-    buf = b""
-    while True:
-        data = os.read(req_r, 1 << 16)
-        if not data:
-            return 0
-        buf += data
-        while b"\n" in buf:
-            line, buf = buf.split(b"\n", 1)
-            msg = json.loads(line)
-            if msg.get("op") == "exit":
-                return 0
-            out = ref.judge(msg["path"], msg.get("sha256"), cfg.get("atol"), cfg.get("rtol"))
-            os.write(resp_w, (json.dumps({"event": "judged", **out}) + "\n").encode())
-
-
-def _read_report(fd: int) -> dict[str, Any] | None:
-    """The supervisor's report (it has exited, so the pipe ends after it); None when there is none."""
-    chunks, size = [], 0
-    try:
-        os.set_blocking(fd, False)
-        while size <= REPORT_LIMIT:
-            try:
-                b = os.read(fd, 65536)
-            except BlockingIOError:
-                break
-            if not b:
-                break
-            chunks.append(b)
-            size += len(b)
-    finally:
-        os.close(fd)
-    try:
-        obj = json.loads(b"".join(chunks))
-    except ValueError:
-        return None
-    return obj if isinstance(obj, dict) else None
-
-
-def runtime_findings(trials: list[dict[str, Any]], device: str = "cpu", ready: dict[str, Any] | None = None,
-                     error: bool = False) -> list[dict[str, Any]]:
-    """Fatal findings from what actually ran in each trial's forward (the authority over static rules)."""
-    out: list[dict[str, Any]] = []
-
-    def add(rule: str, msg: str) -> None:
-        out.append({"rule": rule, "line": None, "fatal": True, "message": msg})
-
-    forbidden: dict[str, int] = {}
-    refused: dict[str, int] = {}
-    for t in trials:
-        ops = t.get("ops") or {}
-        for k, v in (ops.get("forbidden") or {}).items():
-            forbidden[str(k)] = forbidden.get(str(k), 0) + int(v or 0)
-        for k, v in (ops.get("refused") or {}).items():
-            refused[str(k)] = refused.get(str(k), 0) + int(v or 0)
-    if forbidden:
-        top = ", ".join(f"{k} x{v}" for k, v in sorted(forbidden.items(), key=lambda kv: -kv[1])[:8])
-        add("torch_compute_fallback", f"PyTorch compute ran inside forward: {top}; the Triton kernels must do the work")
-    if refused:
-        add("torch_compute_fallback", f"forward moved tensor data out of torch ({', '.join(sorted(refused))}); compute belongs in the kernel")
-    if error:
-        return out
-    threads = max([int(t.get("threads") or 1) for t in trials] + [int((ready or {}).get("threads") or 1)])
-    if threads > 1:
-        add("threads_streams", f"{threads} Python threads were running during forward; work must happen in forward, in kernels")
-    if device == "cuda":
-        for t in trials:
-            mine = set(t.get("kernel_names") or [])
-            foreign = [k for k in (t.get("device_kernels") or []) if not _allowed_device_kernel(k, mine)]
-            if foreign:
-                add("torch_compute_fallback", f"device kernels not written by the candidate ran: {sorted(set(foreign))[:5]}")
-                break
-    launches = [int(t.get("launches") or 0) for t in trials]
-    if not launches or not all(launches):
-        add("kernel_not_launched", f"kernels launched per trial: {launches}; every forward must launch a kernel defined in the candidate")
-    return out
-
-
-def _allowed_device_kernel(name: str, mine: set[str]) -> bool:
-    if name in mine:  # Triton names a compiled kernel exactly after its Python function
-        return True
-    return any(f in name for f in ("FillFunctor", "copy_kernel", "CopyFunctor", "direct_copy", "Memcpy", "Memset",
-                                   "CatArrayBatchedCopy", "elementwise_kernel_with_index", "arange"))
-
-
-def _tail(path: str, limit: int = 3000) -> str:
-    """Last `limit` characters of a candidate's log (files up to 64 MiB; bigger ones are not read)."""
-    data = isolation.read_untrusted(path, 64 << 20)
-    return data[-limit:].decode("utf-8", "replace") if data else ""
-
-
-def _num(x: Any) -> float | None:
-    return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else None
-
-
-def remove_stale_sandboxes(parent: str) -> None:
-    """Sandbox directories (and cgroups) of engines that died without cleaning up."""
-    try:
-        names = [n for n in os.listdir(parent) if n.startswith(BASE_PREFIX)]
-    except OSError:
-        return
-    for n in names:
-        d = os.path.join(parent, n)
-        try:
-            if time.time() - os.lstat(d).st_mtime < 120 and not os.path.exists(os.path.join(d, "zygote.pid")):
-                continue  # another engine is still setting itself up
-            with open(os.path.join(d, "zygote.pid")) as f:
-                pid = int(f.read().strip())
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                alive = b"rewards.zygote" in f.read()
-            if alive:
-                continue
-        except (OSError, ValueError):
-            pass
-        isolation.rmtree(d)
 
 
 def main() -> None:

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from grpo.audit import GuardedReward, guarded_reward_funcs
-from grpo.config import GRPOScriptArguments, GRPOTrainConfig, reward_weights_for
-from rewards import assistant_message
+from grpo.audit import RewardAudit
+from grpo.config import GRPOScriptArguments, GRPOTrainConfig, reward_config
+from rewards import VerifyConfig, assistant_message
+from rewards.functions import RewardConfig, build_rewards, plan_rewards
+from rewards.types import VerifyResult
 
 HANG = """import torch
 import torch.nn as nn
@@ -41,15 +43,14 @@ CRASH = HANG.replace("while True:\n            relu_kernel", "if True:\n        
 )
 
 
-@pytest.fixture(scope="module")
-def configured():
-    from rewards.config import VerifyConfig
-    from rewards.engine import shutdown_engines
-    from rewards.functions import configure_rewards
+CPU = VerifyConfig(device="cpu", timeout_s=8, trials=1, workers=2)
 
-    configure_rewards(VerifyConfig(device="cpu", timeout_s=8, trials=1, workers=2))
+
+@pytest.fixture(scope="module")
+def sandbox():
+    from rewards.engine import shutdown_engines
+
     yield
-    configure_rewards(None)
     shutdown_engines()
 
 
@@ -57,10 +58,8 @@ def _msg(text: str) -> list[dict[str, str]]:
     return [{"role": "assistant", "content": text}]
 
 
-def test_rewards_reach_trainer_with_right_values(configured, triton_examples, tmp_path) -> None:
+def test_rewards_reach_trainer_with_right_values(sandbox, triton_examples, tmp_path) -> None:
     """What GRPOTrainer._calculate_rewards calls: funcs(prompts=, completions=, reference=, task_id=, ...)."""
-    from rewards.functions import get_reward_funcs
-
     ex = triton_examples
     completions = [
         _msg("Plan: tile it.\n\n" + assistant_message(ex["relu_sol"])),  # correct
@@ -72,7 +71,9 @@ def test_rewards_reach_trainer_with_right_values(configured, triton_examples, tm
     ]
     n = len(completions)
     audit = tmp_path / "audit.jsonl"
-    funcs = guarded_reward_funcs(get_reward_funcs(["autotriton", "rule", "exec"]), str(audit))
+    rs = build_rewards(RewardConfig(names=("autotriton", "rule", "exec"), speed=False, verify=CPU),
+                       sink=RewardAudit(str(audit)))
+    funcs = rs.funcs
     extra: dict[str, list] = {}
     kwargs = {
         "reference": [ex["relu_ref"]] * n,
@@ -96,46 +97,91 @@ def test_rewards_reach_trainer_with_right_values(configured, triton_examples, tm
     )
     assert rows[0]["reward_autotriton_reward"] == 1.0 and rows[0]["reward_exec_reward"] == 1.0
     assert extra["status"] == statuses and len(extra["rule_findings"]) == n and len(extra["speedup"]) == n
+    # three rewards and the audit read one verification per completion
+    assert rs.stats.batches == 1 and rs.stats.verifications == n
 
 
-def test_raising_reward_scores_none_and_is_counted() -> None:
-    def broken(prompts, completions, **kw):
-        raise RuntimeError("sandbox pool died")
+def broken(prompts, completions, **kw):
+    """A user reward whose own machinery fails."""
+    raise RuntimeError("sandbox pool died")
 
-    g = guarded_reward_funcs([broken], None)[0]
+
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_raising_reward_scores_none_and_is_counted(tmp_path) -> None:
+    audit = tmp_path / "audit.jsonl"
+    rs = build_rewards(RewardConfig(names=("tests.grpo.test_grpo_rewards.broken",), verify=CPU),
+                       sink=RewardAudit(str(audit)))
+    g = rs.funcs[0]
     assert g.__name__ == "broken"
     assert g(prompts=[1, 2], completions=["a", "b"]) == [None, None]
-    assert g.audit is not None and g.audit.errors == 1
+    assert rs.stats.reward_errors == 1
+    rows = _rows(audit)  # the reason is audited next to the None score
+    assert [r["reward_broken"] for r in rows] == [None, None]
+    assert all("RuntimeError: sandbox pool died" in r["reward_error_broken"] for r in rows)
 
 
-def test_guarded_reward_pickles() -> None:
+class FailingEngine:
+    """An engine source whose engine raises (a zygote that cannot start)."""
+
+    def __call__(self, config: VerifyConfig) -> FailingEngine:
+        return self
+
+    def verify_many(self, pairs: list[tuple[str, str]]) -> list[VerifyResult]:
+        raise RuntimeError("sandbox zygote failed to start")
+
+
+def test_engine_failure_is_a_none_reward_with_an_audited_reason(tmp_path) -> None:
+    audit = tmp_path / "audit.jsonl"
+    rs = build_rewards(RewardConfig(names=("autotriton", "rule"), speed=False, verify=CPU),
+                       sink=RewardAudit(str(audit)), engine=FailingEngine())
+    comps = ["a", "b"]
+    extra: dict[str, list] = {}
+    kw = {"reference": ["R", "R"], "log_extra": lambda col, vals: extra.setdefault(col, []).extend(vals)}
+    assert [f(prompts=[[]] * 2, completions=comps, **kw) for f in rs.funcs] == [[None, None], [None, None]]
+    rows = _rows(audit)
+    assert [r["status"] for r in rows] == ["infra_error"] * 2 and extra["status"] == ["infra_error"] * 2
+    assert all("zygote failed to start" in r["log"] for r in rows)
+    assert rs.stats.infra_errors == 2 and rs.stats.reward_errors == 0
+
+
+def test_reward_funcs_pickle_with_their_audit(tmp_path) -> None:
     import pickle
 
-    from rewards.functions import exec_reward
-
-    g = pickle.loads(pickle.dumps(GuardedReward(exec_reward)))
-    assert g.__name__ == "exec_reward"
+    rs = build_rewards(RewardConfig(names=("exec",), speed=False, verify=CPU), sink=RewardAudit(str(tmp_path / "a")))
+    funcs = pickle.loads(pickle.dumps(rs.funcs))
+    assert [f.__name__ for f in funcs] == ["exec_reward"]
+    assert isinstance(funcs[0].sink, RewardAudit) and funcs[0].sink.path == str(tmp_path / "a")
+    assert funcs[0].sink.verifier is funcs[0].func.verifier
 
 
 def test_speed_term_and_weights() -> None:
     s = GRPOScriptArguments(reward_funcs=["autotriton"], speed_reward=True, speed_weight=0.25)
-    assert s.reward_funcs == ["autotriton", "speed"]
+    assert s.reward_funcs == ["autotriton"]  # the arguments are not rewritten: the factory decides, once
     cfg = GRPOTrainConfig(output_dir="x", num_generations=2, per_device_train_batch_size=2)
-    assert reward_weights_for(s, cfg) == [1.0, 0.25]
+    plan = plan_rewards(reward_config(s, cfg), "cpu")
+    assert plan.names == ("autotriton", "speed") and plan.weights == [1.0, 0.25]
     cfg.reward_weights = [2.0]
-    assert reward_weights_for(s, cfg) == [2.0, 0.25]
+    assert plan_rewards(reward_config(s, cfg), "cpu").weights == [2.0, 0.25]
+    auto = GRPOScriptArguments(reward_funcs=["autotriton"], speed_weight=0.25)
+    cfg.reward_weights = None
+    assert plan_rewards(reward_config(auto, cfg), "cpu").names == ("autotriton",)
+    assert plan_rewards(reward_config(auto, cfg), "cuda").names == ("autotriton", "speed")
     off = GRPOScriptArguments(reward_funcs=["rule", "exec"], speed_reward=False)
-    assert off.reward_funcs == ["rule", "exec"]
+    assert plan_rewards(reward_config(off, cfg), "cuda").names == ("rule", "exec")
     cfg.reward_weights = [1.0, 2.0, 3.0]
     with pytest.raises(ValueError, match="reward_weights"):
-        reward_weights_for(off, cfg)
+        plan_rewards(reward_config(off, cfg), "cuda")
+    workers = GRPOScriptArguments(verify_device="cpu", verify_timeout_s=7, verify_trials=2, verify_workers=3)
+    assert reward_config(workers, cfg).verify == VerifyConfig(device="cpu", timeout_s=7, trials=2, workers=3)
 
 
 def test_unknown_reward_name_lists_valid_ones() -> None:
-    from rewards.functions import get_reward_funcs
-
+    cfg = GRPOTrainConfig(output_dir="x", num_generations=2, per_device_train_batch_size=2)
     with pytest.raises(ValueError, match="autotriton"):
-        get_reward_funcs(["nope"])
+        reward_config(GRPOScriptArguments(reward_funcs=["nope"]), cfg)
 
 
 def test_recipes_parse() -> None:

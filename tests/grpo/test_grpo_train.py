@@ -67,6 +67,7 @@ def test_crashing_reward_does_not_stop_training(tiny_model_dir, tiny_corpus_dir,
     )  # fmt: skip
     rows = [json.loads(x) for x in (out / "completions_audit.jsonl").read_text().splitlines()]
     assert [r["reward_exploding_reward"] for r in rows] == [None, None]
+    assert all("reward server unreachable" in r["reward_error_exploding_reward"] for r in rows)
     assert (out / "config.json").is_file()
 
 

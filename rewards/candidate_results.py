@@ -1,0 +1,112 @@
+"""From what a candidate's supervisor reported to the verdict the engine receives (as a JSON-ready dict).
+
+The zygote's loop only moves processes and bytes; deciding what a report means (crashed, timeout, a
+sandbox violation, a rule violation found at run time, or a run whose outputs the reference must judge,
+and then ok / mismatch with a trustworthy speedup) is this module's job, in pure functions that need no
+process around them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from rewards.runtime_findings import runtime_findings
+from rewards.supervisor import REPORT_LIMIT, describe_exit
+
+
+@dataclass
+class Outcome:
+    """What a finished candidate process leads to: a verdict now, or outputs for the reference to judge."""
+
+    result: dict[str, Any] | None = None  # final verdict
+    partial: dict[str, Any] | None = None  # it ran: what is known until the reference has judged it
+    discard: str | None = None  # output file (in the group dir) to remove, never judged
+
+
+def read_report(fd: int) -> dict[str, Any] | None:
+    """The supervisor's report (it has exited, so the pipe ends after it); None when there is none."""
+    chunks, size = [], 0
+    try:
+        os.set_blocking(fd, False)
+        while size <= REPORT_LIMIT:
+            try:
+                b = os.read(fd, 65536)
+            except BlockingIOError:
+                break
+            if not b:
+                break
+            chunks.append(b)
+            size += len(b)
+    finally:
+        os.close(fd)
+    try:
+        obj = json.loads(b"".join(chunks))
+    except ValueError:
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+def num(x: Any) -> float | None:
+    """A reported number, or None for anything else (bools included): reports are untrusted input."""
+    return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else None
+
+
+def candidate_outcome(report: dict[str, Any] | None, wait_status: int, log: str, *, group_failed: str | None,
+                      timed_out: bool, timeout_s: float, device: str, strict_rules: bool) -> Outcome:
+    """Decide what a candidate's exit means, in the order the evidence is trusted."""
+    if group_failed:
+        return Outcome({"status": "infra_error", "log": group_failed})
+    if timed_out:
+        return Outcome({"status": "timeout", "log": f"killed after {timeout_s:g}s wall clock\n" + log})
+    if report is None:
+        why = describe_exit(os.waitstatus_to_exitcode(wait_status))
+        return Outcome({"status": "crashed", "log": f"candidate supervisor {why} without a report\n" + log})
+    st = report.get("status")
+    extra = {"runtime": {"denied": report.get("denied") or {}, "refused": (report.get("ops") or {}).get("refused", {})}}
+    if st != "ran":
+        if st not in ("compile_error", "runtime_error", "timeout", "crashed", "infra_error"):
+            st = "crashed"
+        res: dict[str, Any] = {"status": st, "error_type": str(report.get("error_type") or "")[:100],
+                               "log": str(report.get("log") or "")[-6000:] + log, "extra": extra}
+        findings = runtime_findings([report], error=True)
+        if report.get("denied"):
+            res["status"] = "sandbox_violation"
+        elif findings and st == "runtime_error":
+            res.update(status="rule_violation", rule_findings=findings)
+        return Outcome(res)
+    trials = report.get("trials") or []
+    launches = [int(t.get("launches") or 0) for t in trials]
+    total = sum(launches)
+    findings = runtime_findings(trials, device=device, ready=report.get("ready") or {})
+    partial = {"kernel_launches": total, "cand_ms": num(report.get("cand_ms")), "timing_method": report.get("timing_method"),
+               "timing_wall_ms": num(report.get("timing_wall_ms")), "launches": launches, "log": log,
+               "rule_findings": findings, "out_name": str(report.get("outputs"))}
+    if findings and strict_rules:
+        return Outcome({"status": "rule_violation", "kernel_launches": total, "log": log, "rule_findings": findings},
+                       discard=partial["out_name"])
+    return Outcome(partial=partial)
+
+
+def judged_result(partial: dict[str, Any], judged: dict[str, Any], cfg: dict[str, Any], *, trials: int,
+                  ref_ms: float | None, ref_compiled_ms: float | None, nondeterministic: str | None) -> dict[str, Any]:
+    """The verdict of a candidate that ran, once the reference judged its outputs; speedup only if trustworthy."""
+    ok = bool(judged.get("ok"))
+    res: dict[str, Any] = {"status": "ok" if ok else "mismatch", "correct": ok, "trials": trials,
+                           "max_abs_err": num(judged.get("max_abs_err")), "kernel_launches": partial["kernel_launches"],
+                           "log": (judged.get("reason") or "") + ("\n" + partial["log"] if partial["log"] else ""),
+                           "rule_findings": partial.get("rule_findings", [])}
+    if nondeterministic:
+        res["extra"] = {"reference_nondeterministic": True, "reference_rerun": nondeterministic[:300]}
+    cand_ms = partial.get("cand_ms")
+    wall = partial.get("timing_wall_ms")
+    if cand_ms and wall and cand_ms * int(cfg.get("timing_reps", 1)) > wall * 1.05:
+        cand_ms = None  # events claim more time than the supervisor saw pass: not a real measurement
+    if ok and ref_ms and cand_ms:
+        res.update(ref_ms=ref_ms, cand_ms=cand_ms, speedup=ref_ms / cand_ms, timing_method=partial.get("timing_method"))
+        res["implausible_speedup"] = res["speedup"] > float(cfg.get("implausible_speedup", 50.0))
+        if ref_compiled_ms:
+            res.setdefault("extra", {}).update(ref_compiled_ms=ref_compiled_ms, speedup_vs_compile=ref_compiled_ms / cand_ms)
+    return res

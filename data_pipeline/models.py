@@ -9,6 +9,10 @@ processes started at once (accelerate launches one per GPU) convert it once and 
 
 `resolve_model(name)` maps None / "default" / "smollm2-135m" to that checkpoint; any other string (a local
 dir or a hub id) passes through, so any HF model works where users have one.
+
+`resolve_weights(name)` then says which weights a folder means (a LoRA run's `merged/`, an adapter, the
+folder itself): the one rule every stage that loads a model (eval backends, generate, release, SFT, GRPO)
+follows, so no stage evaluates or trains on different weights than another for the same folder.
 """
 
 from __future__ import annotations
@@ -17,13 +21,17 @@ import contextlib
 import fcntl
 import importlib.metadata
 import importlib.util
+import json
 import logging
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from rewards.errors import UserError
 
 logger = logging.getLogger(__name__)
 
@@ -192,3 +200,134 @@ def resolve_model(name_or_path: str | None) -> str:
     if p.is_dir():
         return str(p)
     return name_or_path
+
+
+# --------------------------------------------------------------------------- which weights a folder means
+MERGED_DIR = "merged"  # where `sft` writes a LoRA run's base+adapter merged (sft.common.save_merged_model)
+ADAPTER_CONFIG = "adapter_config.json"
+# transformers' file names (kept here so that resolving a folder does not import transformers).
+_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+_WEIGHT_INDEXES = ("model.safetensors.index.json", "pytorch_model.bin.index.json")
+
+
+class AdapterOnlyError(UserError):
+    """A PEFT adapter folder without merged weights, handed to a loader that needs a complete checkpoint."""
+
+
+def is_adapter(folder: str | Path) -> bool:
+    """Is `folder` a PEFT adapter (what `trainer.save_model` writes for a LoRA run)?"""
+    return (Path(folder) / ADAPTER_CONFIG).is_file()
+
+
+def is_complete_checkpoint(folder: str | Path) -> bool:
+    """config.json plus every weight file it needs; a save killed halfway misses one of them."""
+    folder = Path(folder)
+    if not (folder / "config.json").is_file():
+        return False
+    if any((folder / name).is_file() for name in _WEIGHT_FILES):
+        return True
+    for name in _WEIGHT_INDEXES:
+        if (folder / name).is_file():
+            try:
+                shards = set(json.loads((folder / name).read_text())["weight_map"].values())
+            except (OSError, ValueError, KeyError, AttributeError):
+                return False
+            return all((folder / s).is_file() for s in shards)
+    return False
+
+
+@dataclass(frozen=True)
+class Weights:
+    """What a model name or folder means, as `resolve_weights` decided.
+
+    kind: "merged" (a LoRA run folder whose `merged/` is complete: `path` is that subfolder), "adapter" (a
+    PEFT adapter without merged weights: `path` is the adapter, merged into its base when loaded),
+    "checkpoint" (a full model folder: itself), "hub" (not a local folder: a hub id, passed through) or
+    "unknown" (a local folder that is neither; `from_pretrained` gives its own error).
+    """
+
+    requested: str
+    path: str
+    kind: str
+    adapter: dict[str, Any] | None = None  # the run folder's adapter_config.json (kinds merged and adapter)
+
+    @property
+    def base_model(self) -> str | None:
+        """The adapter's base model, as PEFT recorded it."""
+        return (self.adapter or {}).get("base_model_name_or_path")
+
+    @property
+    def tokenizer_path(self) -> str:
+        """Where the tokenizer is: the weights' folder, else the run folder, else (adapter) its base model."""
+        if self.kind == "hub":
+            return self.path
+        for d in (self.path, self.requested):
+            if (Path(d) / "tokenizer_config.json").is_file():
+                return d
+        if self.kind == "adapter" and self.base_model:
+            return resolve_model(self.base_model)
+        return self.path
+
+    def checkpoint_path(self, consumer: str) -> str:
+        """A path with complete weights, for loaders that take a path (vLLM, TRL's trainers).
+
+        An adapter without merged weights cannot be one: AdapterOnlyError says how to get merged weights.
+        """
+        if self.kind != "adapter":
+            return self.path
+        raise AdapterOnlyError(
+            f"{self.requested} is a LoRA/PEFT adapter without merged weights ({MERGED_DIR}/ is missing or "
+            f"incomplete) and {consumer} needs a complete checkpoint: rerun SFT with merge_lora on, or write one "
+            f"with `tritonforge release --model {self.requested} --out {Path(self.requested) / MERGED_DIR}`"
+        )
+
+    def load(self, **from_pretrained_kw: Any) -> Any:
+        """The model, with an adapter merged into its base in memory (what PEFT users get from
+        `AutoPeftModelForCausalLM.from_pretrained(dir).merge_and_unload()`)."""
+        from transformers import AutoModelForCausalLM
+
+        if self.kind != "adapter":
+            return AutoModelForCausalLM.from_pretrained(self.path, **from_pretrained_kw)
+        from peft import PeftModel
+
+        if not self.base_model:
+            raise AdapterOnlyError(f"{self.requested}: {ADAPTER_CONFIG} names no base model to merge the adapter into")
+        base = AutoModelForCausalLM.from_pretrained(resolve_model(self.base_model), **from_pretrained_kw)
+        return PeftModel.from_pretrained(base, self.path).merge_and_unload()
+
+
+def _adapter_config(folder: Path) -> dict[str, Any] | None:
+    if not is_adapter(folder):
+        return None
+    try:
+        return json.loads((folder / ADAPTER_CONFIG).read_text())
+    except (OSError, ValueError) as e:
+        raise AdapterOnlyError(f"{folder / ADAPTER_CONFIG}: unreadable ({e})") from None
+
+
+def resolve_weights(name_or_path: str | Path | None) -> Weights:
+    """The one answer to "which weights does this model name or folder mean?", for every stage that loads one.
+
+    - a folder with a complete `merged/` (a LoRA SFT run: adapter in the folder, base+adapter in merged/)
+      -> merged/, so eval, generate, vLLM, GRPO and release all see the weights SFT produced, in one piece;
+    - a PEFT adapter folder without (complete) merged weights -> the adapter, which `Weights.load` merges into
+      its base in memory, as a PEFT user expects `from_pretrained(adapter_dir)` to work; loaders that need a
+      path (vLLM, TRL) get `AdapterOnlyError` from `checkpoint_path`, one line saying how to merge;
+    - a checkpoint folder (or anything else local) -> itself; None / "default" -> the embedded default model;
+      a hub id -> unchanged.
+    """
+    resolved = resolve_model(None if name_or_path is None else str(name_or_path))
+    folder = Path(resolved)
+    if not folder.is_dir():
+        return Weights(resolved, resolved, "hub")
+    adapter = _adapter_config(folder)
+    merged = folder / MERGED_DIR
+    if is_complete_checkpoint(merged):
+        return Weights(resolved, str(merged), "merged", adapter)
+    if adapter is not None:
+        if merged.exists():
+            logger.warning("%s is incomplete (killed while saving?): merging the adapter in %s in memory",
+                           merged, folder)
+        return Weights(resolved, resolved, "adapter", adapter)
+    kind = "checkpoint" if (folder / "config.json").is_file() else "unknown"
+    return Weights(resolved, resolved, kind)

@@ -5,27 +5,16 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from data_pipeline.corpus import SPLITS, read_rows
 from data_pipeline.errors import DataError
-from data_pipeline.writer import SPLITS
 
 
 def load_splits(path: str | Path) -> dict[str, list[dict]]:
-    """Read the parquet splits of a built corpus folder (as written by `writer.write_dataset`)."""
-    import pyarrow.parquet as pq
-
-    root = Path(path)
-    if not root.is_dir():
-        raise DataError(f"stats: {root}: no such corpus folder")
-    files = {s: sorted((root / "data").glob(f"{s}-*.parquet")) for s in SPLITS}
-    if not any(files.values()):
-        raise DataError(f"stats: {root}: not a built corpus (no data/*.parquet; build it with `data build`)")
-    out: dict[str, list[dict]] = {}
-    for split, fs in files.items():
-        rows: list[dict] = []
-        for f in fs:
-            rows += pq.read_table(f).to_pylist()
-        out[split] = rows
-    return out
+    """Read the parquet splits of a built corpus folder (the layout is `data_pipeline.corpus`')."""
+    try:
+        return read_rows(path)
+    except DataError as e:
+        raise DataError(f"stats: {e}") from None
 
 
 def stats_table(splits: dict[str, list[dict]]) -> str:

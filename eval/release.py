@@ -1,7 +1,8 @@
 """`tritonforge release`: a Hugging Face model folder with a model card that carries the eval table.
 
-The folder is complete on its own: merged weights (a PEFT/LoRA checkpoint is merged into its base, so
-users need no peft), the tokenizer with its chat template (the prompt format is part of the model),
+The folder is complete on its own: merged weights (the ones `data_pipeline.models.resolve_weights` says
+the checkpoint folder means: a LoRA run's merged/, else a PEFT adapter merged into its base, so users need
+no peft), the tokenizer with its chat template (the prompt format is part of the model),
 generation_config.json, and README.md. It is written to a temporary sibling and renamed into place, so an
 interrupted release never leaves a half-written folder that looks valid. Pushing happens only on request.
 """
@@ -14,6 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from data_pipeline.models import resolve_weights
 from eval.report import eval_table, load_run
 from rewards.errors import UserError
 from rewards.prompt import SYSTEM_PROMPT, USER_TEMPLATE
@@ -46,29 +48,21 @@ class ReleaseError(UserError):
     """A release that cannot be made (message is one line)."""
 
 
-def is_adapter(ckpt: Path) -> bool:
-    return (ckpt / "adapter_config.json").is_file()
-
-
 def load_merged(ckpt: Path) -> tuple[Any, Any, dict[str, Any]]:
-    """(model, tokenizer, info): a PEFT adapter is merged into its base; a full checkpoint loads as is."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    """(model, tokenizer, info) of the weights `resolve_weights` says `ckpt` means: a LoRA run's merged/, an
+    adapter merged into its base in memory, or a full checkpoint as is. `info` describes the adapter, if any."""
+    from transformers import AutoTokenizer
 
-    info: dict[str, Any] = {"checkpoint": str(ckpt)}
-    if is_adapter(ckpt):
-        from peft import AutoPeftModelForCausalLM
-
-        cfg = json.loads((ckpt / "adapter_config.json").read_text())
-        info.update(adapter=True, base_model=cfg.get("base_model_name_or_path"), peft_type=cfg.get("peft_type"),
+    weights = resolve_weights(ckpt)
+    if weights.kind not in ("merged", "adapter", "checkpoint"):
+        raise ReleaseError(f"{ckpt}: not a model checkpoint (no config.json or adapter_config.json)")
+    info: dict[str, Any] = {"checkpoint": str(ckpt), "adapter": weights.adapter is not None}
+    if weights.adapter is not None:
+        cfg = weights.adapter
+        info.update(base_model=cfg.get("base_model_name_or_path"), peft_type=cfg.get("peft_type"),
                     lora_r=cfg.get("r"), lora_alpha=cfg.get("lora_alpha"))
-        model = AutoPeftModelForCausalLM.from_pretrained(str(ckpt)).merge_and_unload()
-        tok_src = ckpt if (ckpt / "tokenizer_config.json").is_file() else Path(str(cfg.get("base_model_name_or_path")))
-    else:
-        if not (ckpt / "config.json").is_file():
-            raise ReleaseError(f"{ckpt}: not a model checkpoint (no config.json or adapter_config.json)")
-        model = AutoModelForCausalLM.from_pretrained(str(ckpt))
-        info["adapter"] = False
-        tok_src = ckpt
+    model = weights.load()
+    tok_src = weights.tokenizer_path
     try:
         tok = AutoTokenizer.from_pretrained(str(tok_src))
     except Exception as e:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from data_pipeline import importers
+from data_pipeline import corpus, importers
 from data_pipeline.errors import DataError
 from rewards.extract import extract_code
 from rewards.prompt import prompt_messages
@@ -82,20 +82,12 @@ def parse_levels(text: str | None) -> list[int]:
 
 # --------------------------------------------------------------------------- held-out corpus split
 def load_heldout(path: Path) -> list[Task]:
-    """The `heldout` split of a built corpus: a `save_to_disk` DatasetDict or parquet files."""
-    import datasets
-
-    datasets.disable_progress_bars()
-    if (path / "dataset_dict.json").is_file():
-        dd = datasets.load_from_disk(str(path))
-        if "heldout" not in dd:
-            raise SuiteError(f"{path}: corpus has no 'heldout' split (splits: {', '.join(dd)})")
-        rows = dd["heldout"]
-    else:
-        files = sorted(str(p) for p in path.rglob("*.parquet") if "heldout" in p.relative_to(path).as_posix())
-        if not files:
-            raise SuiteError(f"{path}: no heldout split (expected dataset_dict.json or *heldout*.parquet)")
-        rows = datasets.load_dataset("parquet", data_files=files, split="train")
+    """The `heldout` split of a built corpus (DIR, or DIR/indist for the in-distribution one), read by
+    `data_pipeline.corpus`, the owner of the corpus layout."""
+    try:
+        rows = corpus.load_split(path, "heldout")
+    except (DataError, FileNotFoundError) as e:
+        raise SuiteError(str(e)) from None
     tasks = []
     for row in rows:
         row = dict(row)

@@ -14,7 +14,8 @@ import os
 
 from trl import GRPOTrainer, ModelConfig, get_peft_config
 
-from data_pipeline.models import resolve_model
+from data_pipeline.corpus import load_split
+from data_pipeline.models import resolve_weights
 from data_pipeline.threads import pick_threads
 from grpo.audit import RewardAudit, audit_path
 from grpo.config import GRPOScriptArguments, GRPOTrainConfig, reward_config
@@ -22,8 +23,6 @@ from grpo.signal import SignalCallback
 from rewards.functions import RewardSet, build_rewards
 from sft.common import (
     cuda_available,
-    final_model_dir,
-    load_corpus_split,
     load_tokenizer,
     model_init_kwargs,
     thread_callback,
@@ -85,9 +84,10 @@ def _build(script: GRPOScriptArguments, cfg: GRPOTrainConfig, model_cfg: ModelCo
     rewards_cfg = reward_config(script, cfg)  # invalid reward names or settings fail before any loading
     check_vllm(cfg)
     pick_threads(script.threads)
-    model_path = final_model_dir(resolve_model(model_cfg.model_name_or_path))
+    # An SFT LoRA run folder means its merged/ weights (one rule for every stage: resolve_weights).
+    model_path = resolve_weights(model_cfg.model_name_or_path).checkpoint_path("GRPO (TRL loads the policy from a path)")
     tokenizer = load_tokenizer(model_path)
-    train = load_corpus_split(script.corpus, script.split, script.max_samples, seed=cfg.seed)
+    train = load_split(script.corpus, script.split, script.max_samples, seed=cfg.seed)
     missing = {"prompt", "reference"} - set(train.column_names)
     if missing:
         raise ValueError(

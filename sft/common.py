@@ -1,4 +1,4 @@
-"""Pieces SFT and GRPO share: precision by hardware, corpus loading, tokenizer setup, auto-resume.
+"""Pieces SFT and GRPO share: precision by hardware, tokenizer setup, auto-resume, merged LoRA weights.
 
 Kept here (not in each trainer module) so that both stages make the same choices: a recipe that runs
 SFT on a laptop and GRPO on a cluster must not differ in how it finds checkpoints or picks dtypes.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -28,55 +27,6 @@ def auto_bf16(bf16: bool | None, fp16: bool) -> bool:
     if bf16 is not None:
         return bf16
     return (not fp16) and cuda_available()
-
-
-def _split_files(root: Path, split: str) -> list[str]:
-    """Data files of one split in a corpus folder, whatever layout the writer chose."""
-    for pattern in (
-        f"data/{split}-*.parquet",
-        f"data/{split}/*.parquet",
-        f"{split}/*.parquet",
-        f"{split}-*.parquet",
-        f"{split}.parquet",
-        f"data/{split}.parquet",
-        f"{split}.jsonl",
-        f"data/{split}.jsonl",
-    ):
-        files = sorted(str(f) for f in root.glob(pattern))
-        if files:
-            return files
-    return []
-
-
-def load_corpus_split(corpus: str, split: str, max_samples: int | None = None, seed: int = 0) -> Any:
-    """One split of the corpus: a folder from `tritonforge data build`, a saved DatasetDict, or a hub name.
-
-    Splits have different columns (sft: messages; rl: prompt, reference, ...), so a folder is read split by
-    split from its files rather than through one dataset config, which would require a shared schema.
-    """
-    import datasets
-
-    p = Path(corpus).expanduser()
-    if p.is_dir():
-        if (p / "dataset_dict.json").exists():
-            ds = datasets.load_from_disk(str(p))[split]
-        elif files := _split_files(p, split):
-            kind = "json" if files[0].endswith(".jsonl") else "parquet"
-            # force_redownload: a corpus rebuilt in the same folder must not be served from `datasets`' cache
-            # (seen: a folder of the same name returned an earlier build's rows); re-reading is seconds.
-            ds = datasets.load_dataset(kind, data_files=files, split="train", download_mode="force_redownload")
-        else:
-            try:
-                ds = datasets.load_dataset(str(p), split=split)
-            except ValueError:  # one config per split
-                ds = datasets.load_dataset(str(p), name=split, split="train")
-    elif "/" in corpus and not corpus.startswith((".", "/", "~")):
-        ds = datasets.load_dataset(corpus, split=split)
-    else:
-        raise FileNotFoundError(f"corpus {corpus!r} not found: build one with `tritonforge data build`")
-    if max_samples is not None and len(ds) > max_samples:
-        ds = ds.shuffle(seed=seed).select(range(max_samples))
-    return ds
 
 
 def load_tokenizer(model_path: str, padding_side: str | None = None) -> Any:
@@ -139,21 +89,40 @@ def resume_checkpoint(output_dir: str, requested: str | bool | None, auto: bool)
 
 def save_merged(trainer: Any, tokenizer: Any, out_dir: str) -> str | None:
     """For a LoRA run, also write base+adapter merged, so GRPO/eval/vLLM can load one plain checkpoint."""
-    model = trainer.accelerator.unwrap_model(trainer.model)
+    return save_merged_model(trainer.accelerator.unwrap_model(trainer.model), tokenizer, out_dir)
+
+
+def save_merged_model(model: Any, tokenizer: Any, out_dir: str) -> str | None:
+    """Merge a PEFT model's adapter into a copy of its base and save it with the tokenizer at `out_dir`.
+
+    Written to a sibling temp folder and renamed into place: `resolve_weights` trusts a complete `merged/`
+    over the adapter next to it, so a save killed halfway must never look complete. None if not a PEFT model.
+    """
     if not hasattr(model, "merge_and_unload"):
         return None
     import copy
+    import shutil
+    import tempfile
 
     merged = copy.deepcopy(model).merge_and_unload()
-    merged.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
+    parent = os.path.dirname(os.path.abspath(out_dir))
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.", dir=parent)
+    try:
+        merged.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        shutil.rmtree(out_dir, ignore_errors=True)
+        os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return out_dir
 
 
 def final_model_dir(path: str) -> str:
-    """The checkpoint to hand to the next stage: a LoRA run's merged model when there is one, else `path`."""
-    merged = os.path.join(path, "merged")
-    return merged if os.path.isfile(os.path.join(merged, "config.json")) else path
+    """The checkpoint to hand to the next stage: `data_pipeline.models.resolve_weights`' answer for `path`."""
+    from data_pipeline.models import resolve_weights
+
+    return resolve_weights(path).path
 
 
 def model_init_kwargs(model_cfg: Any, given: dict[str, Any] | None) -> dict[str, Any]:

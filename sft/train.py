@@ -13,11 +13,11 @@ import os
 
 from trl import ModelConfig, SFTTrainer, get_peft_config
 
-from data_pipeline.models import resolve_model
+from data_pipeline.corpus import load_split
+from data_pipeline.models import resolve_weights
 from data_pipeline.threads import pick_threads
 from sft.common import (
     final_model_dir,
-    load_corpus_split,
     load_tokenizer,
     model_init_kwargs,
     save_merged,
@@ -34,9 +34,10 @@ logger = logging.getLogger(__name__)
 def build_trainer(script: SFTScriptArguments, cfg: SFTTrainConfig, model_cfg: ModelConfig) -> SFTTrainer:
     """Everything but `train()`: tests use it to inspect batches without training."""
     pick_threads(script.threads)
-    model_path = resolve_model(model_cfg.model_name_or_path)
+    # A LoRA run folder as the starting point means its merged weights (see resolve_weights).
+    model_path = resolve_weights(model_cfg.model_name_or_path).checkpoint_path("SFT (TRL loads the model from a path)")
     tokenizer = load_tokenizer(model_path)
-    train = load_corpus_split(script.corpus, script.split, script.max_samples, seed=cfg.seed)
+    train = load_split(script.corpus, script.split, script.max_samples, seed=cfg.seed)
     if "messages" not in train.column_names:
         raise ValueError(
             f"{script.corpus}[{script.split}] has no `messages` column (columns: {train.column_names})"
@@ -44,7 +45,7 @@ def build_trainer(script: SFTScriptArguments, cfg: SFTTrainConfig, model_cfg: Mo
     train = train.select_columns(["messages"])
     evaluation = None
     if script.eval_split:
-        evaluation = load_corpus_split(script.corpus, script.eval_split).select_columns(["messages"])
+        evaluation = load_split(script.corpus, script.eval_split).select_columns(["messages"])
 
     cfg.model_init_kwargs = model_init_kwargs(model_cfg, cfg.model_init_kwargs)
     return SFTTrainer(

@@ -210,37 +210,60 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def write_corpus(root: Path, sft_rows: list[dict], rl_rows: list[dict]) -> Path:
-    """Write splits `sft` and `rl` as parquet plus a README whose YAML makes `load_dataset(root)` work."""
-    import datasets
+@pytest.fixture(scope="session")
+def tiny_lora_run(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A LoRA SFT output folder as `tritonforge sft` leaves it: the adapter + tokenizer in the folder, base +
+    adapter merged (by sft's own `save_merged_model`) in `merged/`. lora_B is non-zero, so merged weights
+    differ from the base's and a stage that loads the wrong weights is caught."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    (root / "data").mkdir(parents=True, exist_ok=True)
-    datasets.Dataset.from_list(sft_rows).to_parquet(str(root / "data" / "sft-00000.parquet"))
-    datasets.Dataset.from_list(rl_rows).to_parquet(str(root / "data" / "rl-00000.parquet"))
-    # Splits differ in columns, so each is its own config (`load_dataset(root, "rl")`); sft is the default.
-    (root / "README.md").write_text(
-        "---\nconfigs:\n"
-        "- config_name: sft\n  default: true\n  data_files:\n  - split: sft\n    path: data/sft-*.parquet\n"
-        "- config_name: rl\n  data_files:\n  - split: rl\n    path: data/rl-*.parquet\n"
-        "---\n\n# tiny test corpus\n"
-    )
-    return root
+    from sft.common import save_merged_model
+
+    out = tmp_path_factory.mktemp("lora_run")
+    tok = AutoTokenizer.from_pretrained(str(tiny_model_dir))
+    base = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir))
+    model = get_peft_model(base, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"]))
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "lora_B" in name:
+                p.fill_(0.05)
+    model.save_pretrained(str(out))  # what trainer.save_model writes for a LoRA run
+    tok.save_pretrained(str(out))
+    save_merged_model(model, tok, str(out / "merged"))
+    return out
+
+
+def write_corpus(root: Path, sft_rows: list[dict], rl_rows: list[dict]) -> Path:
+    """Write splits `sft` and `rl` with the builder's own writer, so tests read the layout users get."""
+    from data_pipeline.writer import write_dataset
+
+    return write_dataset(root, "tiny test corpus", {"sft": sft_rows, "rl": rl_rows}, {"stages": ["test fixture"]})
 
 
 @pytest.fixture(scope="session")
 def tiny_corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Same schema as data_pipeline's writer: sft(messages), rl(prompt, reference, task_id)."""
+    """A corpus in the real layout: sft rows with `messages`, rl rows with prompt, reference, task_id.
+
+    Rows carry the task metadata the builder gives every row (the dataset card counts SFT rows by it).
+    """
     from rewards import prompt_messages, sft_messages
+
+    def meta(task_id: str, ref: str, instr: str) -> dict:
+        return {"task_id": task_id, "source": "synth", "op_kind": task_id, "difficulty": "1", "license": "Apache-2.0",
+                "provenance": "test fixture", "instruction": instr, "reference": ref}
 
     sft_rows, rl_rows = [], []
     for rep in range(4):  # a few copies so a run has several optimizer steps
-        for _task_id, ref, sol, instr in TASKS:
+        for task_id, ref, sol, instr in TASKS:
             sft_rows.append(
-                {"messages": sft_messages(ref, instr, sol, reasoning=f"Plan {rep}: one block per tile.")}
+                {"messages": sft_messages(ref, instr, sol, reasoning=f"Plan {rep}: one block per tile."),
+                 **meta(task_id, ref, instr)}
             )
     for task_id, ref, _sol, instr in TASKS:
-        rl_rows.append({"prompt": prompt_messages(ref, instr), "reference": ref, "task_id": task_id})
-    return write_corpus(tmp_path_factory.mktemp("tiny_corpus"), sft_rows, rl_rows)
+        rl_rows.append({"prompt": prompt_messages(ref, instr), **meta(task_id, ref, instr)})
+    return write_corpus(tmp_path_factory.mktemp("tiny_corpus") / "corpus", sft_rows, rl_rows)
 
 
 def pytest_collection_modifyitems(config, items):  # noqa: ANN001

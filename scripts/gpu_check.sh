@@ -17,7 +17,7 @@ W="${WORKERS:-$(nproc)}"
 
 echo "== honest candidates on CUDA (timed) ==" | tee "$OUT/verify.txt"
 for t in add relu softmax layernorm rowsum matmul; do
-  $PY -m tritonforge.cli verify "tests/rewards/tasks/$t.py" "tests/rewards/candidates/${t}_ok.py" --device cuda --trials 3 \
+  $PY -m tritonforge.cli verify "tests/rewards/tasks/$t.py" "tests/rewards/candidates/${t}_ok.py" --device cuda --verify_trials 3 \
     2>&1 | tee -a "$OUT/verify.txt"
 done
 
@@ -34,8 +34,8 @@ if $PY -c "import pytest" 2>/dev/null; then
 fi
 
 echo "== bench verify (target >= 10 candidates/s for small kernels; prints the runtime-record overhead) ==" | tee "$OUT/bench.txt"
-$PY -m tritonforge.cli bench verify --device cuda --workers "$W" --n 200 --trials 3 2>&1 | tee -a "$OUT/bench.txt"
+$PY -m tritonforge.cli bench verify --device cuda --verify_workers "$W" --n 200 --verify_trials 3 2>&1 | tee -a "$OUT/bench.txt"
 
 echo "== engine on CPU interpreter, same box, for comparison ==" | tee -a "$OUT/bench.txt"
-$PY -m tritonforge.cli bench verify --device cpu --workers "$W" --n 100 --trials 3 2>&1 | tee -a "$OUT/bench.txt"
+$PY -m tritonforge.cli bench verify --device cpu --verify_workers "$W" --n 100 --verify_trials 3 2>&1 | tee -a "$OUT/bench.txt"
 echo "done: $OUT"

@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from rewards.errors import MissingInputError
+
 logger = logging.getLogger(__name__)
 
 
@@ -73,7 +75,7 @@ def load_corpus_split(corpus: str, split: str, max_samples: int | None = None, s
     elif "/" in corpus and not corpus.startswith((".", "/", "~")):
         ds = datasets.load_dataset(corpus, split=split)
     else:
-        raise FileNotFoundError(f"corpus {corpus!r} not found: build one with `tritonforge data build`")
+        raise MissingInputError(f"corpus {corpus!r} not found: build one with `tritonforge data build`")
     if max_samples is not None and len(ds) > max_samples:
         ds = ds.shuffle(seed=seed).select(range(max_samples))
     return ds

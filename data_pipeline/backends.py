@@ -29,6 +29,7 @@ import urllib.request
 from typing import Any, Protocol, runtime_checkable
 
 from data_pipeline.models import resolve_weights
+from rewards.errors import UserError
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class GenerationBackend(Protocol):
     ) -> list[list[str]]: ...
 
 
-class BackendError(RuntimeError):
+class BackendError(UserError, RuntimeError):
     """A backend cannot run (missing extra, unreachable endpoint); the message says what to do."""
 
 

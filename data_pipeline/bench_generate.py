@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from data_pipeline.backends import BackendError, HFBackend, Messages, vllm_available
+from rewards.cli import add_option
 
 
 @dataclass
@@ -138,30 +139,26 @@ def cmd_bench_generate(args: argparse.Namespace) -> int:
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
-    try:
-        for name in ("prompts", "n", "max_new_tokens", "probe_tokens"):
-            if getattr(args, name) < 1:
-                raise BackendError(f"--{name.replace('_', '-')} must be >= 1")
-        device = args.device
-        if device == "auto":
-            from data_pipeline.backends import _pick_device
+    for name in ("prompts", "n", "max_new_tokens", "probe_tokens"):
+        if getattr(args, name) < 1:
+            raise BackendError(f"--{name} must be >= 1")
+    device = args.device
+    if device == "auto":
+        from data_pipeline.backends import _pick_device
 
-            device = _pick_device("auto")
-        if device == "cuda":
-            import torch
+        device = _pick_device("auto")
+    if device == "cuda":
+        import torch
 
-            if not torch.cuda.is_available():
-                raise BackendError("--device cuda but no CUDA device is visible")
-        threads = _ints(args.hf_threads) if args.hf_threads else sorted({1, cpu_count()})
-        dtypes = [d.strip() for d in args.hf_dtypes.split(",") if d.strip()]
-        bad = [d for d in dtypes if d not in ("float32", "bfloat16", "float16")]
-        if bad or not dtypes:
-            raise BackendError(f"--hf-dtypes: unknown dtype(s) {bad or args.hf_dtypes!r} (float32, bfloat16, float16)")
-        if device == "cuda":
-            threads = threads[:1]
-    except BackendError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        if not torch.cuda.is_available():
+            raise BackendError("--device cuda but no CUDA device is visible")
+    threads = _ints(args.hf_threads) if args.hf_threads else sorted({1, cpu_count()})
+    dtypes = [d.strip() for d in args.hf_dtypes.split(",") if d.strip()]
+    bad = [d for d in dtypes if d not in ("float32", "bfloat16", "float16")]
+    if bad or not dtypes:
+        raise BackendError(f"--hf_dtypes: unknown dtype(s) {bad or args.hf_dtypes!r} (float32, bfloat16, float16)")
+    if device == "cuda":
+        threads = threads[:1]
     prompts = bench_prompts(args.prompts)
     log(f"[bench] {args.prompts} prompts x {args.n} samples x {args.max_new_tokens} new tokens (temperature "
         f"{args.temperature}: the GRPO rollout shape); device {device}; load average {_load()}")
@@ -198,13 +195,14 @@ def register(bench_sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=None, help="model folder / hub id (default: the embedded SmolLM2-135M)")
     p.add_argument("--prompts", type=int, default=8, help="prompts (GRPO: prompts per step)")
     p.add_argument("--n", type=int, default=4, help="sampled completions per prompt (GRPO: num_generations)")
-    p.add_argument("--max-new-tokens", type=int, default=256, help="tokens generated per completion (exactly)")
+    # Underscore spellings like every stage's options (the hyphenated ones still work, as in HfArgumentParser).
+    add_option(p, "max_new_tokens", type=int, default=256, help="tokens generated per completion (exactly)")
     p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--hf-threads", default=None, help="torch thread counts to probe for HF (default: 1 and all cores)")
-    p.add_argument("--hf-dtypes", default="bfloat16,float32", help="dtypes to probe for HF")
-    p.add_argument("--probe-tokens", type=int, default=16, help="tokens per completion in each HF probe")
-    p.add_argument("--enforce-eager", action="store_true",
-                   help="vLLM without graph compilation: ~18 s start instead of minutes, ~93%% of the speed")
-    p.add_argument("--skip-hf", action="store_true", help="only measure vLLM")
+    add_option(p, "hf_threads", default=None, help="torch thread counts to probe for HF (default: 1 and all cores)")
+    add_option(p, "hf_dtypes", default="bfloat16,float32", help="dtypes to probe for HF")
+    add_option(p, "probe_tokens", type=int, default=16, help="tokens per completion in each HF probe")
+    add_option(p, "enforce_eager", action="store_true",
+               help="vLLM without graph compilation: ~18 s start instead of minutes, ~93%% of the speed")
+    add_option(p, "skip_hf", action="store_true", help="only measure vLLM")
     p.add_argument("--out", default=None, help="also write the results as JSON here")
     p.set_defaults(func=cmd_bench_generate)

@@ -1,6 +1,6 @@
 """Build a corpus: gather sources -> verify every candidate -> distill -> dedup/decontam -> write.
 
-    report = build(load_config("recipes/data/tiny.yaml"), "out/tiny")
+    report = build(load_config("tiny"), "out/tiny")
 
 Resumable: verdicts are journaled in ``OUT.work/verified.jsonl`` (teacher attempts in
 ``attempts.jsonl``), one fsync'ed append per batch. After kill -9, the same command skips every

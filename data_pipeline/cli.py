@@ -1,10 +1,12 @@
 """`tritonforge data ...`: build a corpus, show what is in one.
 
-    tritonforge data build --config recipes/data/tiny.yaml --out out/tiny [--set key=value ...]
+    tritonforge data build --config tiny --out out/tiny [--synth_train 100 ...]
     tritonforge data stats out/tiny
 
-The top-level CLI calls `register(subparsers)` and then `args.func(args)`; handlers return an exit
-code. A bad input prints one `error: ...` line to stderr and returns 2.
+`--config` takes a packaged recipe name (tritonforge/recipes/data/NAME.yaml) or a YAML path, and every
+DataConfig field is an option of the same name (tritonforge/config.py: the style of every stage). The
+top-level CLI calls `register(subparsers)` and then `args.func(args)`; a bad input raises a UserError,
+which the caller reports as one `error: ...` line and exit 2.
 """
 
 from __future__ import annotations
@@ -12,31 +14,27 @@ from __future__ import annotations
 import argparse
 import sys
 
-from data_pipeline.errors import DataError
-from rewards.task import TaskError
 
-
-def _build(args: argparse.Namespace) -> int:
+def _build(argv: list[str]) -> int:
     from data_pipeline.build import build
-    from data_pipeline.config import load_config
+    from data_pipeline.config import parse_build_args
 
-    try:
-        cfg = load_config(args.config, args.set)
-        build(cfg, args.out)
-    except (DataError, TaskError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    cfg, build_args = parse_build_args(argv)
+    build(cfg, build_args.out)
     return 0
+
+
+def _build_help(argv: list[str]) -> None:
+    from data_pipeline.config import DATACLASSES
+    from tritonforge.config import print_stage_help
+
+    print_stage_help(DATACLASSES, "tritonforge data build", "data", "Build a verified corpus from a recipe.")
 
 
 def _stats(args: argparse.Namespace) -> int:
     from data_pipeline.stats import stats
 
-    try:
-        table, png = stats(args.dir, args.plot)
-    except DataError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    table, png = stats(args.dir, args.plot)
     print(table)
     print(f"\nplot: {png}")
     return 0
@@ -44,13 +42,13 @@ def _stats(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the `data` subcommand (with `build` and `stats`) to a parent CLI."""
+    from tritonforge.config import add_stage_command
+
     p = subparsers.add_parser("data", help="build / inspect verified Triton corpora")
     sub = p.add_subparsers(dest="data_command", required=True)
-    b = sub.add_parser("build", help="build a corpus from a recipe (resumable: rerun the same command)")
-    b.add_argument("--config", required=True, help="recipe YAML, e.g. recipes/data/tiny.yaml")
-    b.add_argument("--out", required=True, help="output folder (datasets-loadable)")
-    b.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe field")
-    b.set_defaults(func=_build)
+    add_stage_command(sub, "build", help="build a corpus from a recipe (resumable: rerun the same command)",
+                      run=_build, show_help=_build_help,
+                      description="Build a corpus: tritonforge data build --config tiny --out DIR [--field value ...]")
     s = sub.add_parser("stats", help="table and plot of a built corpus")
     s.add_argument("dir", help="a folder written by `data build`")
     s.add_argument("--plot", default=None, help="PNG path (default DIR/stats.png)")
@@ -59,11 +57,13 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Standalone entry (`python -m data_pipeline.cli data build ...`)."""
+    """Standalone entry (`python -m data_pipeline.cli data build ...`), with tritonforge's error handling."""
+    from rewards.errors import exit_code
+
     parser = argparse.ArgumentParser(prog="tritonforge")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    return args.func(args)
+    return exit_code(lambda: args.func(args))
 
 
 if __name__ == "__main__":

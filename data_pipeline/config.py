@@ -1,24 +1,27 @@
-"""Settings of one corpus build: a dataclass validated once, loaded from a YAML recipe plus overrides.
+"""Settings of one corpus build: a dataclass validated once, set by a YAML recipe plus `--field value` options.
 
-    cfg = load_config("recipes/data/tiny.yaml", ["synth_train=100", "verify_trials=1"])
+    cfg = load_config("tiny", ["--synth_train", "100", "--verify_trials", "1"])
 
-Every field documents itself through `metadata["help"]` (the recipe files and `--help` read it); an
-unknown key, a wrong type or an out-of-range value is one `DataError` line naming the key.
+The same style as every stage (tritonforge/config.py): `--config` takes a packaged recipe name
+(tritonforge/recipes/data/NAME.yaml) or a path, and each field is an option of the same name. Every
+field documents itself through `metadata["help"]` (the recipe files and `--help` read it); an unknown
+key, a wrong type or an out-of-range value is one UserError line naming the key.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from data_pipeline.errors import DataError
 from data_pipeline.synth.graphs import OP_KINDS
+from tritonforge.config import parse_config
 
 ROLES = ("eval", "train")
 
@@ -97,6 +100,10 @@ class DataConfig:
         def bad(key: str, why: str) -> DataError:
             return DataError(f"config: {key}: {why}")
 
+        # Recipe values reach the fields untyped (YAML; argparse converts only strings): check them all here.
+        for key, hint in _hints().items():
+            setattr(self, key, _coerce(key, getattr(self, key), hint))
+
         for key in ("synth_train", "synth_heldout", "synth_indist", "inductor_max_tasks", "distill_batch"):
             if getattr(self, key) < 0:
                 raise bad(key, "must be >= 0")
@@ -130,6 +137,12 @@ class DataConfig:
         return dataclasses.asdict(self)
 
 
+@functools.cache
+def _hints() -> dict[str, Any]:
+    """Field name -> resolved type of DataConfig (the annotations are strings under `from __future__`)."""
+    return typing.get_type_hints(DataConfig)
+
+
 def _coerce(key: str, value: Any, hint: Any) -> Any:
     """Check/convert one value against the field's type hint (YAML already typed most of them)."""
     origin = typing.get_origin(hint)
@@ -141,10 +154,12 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
         return _coerce(key, value, inner[0])
     if origin is list:
         if isinstance(value, str):
-            value = [v.strip() for v in value.split(",") if v.strip()]
+            value = [value]
         if not isinstance(value, list):
             raise DataError(f"config: {key}: expected a list, got {value!r}")
-        return [_coerce(key, v, args[0]) for v in value]
+        # "a,b" is one list too (recipes, and `--synth_kinds matmul,norm` as well as `--synth_kinds matmul norm`)
+        items = [p.strip() for v in value for p in v.split(",")] if all(isinstance(v, str) for v in value) else value
+        return [_coerce(key, v, args[0]) for v in items if v != ""]
     if hint is bool:
         if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
             return value.lower() in ("true", "1", "yes")
@@ -168,38 +183,43 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
     return value
 
 
-def config_from_dict(d: dict[str, Any]) -> DataConfig:
-    hints = typing.get_type_hints(DataConfig)
-    known = {f.name for f in dataclasses.fields(DataConfig)}
-    unknown = sorted(set(d) - known)
-    if unknown:
-        raise DataError(f"config: unknown key(s) {', '.join(unknown)} (see data_pipeline/config.py for valid keys)")
-    return DataConfig(**{k: _coerce(k, v, hints[k]) for k, v in d.items()})
+@dataclass
+class BuildArguments:
+    """Where `tritonforge data build` writes: not part of the recipe's corpus settings (not in the card)."""
+
+    out: str = field(metadata={"help": "Output folder (datasets-loadable); rerun the same command to resume."})
 
 
-def load_config(path: str | Path | None, overrides: list[str] | None = None) -> DataConfig:
-    """Read a YAML recipe (or start from defaults with None) and apply `key=value` overrides."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise DataError(f"config: {p}: no such file")
-        try:
-            loaded = yaml.safe_load(p.read_text())
-        except yaml.YAMLError as e:
-            raise DataError(f"config: {p}: not valid YAML ({str(e).splitlines()[0]})") from None
-        if loaded is None:
-            loaded = {}
-        if not isinstance(loaded, dict):
-            raise DataError(f"config: {p}: top level must be a mapping of key: value")
-        data.update(loaded)
-    for item in overrides or []:
-        if "=" not in item:
-            raise DataError(f"config: override {item!r} is not key=value")
-        key, raw = item.split("=", 1)
-        try:
-            value = yaml.safe_load(raw) if raw.strip() else None
-        except yaml.YAMLError:
-            value = raw
-        data[key.strip()] = value
-    return config_from_dict(data)
+DATACLASSES = (DataConfig, BuildArguments)
+
+
+def parse_build_args(argv: Sequence[str]) -> tuple[DataConfig, BuildArguments]:
+    """`tritonforge data build` options: `--config NAME|PATH`, `--out DIR`, any DataConfig field."""
+    cfg, build_args = parse_config(DATACLASSES, _expand_set(argv), prog="tritonforge data build", stage="data")
+    return cfg, build_args
+
+
+def _expand_set(argv: Sequence[str]) -> list[str]:
+    """The retired `--set key=value` override (hidden, for existing scripts) as `--key value`."""
+    out: list[str] = []
+    it = iter(argv)
+    for arg in it:
+        if arg == "--set":
+            item = next(it, "")
+        elif arg.startswith("--set="):
+            item = arg.removeprefix("--set=")
+        else:
+            out.append(arg)
+            continue
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise DataError(f"config: --set {item!r} is not key=value (the option form is --key value)")
+        out += [f"--{key.strip()}", value]
+    return out
+
+
+def load_config(config: str | Path | None = None, overrides: Sequence[str] = ()) -> DataConfig:
+    """A DataConfig from a recipe (name or path; None: the defaults) and `--field value` overrides."""
+    argv = ([] if config is None else ["--config", str(config)]) + list(overrides)
+    (cfg,) = parse_config((DataConfig,), argv, prog="tritonforge data build", stage="data")
+    return cfg

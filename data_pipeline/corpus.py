@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from data_pipeline.errors import DataError
+from rewards.errors import MissingInputError
 
 SPLITS = ("sft", "rl", "heldout", "attempts")  # the parquet splits, in card order
 TASK_SPLITS = ("sft", "rl", "heldout")  # one schema: a `datasets` config needs one schema across its splits
@@ -202,7 +203,7 @@ def load_split(corpus: str | Path, split: str, max_samples: int | None = None, s
     elif "/" in str(corpus) and not str(corpus).startswith((".", "/", "~")):
         ds = datasets.load_dataset(str(corpus), split=split)
     else:
-        raise FileNotFoundError(f"corpus {str(corpus)!r} not found: build one with `tritonforge data build`")
+        raise MissingInputError(f"corpus {str(corpus)!r} not found: build one with `tritonforge data build`")
     if max_samples is not None and len(ds) > max_samples:
         ds = ds.shuffle(seed=seed).select(range(max_samples))
     return ds

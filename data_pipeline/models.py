@@ -61,7 +61,7 @@ CHATML_TRAINING_TEMPLATE = (
 )
 
 
-class ModelError(RuntimeError):
+class ModelError(UserError, RuntimeError):
     """The default model cannot be located or converted (message says what to do)."""
 
 

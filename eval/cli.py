@@ -1,7 +1,9 @@
 """The `eval`, `generate` and `release` subcommands. tritonforge/cli.py calls `register(sub)` and then
-`args.func(args)`, which returns the exit code: 0 ok, 1 "ran but nothing verified" (generate), 2 bad input.
+`args.func(args)`, which returns the exit code: 0 ok, 1 "ran but nothing verified" (generate); bad input
+raises a UserError, reported by the caller as one line and exit 2.
 
-`eval` takes options for a run and an optional action word, so both of these work:
+Options are the fields of eval/config.py's dataclasses, set by `--config PATH` (YAML) and `--field value`,
+the style of every stage (tritonforge/config.py). `eval` takes an optional action word first:
     tritonforge eval --model M --suite folder:tasks/ --samples 4 --out runs/eval_base
     tritonforge eval compare runs/eval_base runs/eval_sft runs/eval_grpo --out runs/compare.md
     tritonforge eval selfcheck --suite tritonbench-g:PATH --device cpu --out runs/selfcheck_tbg
@@ -10,98 +12,73 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Callable
 from typing import Any
 
-
-def _user_errors() -> tuple[type[BaseException], ...]:
-    """Exceptions that mean bad input or an unusable environment: one line on stderr, exit 2."""
-    from eval.release import ReleaseError
-    from eval.run import EvalError
-    from eval.suites import SuiteError
-    from rewards.task import TaskError
-
-    errors: list[type[BaseException]] = [EvalError, SuiteError, TaskError, ReleaseError, FileNotFoundError]
-    try:
-        from data_pipeline.backends import BackendError
-
-        errors.append(BackendError)
-    except ImportError:  # pragma: no cover - backends not installed
-        pass
-    return tuple(errors)
+ACTIONS = ("run", "compare", "selfcheck")
 
 
-def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return fn(args)
-        except _user_errors() as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
+def _classes() -> dict[str, type]:
+    from eval import config
 
-    run.__name__ = fn.__name__
-    return run
+    return {"run": config.EvalArguments, "compare": config.CompareArguments, "selfcheck": config.SelfcheckArguments,
+            "generate": config.GenerateArguments, "release": config.ReleaseArguments}
 
 
-def _verify_config(args: argparse.Namespace) -> Any:
-    from rewards.config import VerifyConfig
-
-    kw: dict[str, Any] = {"device": args.device}
-    for name in ("trials", "timeout_s", "workers"):
-        if getattr(args, name, None) is not None:
-            kw[name] = getattr(args, name)
-    if getattr(args, "seed", None) is not None:
-        kw["seed"] = args.seed
-    if getattr(args, "compile_baseline", False):
-        kw["compile_baseline"] = True
-    try:
-        return VerifyConfig(**kw)
-    except ValueError as e:
-        from eval.run import EvalError
-
-        raise EvalError(str(e)) from None
+def _prog(command: str) -> str:
+    """How the command is typed, for help and error lines: `tritonforge eval`, `tritonforge eval compare`, ..."""
+    if command in ("generate", "release"):
+        return f"tritonforge {command}"
+    return "tritonforge eval" + ("" if command == "run" else f" {command}")
 
 
-def _add_gen_options(p: argparse.ArgumentParser, samples: int, temperature: float, max_new: int) -> None:
-    p.add_argument("--model", default=None, help="HF folder / hub id / served name (default: embedded SmolLM2).")
-    p.add_argument("--backend", choices=("auto", "hf", "vllm", "openai"), default="auto",
-                   help="Generation backend; auto: vLLM when installed (CPU or GPU build), else HF generate.")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="Where generation and kernels run.")
-    p.add_argument("--samples", type=int, default=samples, help="Samples per task / per turn.")
-    p.add_argument("--temperature", type=float, default=temperature, help="Sampling temperature (0 = greedy).")
-    p.add_argument("--max-new-tokens", type=int, default=max_new, help="Generation limit per completion.")
-    p.add_argument("--seed", type=int, default=0, help="Seed of sampling and of the verifier's input draws.")
-    p.add_argument("--trials", type=int, default=None, help="Random input sets per candidate (verifier).")
-    p.add_argument("--timeout-s", dest="timeout_s", type=float, default=None, help="Wall-clock limit per candidate.")
-    p.add_argument("--workers", type=int, default=None, help="Candidates verified in parallel.")
+def _parse(command: str, argv: list[str], leading: str | None = None) -> Any:
+    """The options of one command as its dataclass (eval/config.py), in the one style of every stage."""
+    from eval.config import LEGACY_FLAGS
+    from tritonforge.config import parse_config
+
+    (obj,) = parse_config((_classes()[command],), argv, prog=_prog(command), leading=leading, legacy=LEGACY_FLAGS)
+    return obj
+
+
+def _split_action(argv: list[str]) -> tuple[str, list[str]]:
+    """(action, its options): `eval compare ...`, `eval selfcheck ...`, or a run (`eval [run] --suite ...`)."""
+    from eval.records import EvalError
+
+    if not argv or argv[0].startswith("-"):
+        return "run", argv
+    if argv[0] not in ACTIONS:
+        raise EvalError(f"unknown eval action {argv[0]!r}: use `eval --suite ...`, `eval compare DIR...` "
+                        "or `eval selfcheck --suite ...`")
+    return argv[0], argv[1:]
+
+
+def _help(command: str) -> None:
+    from tritonforge.config import print_stage_help
+
+    cls = _classes()[command]
+    print_stage_help((cls,), _prog(command), description=(cls.__doc__ or "").strip())
 
 
 # --------------------------------------------------------------------------- eval
-def cmd_eval(args: argparse.Namespace) -> int:
-    from eval.run import EvalError, run_eval, stderr_progress
-
-    action = args.action[0] if args.action else "run"
+def cmd_eval(argv: list[str]) -> int:
+    action, rest = _split_action(argv)
     if action == "compare":
         from eval.report import compare
 
-        dirs = args.action[1:]
-        if not dirs:
-            raise EvalError("eval compare needs one or more eval folders: tritonforge eval compare DIR1 DIR2 ...")
-        print(compare(dirs, out=args.out))
+        args = _parse("compare", rest, leading="dirs")
+        print(compare(args.dirs, out=args.out))
         return 0
     if action == "selfcheck":
-        return cmd_selfcheck(args)
-    if action != "run" or args.action[1:]:
-        raise EvalError(f"unknown eval action {' '.join(args.action)!r}: use `eval --suite ...`, `eval compare DIR...` "
-                        "or `eval selfcheck --suite ...`")
-    if not args.suite or not args.out:
-        raise EvalError("eval needs --suite SUITE and --out DIR (or: eval compare DIR1 DIR2 ...)")
+        return cmd_selfcheck(rest)
+    from eval.run import run_eval, stderr_progress
+
+    args = _parse("run", rest)
     metrics = run_eval(
         args.model, args.suite, args.out, samples=args.samples, temperature=args.temperature, seed=args.seed,
-        backend=args.backend, max_new_tokens=args.max_new_tokens, verify_config=_verify_config(args),
+        backend=args.backend, max_new_tokens=args.max_new_tokens,
+        verify_config=args.verify_config(seed=args.seed, compile_baseline=args.compile_baseline),
         prompt_format=args.prompt_format, limit=args.limit, label=args.label, device=args.device,
-        hack_rerun=not args.no_hack_rerun, progress=stderr_progress,
+        hack_rerun=args.hack_rerun, progress=stderr_progress,
     )
     keys = ("exec_accuracy", "call_accuracy", "pass@1", "fast_1", "hack_rate")
     print(" ".join(f"{k}={metrics[k]:.3f}" if isinstance(metrics.get(k), float) else f"{k}=—" for k in keys))
@@ -109,15 +86,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_selfcheck(args: argparse.Namespace) -> int:
+def cmd_selfcheck(argv: list[str]) -> int:
     """Known-good answers of a benchmark through importer + verifier; table by outcome, `accepted: N/M`."""
-    from eval.run import EvalError, stderr_progress
+    from eval.records import EvalError
+    from eval.run import stderr_progress
     from eval.selfcheck import print_table, run_selfcheck
 
-    if args.action[1:]:
-        raise EvalError("eval selfcheck takes no positional arguments: eval selfcheck --suite SUITE --out DIR")
-    if not args.suite or not args.out:
-        raise EvalError("eval selfcheck needs --suite SUITE and --out DIR")
+    args = _parse("selfcheck", argv)
     step = {"n": 0}
 
     def progress(msg: str) -> None:  # every 10th count, and every message that is not a count
@@ -129,9 +104,9 @@ def cmd_selfcheck(args: argparse.Namespace) -> int:
 
     try:
         summary = run_selfcheck(
-            args.suite, args.out, device=args.device, trials=args.trials or 1, timeout_s=args.timeout_s or 120.0,
-            workers=args.workers, strict_rules=not args.no_strict_rules, limit=args.limit, progress=progress)
-    except ValueError as e:  # VerifyConfig / device problems: one line
+            args.suite, args.out, device=args.device, trials=args.verify_trials, timeout_s=args.verify_timeout_s,
+            workers=args.verify_workers, strict_rules=args.strict_rules, limit=args.limit, progress=progress)
+    except ValueError as e:  # VerifyConfig / device problems (plain ValueError there): one line
         raise EvalError(str(e)) from None
     print(f"report: {args.out}/selfcheck.md")
     print(print_table(summary))
@@ -139,15 +114,14 @@ def cmd_selfcheck(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- generate
-def cmd_generate(args: argparse.Namespace) -> int:
+def cmd_generate(argv: list[str]) -> int:
     from eval.generate import DEFAULT_INSTRUCTION, run_generate
-    from eval.run import EvalError, EvalSettings, make_backend_for, stderr_progress
+    from eval.run import EvalSettings, make_backend_for, stderr_progress
     from rewards.task import Task
 
-    if args.attempts < 1 or args.samples < 1:
-        raise EvalError("--attempts and --samples must be >= 1")
+    args = _parse("generate", argv, leading="reference")
     Task.from_file(args.reference)  # fail on a bad module before loading a model
-    config = _verify_config(args)
+    config = args.verify_config(seed=args.seed)
     backend = make_backend_for(EvalSettings(model=args.model, suite="-", backend=args.backend), args.device)
     code, _ = run_generate(
         args.reference, backend, out=args.out, report_path=args.report, progress=stderr_progress,
@@ -158,59 +132,35 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- release
-def cmd_release(args: argparse.Namespace) -> int:
+def cmd_release(argv: list[str]) -> int:
     from eval.release import release
 
-    reports = [d for group in (args.report or []) for d in group]
-    out = release(args.model, reports, args.out, push=args.push, name=args.name)
+    args = _parse("release", argv)
+    out = release(args.model, args.report, args.out, push=args.push, name=args.name)
     print(f"release folder: {out}" + (f" (pushed to {args.push})" if args.push else ""))
     return 0
 
 
 def register(subparsers: Any) -> None:
     """Add `eval`, `generate` and `release` to the tritonforge CLI."""
-    p = subparsers.add_parser("eval", help="Benchmark a model (or compare eval folders).",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("action", nargs="*", help="Empty to run an eval; `compare DIR1 DIR2 ...` to compare runs; "
-                   "`selfcheck` to run a benchmark's known-good answers through importer + verifier.")
-    p.add_argument("--suite", help="heldout:DIR | kernelbench:PATH[:1-3] | tritonbench-t:PATH | tritonbench-g:PATH | folder:PATH")
-    p.add_argument("--out", help="Eval folder (run) or Markdown file (compare; a PNG is written beside it).")
-    p.add_argument("--prompt-format", choices=("default", "tritonbench"), default=None,
-                   help="TritonBench suites default to their own instruction texts; `default` uses ours.")
-    p.add_argument("--limit", type=int, default=None, help="Only the first N tasks of the suite.")
-    p.add_argument("--label", default=None, help="Name of this model in reports and comparisons.")
-    p.add_argument("--compile-baseline", action="store_true",
-                   help="GPU: also time torch.compile(Model) and report the geomean speedup over it.")
-    p.add_argument("--no-hack-rerun", action="store_true", help="Skip re-verifying rule-gated samples without the gate.")
-    p.add_argument("--no-strict-rules", action="store_true",
-                   help="selfcheck: run shipped solutions even when a static rule objects (findings still listed).")
-    _add_gen_options(p, samples=1, temperature=0.0, max_new=1024)
-    p.set_defaults(func=_guard(cmd_eval))
+    from tritonforge.config import add_stage_command
 
-    g = subparsers.add_parser("generate", help="Turn a PyTorch module into a verified Triton kernel.")
-    g.add_argument("reference", help="Python file with class Model, get_inputs() and get_init_inputs().")
-    g.add_argument("--attempts", type=int, default=3, help="Turns of generate -> verify -> feedback.")
-    g.add_argument("--out", default=None, help="Where to write the kernel (default: REFERENCE_triton.py).")
-    g.add_argument("--report", default=None, help="Also write a JSON report of every attempt here.")
-    g.add_argument("--instruction", default=None, help="Instruction sentence for the prompt.")
-    _add_gen_options(g, samples=4, temperature=0.7, max_new=2048)
-    g.set_defaults(func=_guard(cmd_generate))
-
-    r = subparsers.add_parser("release", help="Write a Hugging Face model folder with a model card.")
-    r.add_argument("--model", required=True, help="Checkpoint folder (full model or PEFT adapter).")
-    r.add_argument("--report", nargs="+", action="append", help="Eval folder(s) whose table goes in the card.")
-    r.add_argument("--out", required=True, help="Release folder to write (replaced atomically).")
-    r.add_argument("--push", default=None, help="Hub repo id to upload to (only when given).")
-    r.add_argument("--name", default=None, help="Model name in the card (default: the folder name).")
-    r.set_defaults(func=_guard(cmd_release))
+    add_stage_command(subparsers, "eval", help="Benchmark a model (or compare eval folders, or self-check a suite).",
+                      run=cmd_eval, show_help=lambda argv: _help(_split_action(argv)[0]), description=__doc__)
+    add_stage_command(subparsers, "generate", help="Turn a PyTorch module into a verified Triton kernel.",
+                      run=cmd_generate, show_help=lambda argv: _help("generate"))
+    add_stage_command(subparsers, "release", help="Write a Hugging Face model folder with a model card.",
+                      run=cmd_release, show_help=lambda argv: _help("release"))
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Standalone entry (python -m eval.cli ...), mirroring how tritonforge/cli.py dispatches."""
+    """Standalone entry (python -m eval.cli ...), with the same dispatch and error handling as tritonforge."""
+    from rewards.errors import exit_code
+
     parser = argparse.ArgumentParser(prog="tritonforge")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    return exit_code(lambda: args.func(args))
 
 
 if __name__ == "__main__":

@@ -96,7 +96,7 @@ def training_notes(ckpt: Path) -> list[str]:
         for p in sorted(d.glob("*.yaml"))[:3]:
             lines.append(f"- Recipe `{p.name}`:\n\n```yaml\n{p.read_text().strip()[:3000]}\n```")
     if not lines:
-        lines.append("- No trainer state or recipe was found next to the checkpoint; see the project's recipes/.")
+        lines.append("- No trainer state or recipe was found next to the checkpoint; see the project's tritonforge/recipes/.")
     return lines
 
 

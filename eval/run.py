@@ -57,7 +57,7 @@ class EvalSettings:
         if self.temperature < 0:
             raise EvalError("--temperature must be >= 0")
         if self.max_new_tokens < 1:
-            raise EvalError("--max-new-tokens must be >= 1")
+            raise EvalError("--max_new_tokens must be >= 1")
 
     @property
     def display_label(self) -> str:

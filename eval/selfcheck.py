@@ -114,7 +114,7 @@ def classify(res: VerifyResult, code: str = "") -> tuple[str, str]:
         return "unsupported_on_cpu", _last_line(log)
     if res.status is Status.INFRA_ERROR:
         if re.search(r"reference process was killed by (SIGKILL|signal 9)", log):
-            return "timeout", "the reference itself ran past twice the time limit (killed); raise --timeout-s"
+            return "timeout", "the reference itself ran past twice the time limit (killed); raise --verify_timeout_s"
         if "reference process" in log or "Traceback" in log:
             return "reference_failed", _last_line(log)
         return "reference_failed", log.strip().splitlines()[0][:300] if log.strip() else "sandbox failure"

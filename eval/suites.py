@@ -24,6 +24,7 @@ from pathlib import Path
 
 from data_pipeline import corpus, importers
 from data_pipeline.errors import DataError
+from rewards.errors import UserError
 from rewards.extract import extract_code
 from rewards.prompt import prompt_messages
 from rewards.task import Task, TaskError
@@ -31,7 +32,7 @@ from rewards.task import Task, TaskError
 PROMPT_FORMATS = ("default", "tritonbench")
 
 
-class SuiteError(ValueError):
+class SuiteError(UserError):
     """A suite spec that cannot be loaded (message is one line)."""
 
 

@@ -1,4 +1,4 @@
-"""`tritonforge grpo --config RECIPE.yaml [--field value ...]` (any GRPOConfig / ModelConfig field)."""
+"""`tritonforge grpo --config NAME|PATH [--field value ...]` (any GRPOConfig / ModelConfig field; NAME: a packaged recipe)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from sft.stage_cli import TrlStage
 STAGE = TrlStage(
     name="grpo",
     help="GRPO with rule + execution rewards (TRL GRPOTrainer).",
-    example="tritonforge grpo --config recipes/grpo/tiny.yaml --max_steps 10 --output_dir out/runs/grpo-tiny",
+    example="tritonforge grpo --config tiny --max_steps 10 --output_dir out/runs/grpo-tiny",
     config_module="grpo.config",
     run="grpo.train:run_grpo",
-    user_errors=("grpo.train:VLLMMissingError", "rewards.config:DeviceUnavailable"),
 )
 register = STAGE.register
 parse = STAGE.parse

@@ -1,6 +1,6 @@
 """GRPO settings: TRL's GRPOConfig with tritonforge defaults, plus reward and verification arguments.
 
-Recipes (recipes/grpo/*.yaml) are flat YAML over `GRPOScriptArguments`, `GRPOTrainConfig` and TRL's
+Recipes (tritonforge/recipes/grpo/*.yaml, `--config NAME` or a path) are flat YAML over `GRPOScriptArguments`, `GRPOTrainConfig` and TRL's
 `ModelConfig`, merged with command-line overrides by TRL's parser.
 """
 

@@ -21,6 +21,7 @@ from grpo.audit import RewardAudit, audit_path
 from grpo.config import GRPOScriptArguments, GRPOTrainConfig, reward_config
 from grpo.signal import SignalCallback
 from rewards.functions import RewardSet, build_rewards
+from rewards.errors import UserError
 from sft.common import (
     cuda_available,
     load_tokenizer,
@@ -32,7 +33,7 @@ from sft.common import (
 logger = logging.getLogger(__name__)
 
 
-class VLLMMissingError(RuntimeError):
+class VLLMMissingError(UserError, RuntimeError):
     """The recipe asks for vLLM generation but vLLM is not installed."""
 
 

@@ -1,4 +1,9 @@
-"""`tritonforge verify` and `tritonforge bench verify`."""
+"""`tritonforge verify` and `tritonforge bench verify`.
+
+Options use the one spelling of every stage (HF/TRL style, underscores): the verifier's knobs are
+`--verify_trials`, `--verify_timeout_s`, `--verify_workers`, as in data recipes, GRPO recipes and eval.
+Bad input raises a UserError; `tritonforge` reports it as one line and exit 2.
+"""
 
 from __future__ import annotations
 
@@ -6,57 +11,74 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from rewards.config import VerifyConfig
+from rewards.errors import ConfigError, UserError
 from rewards.task import TaskError, check_reference
 
 
+def add_option(parser: argparse.ArgumentParser, name: str, *, legacy: tuple[str, ...] = (), **kw: Any) -> None:
+    """`--name` as HfArgumentParser spells it (`--na-me` accepted too), plus retired spellings kept hidden.
+
+    For the argparse-only commands (verify, bench), so that their options read like every stage's.
+    """
+    flags = [f"--{name}"] + ([f"--{name.replace('_', '-')}"] if "_" in name else [])
+    parser.add_argument(*flags, dest=name, **kw)
+    hidden = {k: v for k, v in kw.items() if k not in ("default", "help")}
+    for old in legacy:
+        parser.add_argument(old, dest=name, default=argparse.SUPPRESS, help=argparse.SUPPRESS, **hidden)
+
+
 def _config(args: argparse.Namespace) -> VerifyConfig:
-    return VerifyConfig(device=args.device, trials=args.trials, timeout_s=args.timeout, workers=args.workers,
-                        strict_rules=not args.no_strict_rules)
+    try:
+        return VerifyConfig(device=args.device, trials=args.verify_trials, timeout_s=args.verify_timeout_s,
+                            workers=args.verify_workers, strict_rules=args.strict_rules)
+    except UserError:
+        raise
+    except ValueError as e:  # VerifyConfig's range checks name its own fields
+        raise ConfigError(f"verify: {e}") from None
+
+
+def _read(path: str, what: str) -> str:
+    p = Path(path)
+    if not p.is_file():
+        raise TaskError(f"{path}: no such {what} file")
+    try:
+        return p.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise TaskError(f"{path}: cannot read {what} file: {e}") from None
 
 
 def _read_task(path: str) -> str:
-    p = Path(path)
-    if not p.is_file():
-        raise TaskError(f"{path}: no such task file")
-    text = p.read_text()
+    text = _read(path, "task")
     check_reference(text, where=path)
     return text
-
-
-def _read_candidate(path: str) -> str:
-    p = Path(path)
-    if not p.is_file():
-        raise TaskError(f"{path}: no such candidate file")
-    return p.read_text()
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from rewards.engine import Engine
 
-    try:
-        cfg = _config(args)
-        cfg.resolved_device()  # fail now, with one line, if --device cuda cannot be honoured
-        if args.batch:
-            if not args.out:
-                raise TaskError("--batch needs --out RESULTS.jsonl")
-            pairs = []
-            for n, line in enumerate(Path(args.batch).read_text().splitlines(), 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                    pairs.append((_read_task(row["task"]), _read_candidate(row["candidate"])))
-                except (ValueError, KeyError, TypeError) as e:
-                    raise TaskError(f"{args.batch}:{n}: need {{\"task\": path, \"candidate\": path}} ({e})") from None
-        else:
-            if not args.task or not args.candidate:
-                raise TaskError("verify needs TASK.py CANDIDATE.py (or --batch PAIRS.jsonl --out RESULTS.jsonl)")
-            pairs = [(_read_task(args.task), _read_candidate(args.candidate))]
-    except (TaskError, ValueError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    cfg = _config(args)
+    cfg.resolved_device()  # fail now, with one line, if --device cuda cannot be honoured
+    if args.batch:
+        if not args.out:
+            raise TaskError("--batch needs --out RESULTS.jsonl")
+        pairs = []
+        for n, line in enumerate(_read(args.batch, "batch").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                pairs.append((_read_task(row["task"]), _read(row["candidate"], "candidate")))
+            except UserError:
+                raise
+            except (ValueError, KeyError, TypeError) as e:
+                raise TaskError(f"{args.batch}:{n}: need {{\"task\": path, \"candidate\": path}} ({e})") from None
+    else:
+        if not args.task or not args.candidate:
+            raise TaskError("verify needs TASK.py CANDIDATE.py (or --batch PAIRS.jsonl --out RESULTS.jsonl)")
+        pairs = [(_read_task(args.task), _read(args.candidate, "candidate"))]
 
     def progress(done: int, total: int) -> None:
         if args.batch:
@@ -77,13 +99,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_bench_verify(args: argparse.Namespace) -> int:
     from rewards.bench import bench_verify
-    from rewards.config import DeviceUnavailable
 
-    try:
-        return bench_verify(args.n, args.workers, args.trials, args.device)
-    except DeviceUnavailable as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    return bench_verify(args.n, args.verify_workers, args.verify_trials, args.device)
 
 
 def register(sub: argparse._SubParsersAction, bench_sub: argparse._SubParsersAction) -> None:
@@ -93,15 +110,17 @@ def register(sub: argparse._SubParsersAction, bench_sub: argparse._SubParsersAct
     p.add_argument("--batch", help="JSONL of {\"task\": path, \"candidate\": path}")
     p.add_argument("--out", help="with --batch: results JSONL, same order")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--trials", type=int, default=3)
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds per candidate")
-    p.add_argument("--workers", type=int, default=VerifyConfig().workers)
-    p.add_argument("--no-strict-rules", action="store_true", help="execute even with fatal static findings")
+    add_option(p, "verify_trials", legacy=("--trials",), type=int, default=3, help="random input sets per candidate")
+    add_option(p, "verify_timeout_s", legacy=("--timeout",), type=float, default=60.0, help="seconds per candidate")
+    add_option(p, "verify_workers", legacy=("--workers",), type=int, default=VerifyConfig().workers,
+               help="candidates verified in parallel")
+    p.add_argument("--no_strict_rules", "--no-strict-rules", dest="strict_rules", action="store_false",
+                   help="execute even with fatal static findings")
     p.set_defaults(func=cmd_verify)
 
     b = bench_sub.add_parser("verify", help="engine vs one fresh python process per candidate")
     b.add_argument("--n", type=int, default=40)
-    b.add_argument("--workers", type=int, default=VerifyConfig().workers)
-    b.add_argument("--trials", type=int, default=3)
+    add_option(b, "verify_workers", legacy=("--workers",), type=int, default=VerifyConfig().workers)
+    add_option(b, "verify_trials", legacy=("--trials",), type=int, default=3)
     b.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     b.set_defaults(func=cmd_bench_verify)

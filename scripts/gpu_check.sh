@@ -21,11 +21,11 @@ TF="$PY -m tritonforge.cli"
 
 section() {  # section NAME SECONDS CMD...: run with a time limit, log to $OUT/NAME.txt, print its wall time
   local name=$1 limit=$2; shift 2
-  local t0; t0=$(date +%s.%N)
+  local t0; t0=$(date +%s%N)
   echo "== $name (limit ${limit}s) ==" | tee -a "$LOGS/$name.txt"
   timeout --kill-after=10 "$limit" "$@" 2>&1 | tee -a "$LOGS/$name.txt"
   local rc=${PIPESTATUS[0]}
-  echo "== $name: rc=$rc wall=$(echo "$(date +%s.%N) - $t0" | bc)s ==" | tee -a "$LOGS/$name.txt" "$LOGS/summary.txt"
+  echo "== $name: rc=$rc wall=$(( ($(date +%s%N) - t0) / 1000000 ))ms ==" | tee -a "$LOGS/$name.txt" "$LOGS/summary.txt"
   tar czf "$OUT/$MODE.tgz" -C "$LOGS" . 2>/dev/null
 }
 
@@ -41,28 +41,28 @@ if [ "$MODE" = judge ]; then
   B="${2:-.gpu/bench}"
   verify_honest() {
     for t in add relu softmax layernorm rowsum matmul; do
-      $TF verify "tests/rewards/tasks/$t.py" "tests/rewards/candidates/${t}_ok.py" --device cuda --trials 3
+      $TF verify "tests/rewards/tasks/$t.py" "tests/rewards/candidates/${t}_ok.py" --device cuda --verify_trials 3
     done
   }
   [ -n "${HONEST:-}" ] && section verify_honest 60 verify_honest  # test_gpu.py times the same kinds
   section gpu_tests "${T_GPU_TESTS:-40}" $PY -m pytest -q -m gpu tests/rewards/test_gpu.py -p no:cacheprovider
   section adversarial "${T_ADV:-90}" env TRITONFORGE_ADVERSARIAL_DEVICE=cuda $PY -m pytest -q tests/rewards/test_adversarial.py \
     -p no:cacheprovider
-  section selfcheck_tbg "${T_TBG:-100}" $TF eval selfcheck --suite "tritonbench-g:$B/TritonBench" --device cuda --workers "$W" \
+  section selfcheck_tbg "${T_TBG:-100}" $TF eval selfcheck --suite "tritonbench-g:$B/TritonBench" --device cuda --verify_workers "$W" \
     --out "$LOGS/selfcheck_tbg"
-  section selfcheck_kb1 "${T_KB1:-40}" $TF eval selfcheck --suite "kernelbench:$B/KernelBench:1" --device cuda --workers "$W" \
+  section selfcheck_kb1 "${T_KB1:-40}" $TF eval selfcheck --suite "kernelbench:$B/KernelBench:1" --device cuda --verify_workers "$W" \
     --out "$LOGS/selfcheck_kb1"
-  [ -n "${BENCH:-}" ] && section bench_verify "${T_BENCH:-25}" $TF bench verify --device cuda --workers "$W" --n 100 --trials 3
+  [ -n "${BENCH:-}" ] && section bench_verify "${T_BENCH:-25}" $TF bench verify --device cuda --verify_workers "$W" --n 100 --verify_trials 3
 elif [ "$MODE" = train ]; then
   C="${2:?usage: gpu_check.sh train CORPUS}"
   R="${RUN:-/tmp/tf_1gpu}"
   mkdir -p "$R"
   # The 1gpu recipes, resized for a few device minutes: full fine-tuning (a 135M model needs no LoRA),
   # three epochs, then a short GRPO with the speed term (HF generation: the box has no vLLM).
-  section sft "${T_SFT:-90}" $TF sft --config recipes/sft/1gpu.yaml --corpus "$C" --output_dir "$R/sft" --use_peft false \
+  section sft "${T_SFT:-90}" $TF sft --config 1gpu --corpus "$C" --output_dir "$R/sft" --use_peft false \
     --packing false --per_device_train_batch_size 8 --gradient_accumulation_steps 1 --learning_rate 2e-4 \
     --num_train_epochs 3 --gradient_checkpointing false --save_steps 10000 --logging_steps 10 ${SFT_EXTRA:-}
-  section grpo "${T_GRPO:-120}" $TF grpo --config recipes/grpo/1gpu.yaml --corpus "$C" --model_name_or_path "$R/sft" \
+  section grpo "${T_GRPO:-120}" $TF grpo --config 1gpu --corpus "$C" --model_name_or_path "$R/sft" \
     --output_dir "$R/grpo" --use_vllm false --max_steps "${GRPO_STEPS:-6}" --num_generations 8 \
     --per_device_train_batch_size 16 --gradient_accumulation_steps 1 --max_completion_length 640 \
     --learning_rate 2e-6 --gradient_checkpointing false --save_steps 10000 --verify_workers "$W" ${GRPO_EXTRA:-}
@@ -72,7 +72,7 @@ elif [ "$MODE" = train ]; then
     lim=${T_EVAL:-70}
     if [ $m = base ]; then model=default; s=1; temp=0; lim=${T_EVAL_BASE:-40}; fi
     section "eval_$m" "$lim" $TF eval --model "$model" --suite "heldout:$C/indist" --limit "${EVAL_LIMIT:-32}" --samples $s \
-      --temperature $temp --max-new-tokens "${EVAL_TOKENS:-640}" --device "${DEVICE:-cuda}" --workers "$W" --label "$m (indist)" \
+      --temperature $temp --max_new_tokens "${EVAL_TOKENS:-640}" --device "${DEVICE:-cuda}" --verify_workers "$W" --label "$m (indist)" \
       --out "$R/eval/$m-indist"
     cp "$R/eval/$m-indist/report.md" "$LOGS/eval_$m.md" 2>/dev/null
   done

@@ -4,7 +4,7 @@
 #
 #   scripts/tiny_train.sh [CORPUS_DIR] [RUN_DIR]
 #
-# CORPUS_DIR defaults to out/tiny; it is built first (recipes/data/tiny.yaml) when missing.
+# CORPUS_DIR defaults to out/tiny; it is built first (the packaged `tiny` data recipe) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,14 +14,14 @@ PY="${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python
 export HF_HUB_OFFLINE="${HF_HUB_OFFLINE:-1}" TOKENIZERS_PARALLELISM=false
 
 if [ ! -d "$CORPUS" ]; then
-  echo "no corpus at $CORPUS: building it (recipes/data/tiny.yaml)" >&2
-  "$PY" -m tritonforge.cli data build --config recipes/data/tiny.yaml --out "$CORPUS"
+  echo "no corpus at $CORPUS: building it (data recipe tiny)" >&2
+  "$PY" -m tritonforge.cli data build --config tiny --out "$CORPUS"
 fi
 
 t0=$(date +%s)
-"$PY" -m sft.cli --config recipes/sft/tiny.yaml --corpus "$CORPUS" --output_dir "$RUNS/sft-tiny"
+"$PY" -m sft.cli --config tiny --corpus "$CORPUS" --output_dir "$RUNS/sft-tiny"
 t1=$(date +%s)
-"$PY" -m grpo.cli --config recipes/grpo/tiny.yaml --corpus "$CORPUS" --output_dir "$RUNS/grpo-tiny" \
+"$PY" -m grpo.cli --config tiny --corpus "$CORPUS" --output_dir "$RUNS/grpo-tiny" \
   --model_name_or_path "$RUNS/sft-tiny"
 t2=$(date +%s)
 

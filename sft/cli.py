@@ -1,4 +1,4 @@
-"""`tritonforge sft --config RECIPE.yaml [--field value ...]` (any SFTConfig / ModelConfig field)."""
+"""`tritonforge sft --config NAME|PATH [--field value ...]` (any SFTConfig / ModelConfig field; NAME: a packaged recipe)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sft.stage_cli import TrlStage
 STAGE = TrlStage(
     name="sft",
     help="Supervised fine-tuning on the corpus (TRL SFTTrainer).",
-    example="tritonforge sft --config recipes/sft/tiny.yaml --max_steps 10 --output_dir out/runs/sft-tiny",
+    example="tritonforge sft --config tiny --max_steps 10 --output_dir out/runs/sft-tiny",
     config_module="sft.config",
     run="sft.train:run_sft",
 )

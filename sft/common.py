@@ -10,6 +10,7 @@ import logging
 import os
 from typing import Any
 
+
 logger = logging.getLogger(__name__)
 
 

@@ -1,8 +1,8 @@
 """SFT settings: TRL's SFTConfig with tritonforge defaults, plus the script's own arguments.
 
-Recipes (recipes/sft/*.yaml) are flat YAML mappings over the three dataclasses below (this module's
+Recipes (tritonforge/recipes/sft/*.yaml, `--config NAME` or a path) are flat YAML mappings over the three dataclasses below (this module's
 `SFTScriptArguments`, `SFTTrainConfig` and TRL's `ModelConfig`); `TrlParser` merges them with command-line
-overrides, so `tritonforge sft --config recipes/sft/tiny.yaml --max_steps 5` works as expected.
+overrides, so `tritonforge sft --config tiny --max_steps 5` works as expected.
 """
 
 from __future__ import annotations

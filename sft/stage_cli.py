@@ -1,9 +1,9 @@
 """Shared command-line plumbing of the TRL-based stages (`tritonforge sft`, `tritonforge grpo`).
 
-argparse only captures the arguments (all of them, unparsed); TRL's parser (the one that reads the YAML
-recipe) turns them into the stage's config dataclasses, so every field is an override without being
-listed here. Bad configuration -> exit 2 with one line; a missing model/corpus/extra -> exit 1 with what
-to do.
+argparse only captures the arguments (all of them, unparsed); tritonforge/config.py's parser (TRL's, the
+one that reads the YAML recipe) turns them into the stage's config dataclasses, so every field is an
+option without being listed here, and `--config tiny` finds the packaged recipe. Bad configuration, a
+missing model or corpus, a missing extra: a UserError, which `tritonforge` reports as one line, exit 2.
 """
 
 from __future__ import annotations
@@ -17,66 +17,55 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class TrlStage:
-    """One TRL stage: its name, where its config dataclasses and run function live, what errors mean."""
+    """One TRL stage: its name, where its config dataclasses and run function live."""
 
     name: str
     help: str
     example: str
     config_module: str  # module with DATACLASSES
     run: str  # "module:function" taking (script, cfg, model_cfg) and returning the output dir
-    user_errors: tuple[str, ...] = ()  # "module:Class" of errors that mean "fix your setup"
 
     def _load(self, spec: str) -> object:
         mod, _, attr = spec.partition(":")
         return getattr(importlib.import_module(mod), attr)
 
-    def parser(self) -> object:
-        from trl import TrlParser
+    @property
+    def prog(self) -> str:
+        return f"tritonforge {self.name}"
 
-        return TrlParser(importlib.import_module(self.config_module).DATACLASSES, prog=f"tritonforge {self.name}")
+    def _dataclasses(self) -> tuple[type, ...]:
+        return tuple(importlib.import_module(self.config_module).DATACLASSES)
 
     def parse(self, argv: list[str]) -> tuple:
-        """(script args, trainer config, ModelConfig) from `--config RECIPE.yaml` plus overrides."""
-        return self.parser().parse_args_and_config(args=argv)  # type: ignore[attr-defined]
+        """(script args, trainer config, ModelConfig) from `--config NAME|PATH` plus `--field value` options."""
+        from tritonforge.config import parse_config
 
-    def main(self, args: argparse.Namespace) -> int:
-        argv = list(args.args)
-        if "-h" in argv or "--help" in argv:
-            self.parser().print_help()  # type: ignore[attr-defined]
-            return 0
-        try:
-            script, cfg, model_cfg = self.parse(argv)
-        except (ValueError, OSError) as e:  # unknown field, bad value, missing recipe: one line, not a traceback
-            print(f"{self.name}: bad configuration: {e}", file=sys.stderr)
-            return 2
-        from data_pipeline.models import ModelError
+        return parse_config(self._dataclasses(), argv, prog=self.prog, stage=self.name)
 
-        errors = (ModelError, FileNotFoundError, *(self._load(s) for s in self.user_errors))
+    def show_help(self, argv: list[str]) -> None:
+        from tritonforge.config import print_stage_help
+
+        print_stage_help(self._dataclasses(), self.prog, self.name, f"{self.help} Example: {self.example}")
+
+    def main(self, argv: list[str]) -> int:
+        script, cfg, model_cfg = self.parse(argv)
         run: Callable[..., str] = self._load(self.run)  # type: ignore[assignment]
-        try:
-            out = run(script, cfg, model_cfg)
-        except errors as e:  # missing model/corpus/extra: what to do
-            print(f"{self.name}: {e}", file=sys.stderr)
-            return 1
+        out = run(script, cfg, model_cfg)
         print(f"{self.name}: model saved to {out}", file=sys.stderr)
         return 0
 
     def register(self, subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-        p = subparsers.add_parser(
-            self.name,
-            help=self.help,
-            description=f"{self.help} From a YAML recipe plus overrides (any config field). Example: {self.example}",
-            # Everything after the stage name goes verbatim to TRL's parser (which knows every field, --config
-            # and --help): with no option prefix of its own, argparse cannot reject `--max_steps` as unknown.
-            add_help=False,
-            prefix_chars="+",
-        )
-        p.add_argument("args", nargs=argparse.REMAINDER, help="--config RECIPE.yaml, then overrides: --field value ...")
-        p.set_defaults(func=self.main)
-        return p
+        from tritonforge.config import add_stage_command
+
+        return add_stage_command(
+            subparsers, self.name, help=self.help, run=self.main, show_help=self.show_help,
+            description=f"{self.help} From a YAML recipe plus overrides (any config field). Example: {self.example}")
 
     def run_as_script(self) -> int:
+        """`python -m sft.cli ...` / `python -m grpo.cli ...` (accelerate launch): tritonforge's error handling."""
+        from rewards.errors import exit_code
+
         parser = argparse.ArgumentParser(prog="tritonforge")
         self.register(parser.add_subparsers(dest="cmd", required=True))
         ns = parser.parse_args([self.name, *sys.argv[1:]])
-        return ns.func(ns)
+        return exit_code(lambda: ns.func(ns))

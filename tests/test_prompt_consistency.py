@@ -91,7 +91,7 @@ def test_every_path_renders_the_same_prompt(tiny_model_dir: Path, corpus: Path, 
     assert seen[0] == expected
 
     # SFT: the training example = generation prompt tokens + the answer (loss only on the answer + <|im_end|>)
-    args = sft_parse(["--config", str(Path(__file__).parents[1] / "recipes" / "sft" / "tiny.yaml"),
+    args = sft_parse(["--config", "tiny",
                       "--model_name_or_path", str(tiny_model_dir), "--corpus", str(corpus),
                       "--output_dir", str(tmp_path / "sft"), "--packing", "false", "--padding_free", "false",
                       "--max_samples", "2",
@@ -108,7 +108,7 @@ def test_every_path_renders_the_same_prompt(tiny_model_dir: Path, corpus: Path, 
     assert tok.decode(ids[last + 1:]).strip() == ""  # only the template's trailing newline is unlabeled
 
     # GRPO: TRL's own prompt tokenization of the rl split
-    gargs = grpo_parse(["--config", str(Path(__file__).parents[1] / "recipes" / "grpo" / "tiny.yaml"),
+    gargs = grpo_parse(["--config", "tiny",
                         "--model_name_or_path", str(tiny_model_dir), "--corpus", str(corpus),
                         "--output_dir", str(tmp_path / "grpo"), "--num_generations", "2",
                         "--per_device_train_batch_size", "2", "--threads", "1", "--use_vllm", "false"])

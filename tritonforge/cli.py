@@ -37,19 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rewards.errors import UserError
+    """Parse, run the chosen stage; any stage's UserError is one `error:` line and exit 2 (rewards.errors)."""
+    from rewards.errors import exit_code
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except UserError as e:  # bad input, from any stage: one line, exit 2
-        print(f"error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-
+    args = build_parser().parse_args(argv)
+    return exit_code(lambda: args.func(args))
 
 if __name__ == "__main__":
     sys.exit(main())

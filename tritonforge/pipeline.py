@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-RECIPES = Path(__file__).resolve().parent.parent / "recipes"
+from rewards.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class EvalPlan:
 
 @dataclass(frozen=True)
 class Preset:
-    """Which recipes a preset uses and how its eval is run."""
+    """Which packaged recipes (names under tritonforge/recipes/{data,sft,grpo}/) a preset uses, and its eval."""
 
     data: str
     sft: str
@@ -48,16 +48,16 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    # CPU, embedded SmolLM2-135M-Instruct: the README's main job, <= 20 min on 2 cores (see recipes/*/tiny.yaml).
-    "tiny": Preset(data="data/tiny.yaml", sft="sft/tiny.yaml", grpo="grpo/tiny.yaml",
+    # CPU, embedded SmolLM2-135M-Instruct: the README's main job, <= 20 min on 2 cores (see tritonforge/recipes/*/tiny.yaml).
+    "tiny": Preset(data="tiny", sft="tiny", grpo="tiny",
                    eval=EvalPlan(limit=8, max_new_tokens=448), device="cpu",
                    budget="<= 20 min on 2 CPU cores"),
-    # CPU, all op kinds, an SFT that sees the corpus several times: <= 2 h on 2 cores (recipes/*/small.yaml).
-    "small": Preset(data="data/small.yaml", sft="sft/small.yaml", grpo="grpo/small.yaml",
+    # CPU, all op kinds, an SFT that sees the corpus several times: <= 2 h on 2 cores (tritonforge/recipes/*/small.yaml).
+    "small": Preset(data="small", sft="small", grpo="small",
                     eval=EvalPlan(limit=16, samples=4, temperature=0.7, max_new_tokens=640), device="cpu",
                     budget="<= 2 h on 2 CPU cores"),
     # One GPU: the same flow with the 1gpu training recipes and a larger held-out eval.
-    "1gpu": Preset(data="data/small.yaml", sft="sft/1gpu.yaml", grpo="grpo/1gpu.yaml",
+    "1gpu": Preset(data="small", sft="1gpu", grpo="1gpu",
                    eval=EvalPlan(limit=60, samples=4, temperature=0.7, max_new_tokens=1024, base_samples=4),
                    device="cuda", budget="about an hour on one GPU"),
 }
@@ -75,13 +75,13 @@ def eval_dir(out: Path, model: str, split: str) -> Path:
 
 
 def stages(p: Preset, out: Path) -> list[tuple[str, list[str]]]:
-    """(name, tritonforge argv) for each stage, in order."""
+    """(name, tritonforge argv) for each stage, in order: recipes by packaged name, options in their one spelling."""
     data, e = out / "data", p.eval
     models = {"base": "default", "sft": str(out / "sft"), "grpo": str(out / "grpo")}
     plan = [
-        ("data", ["data", "build", "--config", str(RECIPES / p.data), "--out", str(data)]),
-        ("sft", ["sft", "--config", str(RECIPES / p.sft), "--corpus", str(data), "--output_dir", str(out / "sft")]),
-        ("grpo", ["grpo", "--config", str(RECIPES / p.grpo), "--corpus", str(data), "--model_name_or_path",
+        ("data", ["data", "build", "--config", p.data, "--out", str(data)]),
+        ("sft", ["sft", "--config", p.sft, "--corpus", str(data), "--output_dir", str(out / "sft")]),
+        ("grpo", ["grpo", "--config", p.grpo, "--corpus", str(data), "--model_name_or_path",
                   str(out / "sft"), "--output_dir", str(out / "grpo")]),
     ]
     evals = []
@@ -93,7 +93,7 @@ def stages(p: Preset, out: Path) -> list[tuple[str, list[str]]]:
             evals.append(d)
             plan.append((f"eval-{name}-{split}", [
                 "eval", "--model", model, "--suite", suite_for(split, data), "--limit", str(e.limit),
-                "--samples", str(samples), "--temperature", str(temperature), "--max-new-tokens",
+                "--samples", str(samples), "--temperature", str(temperature), "--max_new_tokens",
                 str(e.max_new_tokens), "--device", p.device, "--label", f"{name} ({split})", "--out", str(d)]))
     plan.append(("compare", ["eval", "compare", *map(str, evals), "--out", str(out / "eval" / "compare.md")]))
     plan.append(("release", ["release", "--model", str(out / "grpo"), "--report", *map(str, evals),
@@ -220,11 +220,7 @@ def run_pipeline(preset: str, out: Path, only: list[str] | None = None) -> int:
 
 def cmd_pipeline(args: argparse.Namespace) -> int:
     if args.preset not in PRESETS:
-        print(f"error: unknown preset {args.preset!r}; valid: {', '.join(PRESETS)}", file=sys.stderr)
-        return 2
-    if not RECIPES.is_dir():
-        print(f"error: recipes folder {RECIPES} not found (run from a source checkout)", file=sys.stderr)
-        return 2
+        raise ConfigError(f"unknown preset {args.preset!r}; valid: {', '.join(PRESETS)}")
     return run_pipeline(args.preset, Path(args.out), args.only)
 
 

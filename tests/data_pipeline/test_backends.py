@@ -157,7 +157,7 @@ def test_bench_generate_hf_only_prints_tokens_and_speedup_line(tiny_model_dir, m
 
     monkeypatch.setattr(bg, "vllm_available", lambda: False)
     rc = main(["bench", "generate", "--device", "cpu", "--model", str(tiny_model_dir), "--prompts", "2", "--n", "2",
-               "--max-new-tokens", "8", "--probe-tokens", "2", "--hf-threads", "1", "--hf-dtypes", "float32"])
+               "--max_new_tokens", "8", "--probe_tokens", "2", "--hf_threads", "1", "--hf_dtypes", "float32"])
     out = capsys.readouterr().out.strip().splitlines()
     assert rc == 1 and out[-1] == "speedup_vs_hf: n/a"
     assert out[0].startswith("hf: ") and "tok/s" in out[0] and "32 tokens" in out[0]
@@ -170,7 +170,7 @@ def test_bench_generate_speedup_line_with_a_fake_vllm(tiny_model_dir, monkeypatc
 
     monkeypatch.setattr(bg, "bench_vllm", lambda *a, **k: bg.Measurement("vllm", 1e9, 32, 1e-7, 1.0, {"dtype": "x"}))
     rc = main(["bench", "generate", "--device", "cpu", "--model", str(tiny_model_dir), "--prompts", "2", "--n", "2",
-               "--max-new-tokens", "8", "--probe-tokens", "2", "--hf-threads", "1", "--hf-dtypes", "float32"])
+               "--max_new_tokens", "8", "--probe_tokens", "2", "--hf_threads", "1", "--hf_dtypes", "float32"])
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert rc == 0 and last.startswith("speedup_vs_hf: ") and float(last.split()[1]) > 1
 
@@ -178,6 +178,6 @@ def test_bench_generate_speedup_line_with_a_fake_vllm(tiny_model_dir, monkeypatc
 def test_bench_generate_bad_input_is_one_line(capsys) -> None:
     from tritonforge.cli import main
 
-    assert main(["bench", "generate", "--hf-dtypes", "int3"]) == 2
+    assert main(["bench", "generate", "--hf_dtypes", "int3"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: --hf-dtypes")
+    assert len(err) == 1 and err[0].startswith("error: --hf_dtypes")

@@ -22,8 +22,8 @@ from data_pipeline.sources import gather
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[2]
 
-SMALL = ["synth_train=24", "synth_heldout=4", "synth_indist=4", "verify_trials=1", "verify_workers=2",
-         "batch_size=8", "verify_device=cpu"]
+SMALL = ["--synth_train", "24", "--synth_heldout", "4", "--synth_indist", "4", "--verify_trials", "1",
+         "--verify_workers", "2", "--batch_size", "8", "--verify_device", "cpu"]
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +34,8 @@ def built(tmp_path_factory) -> tuple[Path, dict]:
         (user / f.name).write_text(f.read_text())
     # Planted leak: a KernelBench (eval-role) task submitted as a user task.
     (user / "leak.py").write_text((FIXTURES / "kernelbench/level2/12_Gemm_Multiply_LeakyReLU.py").read_text())
-    cfg = load_config(None, [*SMALL, f"user_tasks_path={user}", f"kernelbench_path={FIXTURES / 'kernelbench'}",
-                             f"tritonbench_g_path={FIXTURES / 'tritonbench'}"])
+    cfg = load_config(None, [*SMALL, "--user_tasks_path", str(user), "--kernelbench_path", str(FIXTURES / "kernelbench"),
+                             "--tritonbench_g_path", str(FIXTURES / "tritonbench")])
     report = build(cfg, out, log=lambda m: None)
     return out, report
 
@@ -92,7 +92,7 @@ def test_every_sft_row_verifies_again(built, tmp_path) -> None:
     pairs, results = tmp_path / "pairs.jsonl", tmp_path / "results.jsonl"
     pairs.write_text("\n".join(lines) + "\n")
     p = subprocess.run([sys.executable, "-m", "tritonforge.cli", "verify", "--batch", str(pairs), "--out", str(results),
-                        "--device", "cpu", "--trials", "2", "--workers", "2"], capture_output=True, text=True, timeout=600)
+                        "--device", "cpu", "--verify_trials", "2", "--verify_workers", "2"], capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr
     res = [json.loads(line) for line in results.read_text().splitlines()]
     assert len(res) == len(sft) > 0
@@ -101,14 +101,13 @@ def test_every_sft_row_verifies_again(built, tmp_path) -> None:
 
 def test_bad_input_leaves_no_output(tmp_path, capsys) -> None:
     out = tmp_path / "corpus"
-    code = cli_main(["data", "build", "--config", str(REPO / "recipes/data/tiny.yaml"), "--out", str(out),
-                     "--set", f"kernelbench_path={FIXTURES / 'user_tasks'}"])
+    code = cli_main(["data", "build", "--config", "tiny", "--out", str(out),
+                     "--kernelbench_path", str(FIXTURES / "user_tasks")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and err[0].startswith("error: kernelbench")
     assert list(tmp_path.iterdir()) == []
-    code = cli_main(["data", "build", "--config", str(REPO / "recipes/data/tiny.yaml"), "--out", str(out),
-                     "--set", "no_such_key=1"])
-    assert code == 2 and "unknown key" in capsys.readouterr().err and list(tmp_path.iterdir()) == []
+    code = cli_main(["data", "build", "--config", "tiny", "--out", str(out), "--no_such_key", "1"])
+    assert code == 2 and "unknown option" in capsys.readouterr().err and list(tmp_path.iterdir()) == []
 
 
 def test_stats_cli(built, tmp_path, capsys) -> None:
@@ -122,10 +121,9 @@ def test_stats_cli(built, tmp_path, capsys) -> None:
 
 def test_resume_after_kill(tmp_path) -> None:
     out = tmp_path / "resumed"
-    overrides = ["synth_train=40", "synth_heldout=4", "verify_trials=1", "verify_workers=2", "batch_size=4",
-                 "verify_device=cpu", "keep_work=true"]
-    cmd = [sys.executable, "-m", "data_pipeline.cli", "data", "build", "--config", str(REPO / "recipes/data/tiny.yaml"),
-           "--out", str(out)] + [a for o in overrides for a in ("--set", o)]
+    overrides = ["--synth_train", "40", "--synth_heldout", "4", "--verify_trials", "1", "--verify_workers", "2",
+                 "--batch_size", "4", "--verify_device", "cpu", "--keep_work", "true"]
+    cmd = [sys.executable, "-m", "data_pipeline.cli", "data", "build", "--config", "tiny", "--out", str(out), *overrides]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
@@ -145,7 +143,7 @@ def test_resume_after_kill(tmp_path) -> None:
     ds = datasets.load_dataset(str(out), download_mode="force_redownload", verification_mode="no_checks")
     ids = ds["sft"]["sample_id"]
     assert len(ids) == len(set(ids))
-    cfg = load_config(REPO / "recipes/data/tiny.yaml", overrides)
+    cfg = load_config("tiny", overrides)
     expected = {c["sample_id"] for c in gather(cfg).candidates if c["split"] == "train"}
     import json
 

@@ -57,7 +57,7 @@ def test_distill_keeps_verified_and_all_attempts(tmp_path) -> None:
     samples = synthesize(3, 0, seed=2)
     tasks = [{"task_id": s.sample_id, "reference": s.reference, "instruction": s.instruction, "source": "synth",
               "op_kind": s.op_kind, "difficulty": s.difficulty, "signature": s.signature} for s in samples]
-    cfg = load_config(None, ["distill_n=2", "distill_batch=2"])
+    cfg = load_config(None, ["--distill_n", "2", "--distill_batch", "2"])
     teacher = FakeTeacher({s.reference: s.solution for s in samples})
     journal = Journal(tmp_path / "attempts.jsonl")
     vcfg = VerifyConfig(device="cpu", trials=1, workers=2)

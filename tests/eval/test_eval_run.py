@@ -130,7 +130,7 @@ def test_cli_eval_with_real_hf_backend(tmp_path: Path, suite_dir: Path, tiny_mod
     """The whole path through the transformers backend (a tiny random model writes no valid code)."""
     out = tmp_path / "tiny_eval"
     code = main(["eval", "--model", str(tiny_model_dir), "--suite", f"folder:{suite_dir}", "--samples", "2",
-                 "--temperature", "0.8", "--max-new-tokens", "8", "--device", "cpu", "--workers", "2",
+                 "--temperature", "0.8", "--max_new_tokens", "8", "--device", "cpu", "--verify_workers", "2",
                  "--out", str(out), "--label", "tiny"])
     assert code == 0, capsys.readouterr().err
     saved = json.loads((out / "metrics.json").read_text())

@@ -22,7 +22,7 @@ SUITE = f"tritonbench-g:{FIX}"
 def test_selfcheck_classifies_every_file_and_ends_with_accepted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "sc"
     # Rules off: this test is about the importer + oracle path; rule false rejections are listed separately.
-    assert main(["eval", "selfcheck", "--suite", SUITE, "--device", "cpu", "--out", str(out), "--no-strict-rules"]) == 0
+    assert main(["eval", "selfcheck", "--suite", SUITE, "--device", "cpu", "--out", str(out), "--no_strict_rules"]) == 0
     printed = capsys.readouterr().out.strip().splitlines()
     assert printed[-1] == "accepted: 3/6"
     rows = {r["task_id"]: r for r in map(json.loads, (out / "selfcheck.jsonl").read_text().splitlines())}

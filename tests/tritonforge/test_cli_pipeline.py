@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from tritonforge.cli import build_parser
-from tritonforge.pipeline import PRESETS, RECIPES, run_pipeline, stages
+from tritonforge.config import resolve_recipe
+from tritonforge.pipeline import PRESETS, run_pipeline, stages
 
 
 def test_every_stage_is_a_subcommand():
@@ -25,9 +26,11 @@ def test_tiny_plan_chains_outputs_to_inputs(tmp_path):
     assert str(tmp_path / "sft") in plan["grpo"]  # GRPO starts from the SFT model
     assert f"heldout:{data}" in plan["eval-grpo-heldout"]  # unseen op combinations
     assert f"heldout:{data}/indist" in plan["eval-sft-indist"]  # unseen instances of seen combinations
-    for p in PRESETS.values():  # every recipe a preset names exists
-        for rel in (p.data, p.sft, p.grpo):
-            assert (RECIPES / rel).is_file(), rel
+    for p in PRESETS.values():  # every recipe a preset names is packaged
+        for stage, name in (("data", p.data), ("sft", p.sft), ("grpo", p.grpo)):
+            assert resolve_recipe(stage, name).is_file(), (stage, name)
+    ev = plan["eval-sft-indist"]  # options in their one spelling
+    assert "--max_new_tokens" in ev and "--max-new-tokens" not in ev
 
 
 def test_small_preset_samples_for_pass_at_4(tmp_path):

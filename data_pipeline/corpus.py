@@ -174,7 +174,7 @@ def load_split(corpus: str | Path, split: str, max_samples: int | None = None, s
     """One split as a `datasets.Dataset`: from a folder `tritonforge data build` wrote, a `save_to_disk`
     DatasetDict folder (such as DIR/indist), or a hub dataset name.
 
-    A missing corpus raises FileNotFoundError (the training CLIs turn it into "build one first"); a corpus
+    A missing corpus raises MissingInputError (a UserError and a FileNotFoundError: "build one first"); a corpus
     without that split raises DataError naming the splits it has. `max_samples` keeps a seeded random subset.
     """
     import datasets

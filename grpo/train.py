@@ -20,8 +20,8 @@ from data_pipeline.threads import pick_threads
 from grpo.audit import RewardAudit, audit_path
 from grpo.config import GRPOScriptArguments, GRPOTrainConfig, reward_config
 from grpo.signal import SignalCallback
-from rewards.functions import RewardSet, build_rewards
 from rewards.errors import UserError
+from rewards.functions import RewardSet, build_rewards
 from sft.common import (
     cuda_available,
     load_tokenizer,

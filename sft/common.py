@@ -10,7 +10,6 @@ import logging
 import os
 from typing import Any
 
-
 logger = logging.getLogger(__name__)
 
 

@@ -477,7 +477,8 @@ class _Policy:
 
     def _compiler_scratch(self, real: str) -> bool:
         """On CUDA without a private /tmp (no mount namespace), Triton's compiler still writes its ptx/cubin
-        scratch files into the temporary directory: allowed for torch/triton themselves, never the candidate."""
+        scratch files into the temporary directory (then the candidate's work dir inside the sandbox root):
+        allowed for torch/triton themselves, never the candidate."""
         return (self.allow_compilers and self.tmp_dir is None and _under(real, self.scratch_dir)
                 and initiator(self.caller) == "trusted")
 
@@ -506,10 +507,11 @@ class _Policy:
             self.deny("open", "process file descriptors and memory are private to the harness")
         writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or bool(flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
         in_cache = _under(real, self.cache_dir)
-        if writing and not in_cache and not _under(real, self.tmp_dir) and not self._compiler_scratch(real):
+        scratch = self._compiler_scratch(real)
+        if writing and not in_cache and not _under(real, self.tmp_dir) and not scratch:
             self.deny("open", f"writing {p!r}: only the sandbox's private temporary directory is writable")
-        if _under(real, self.sandbox_root) and not in_cache:
-            self.deny("open", "the sandbox's files are the harness's")
+        if _under(real, self.sandbox_root) and not in_cache and not scratch:
+            self.deny("open", f"{p!r}: the sandbox's files are the harness's")
 
 
 # A process's descriptors, memory and environment (also per thread): /proc/meminfo and the like stay readable.

@@ -45,7 +45,7 @@ if [ "$MODE" = judge ]; then
     done
   }
   [ -n "${HONEST:-}" ] && section verify_honest 60 verify_honest  # test_gpu.py times the same kinds
-  section gpu_tests "${T_GPU_TESTS:-40}" $PY -m pytest -q -m gpu tests/rewards/test_gpu.py -p no:cacheprovider
+  section gpu_tests "${T_GPU_TESTS:-40}" $PY -m pytest -q -vv -m gpu tests/rewards/test_gpu.py -p no:cacheprovider
   section adversarial "${T_ADV:-90}" env TRITONFORGE_ADVERSARIAL_DEVICE=cuda $PY -m pytest -q tests/rewards/test_adversarial.py --maxfail=5 --tb=short \
     -p no:cacheprovider
   section selfcheck_tbg "${T_TBG:-100}" $TF eval selfcheck --suite "tritonbench-g:$B/TritonBench" --device cuda --verify_workers "$W" \

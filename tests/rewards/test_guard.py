@@ -112,3 +112,30 @@ def test_open_of_a_file_descriptor_is_refused_to_the_candidate_only(tmp_path) ->
     cpu = _Policy(sandbox_root=None, cache_dir=None, allow_compilers=False)
     with pytest.raises(PermissionError):
         _call_as("triton.runtime.interpreter", check(cpu, (cpu.scratch_dir + "x", "w")))
+
+
+def test_compiler_scratch_inside_the_sandbox_root_is_triton_only(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """Without a private /tmp, TMPDIR is the candidate's work dir inside the sandbox root: Triton's CUDA
+    compiler may write and read its scratch files there, the candidate may not touch the sandbox's files."""
+    import tempfile
+
+    from rewards.guard import CAND_MODULE, _Policy
+
+    work = tmp_path / "sandbox" / "cand0"
+    work.mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(work))
+    policy = _Policy(sandbox_root=str(tmp_path / "sandbox"), cache_dir=str(work / ".triton"), allow_compilers=True)
+
+    def opener(args: tuple):  # noqa: ANN202
+        def run(frame):  # noqa: ANN001, ANN202
+            policy.caller = frame
+            policy._check_open(args)
+            return True
+        return run
+
+    ptx = str(work / "tmpk.ptx")
+    for args in ((ptx, "w"), (ptx, "r")):
+        assert _call_as("triton.backends.nvidia.compiler", opener(args))
+        with pytest.raises(PermissionError, match="sandbox"):
+            _call_as(CAND_MODULE, opener(args))
+    assert _call_as(CAND_MODULE, opener((str(work / ".triton" / "k.cubin"), "r")))  # the cache stays readable

@@ -412,8 +412,9 @@ class _Policy:
             f = f.f_back
         return False
 
-    def deny(self, event: str, why: str) -> None:
-        self.denied[event] += 1
+    def deny(self, event: str, why: str, count: bool = True) -> None:
+        if count:
+            self.denied[event] += 1
         raise PermissionError(f"tritonforge sandbox: {event} is not allowed ({why})")
 
     def __call__(self, event: str, args: tuple) -> None:
@@ -430,7 +431,10 @@ class _Policy:
     def _check(self, event: str, args: tuple) -> None:
         if event.startswith(("subprocess.", "os.posix_spawn", "os.exec", "_posixsubprocess.")):
             if not (self.allow_compilers and self._triton_compiler_call(args)):
-                self.deny(event, "no subprocesses in a kernel")
+                # On CUDA torch/triton probe for tools on their own (`which nvcc` and the like, inside a
+                # try): refused all the same, but not held against the candidate, whose kernel then compiles.
+                quiet = self.allow_compilers and initiator(self.caller) == "trusted"
+                self.deny(event, f"no subprocesses in a kernel ({_exe_name(args) or '?'})", count=not quiet)
             return
         if self.allow_compilers and event.startswith(("ctypes.", "os.chmod", "mmap.")) and initiator(self.caller) == "trusted":
             return  # on CUDA, Triton's driver and compiler (and torch's) may need these; never candidate code
@@ -465,12 +469,7 @@ class _Policy:
 
     def _triton_compiler_call(self, args: tuple) -> bool:
         """On GPU Triton compiles its launcher (cc) and cubins (ptxas) in subprocesses: allow exactly that."""
-        exe = args[0] if args else None
-        if exe is None and len(args) > 1:  # subprocess.Popen(executable=None, args=[...], ...)
-            exe = args[1]
-        if isinstance(exe, (list, tuple)):
-            exe = exe[0] if exe else None
-        name = os.path.basename(os.fsdecode(exe)) if isinstance(exe, (str, bytes, os.PathLike)) else ""
+        name = _exe_name(args)
         if not (name in _COMPILERS or name.startswith(("gcc", "clang", "ptxas"))):
             return False
         return initiator(self.caller) == "trusted"
@@ -508,10 +507,20 @@ class _Policy:
         writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or bool(flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
         in_cache = _under(real, self.cache_dir)
         scratch = self._compiler_scratch(real)
-        if writing and not in_cache and not _under(real, self.tmp_dir) and not scratch:
+        if writing and not in_cache and not _under(real, self.tmp_dir) and not scratch and real != os.devnull:
             self.deny("open", f"writing {p!r}: only the sandbox's private temporary directory is writable")
         if _under(real, self.sandbox_root) and not in_cache and not scratch:
             self.deny("open", f"{p!r}: the sandbox's files are the harness's")
+
+
+def _exe_name(args: tuple) -> str:
+    """Base name of the program a subprocess/exec audit event starts ("" when it cannot be told)."""
+    exe = args[0] if args else None
+    if exe is None and len(args) > 1:  # subprocess.Popen(executable=None, args=[...], ...)
+        exe = args[1]
+    if isinstance(exe, (list, tuple)):
+        exe = exe[0] if exe else None
+    return os.path.basename(os.fsdecode(exe)) if isinstance(exe, (str, bytes, os.PathLike)) else ""
 
 
 # A process's descriptors, memory and environment (also per thread): /proc/meminfo and the like stay readable.
@@ -559,6 +568,14 @@ class _GuardedModule(types.ModuleType):
     def __delattr__(self, name: str) -> None:
         _refuse_module_patch(self, name)
         super().__delattr__(name)
+
+    # Modules are singletons. Triton's dependency finder skips globals whose type *is* ModuleType and
+    # deep-copies the rest (to notice later rebinding): a guarded module must survive that as itself.
+    def __copy__(self) -> _GuardedModule:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _GuardedModule:
+        return self
 
 
 def _refuse_module_patch(mod: Any, name: str) -> None:

@@ -108,6 +108,8 @@ def test_open_of_a_file_descriptor_is_refused_to_the_candidate_only(tmp_path) ->
     for args in ((5, "w"), (scratch, "w")):
         with pytest.raises(PermissionError):
             _call_as(CAND_MODULE, check(policy, args))
+    # subprocess(stdout=DEVNULL) opens /dev/null for writing: harmless for anyone.
+    assert _call_as(CAND_MODULE, check(policy, ("/dev/null", "w")))
     # With a private /tmp (tmp_dir set) or on the CPU interpreter (no compilers) there is no scratch exception.
     cpu = _Policy(sandbox_root=None, cache_dir=None, allow_compilers=False)
     with pytest.raises(PermissionError):
@@ -139,3 +141,44 @@ def test_compiler_scratch_inside_the_sandbox_root_is_triton_only(tmp_path, monke
         with pytest.raises(PermissionError, match="sandbox"):
             _call_as(CAND_MODULE, opener(args))
     assert _call_as(CAND_MODULE, opener((str(work / ".triton" / "k.cubin"), "r")))  # the cache stays readable
+
+
+def test_guarded_modules_survive_tritons_dependency_finder() -> None:
+    """Triton (CUDA compile) deep-copies the globals a kernel reads unless their type is exactly ModuleType;
+    a frozen module must come back as itself rather than fail the compile ("cannot pickle")."""
+    import copy
+    import types
+
+    from rewards.guard import _GuardedModule
+
+    mod = types.ModuleType("tf_probe_module")
+    mod.__class__ = _GuardedModule
+    assert copy.deepcopy(mod) is mod and copy.copy(mod) is mod
+    assert copy.deepcopy({"tl": mod})["tl"] is mod
+
+
+def test_subprocess_probes_by_torch_on_cuda_are_refused_without_blame() -> None:
+    """On CUDA torch/triton may probe for tools (`which nvcc`) inside a try: refused, not counted against the
+    candidate; the candidate's own subprocess is refused and counted; compilers run for triton only."""
+    from rewards.guard import CAND_MODULE, _Policy
+
+    def spawn(policy: _Policy, argv: list[str]):  # noqa: ANN202
+        def run(frame):  # noqa: ANN001, ANN202
+            policy.caller = frame
+            policy._check("subprocess.Popen", (None, argv, None, None))
+            return True
+        return run
+
+    cuda = _Policy(sandbox_root=None, cache_dir=None, allow_compilers=True)
+    assert _call_as("triton.runtime.build", spawn(cuda, ["/usr/bin/gcc", "main.c"]))
+    with pytest.raises(PermissionError, match="which"):
+        _call_as("torch.utils.cpp_extension", spawn(cuda, ["which", "nvcc"]))
+    assert not cuda.denied
+    for argv in (["which", "nvcc"], ["/usr/bin/gcc", "x.c"]):
+        with pytest.raises(PermissionError):
+            _call_as(CAND_MODULE, spawn(cuda, argv))
+    assert cuda.denied["subprocess.Popen"] == 2
+    cpu = _Policy(sandbox_root=None, cache_dir=None, allow_compilers=False)
+    with pytest.raises(PermissionError):
+        _call_as("torch.utils.cpp_extension", spawn(cpu, ["which", "nvcc"]))
+    assert cpu.denied["subprocess.Popen"] == 1

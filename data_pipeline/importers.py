@@ -108,7 +108,7 @@ _DEVICE_PROLOGUE = ('import torch as _tb_torch0\n'
 
 
 class _CudaToDevice(ast.NodeTransformer):
-    """TritonBench hard-codes the GPU ('cuda', 'cuda:0', `.cuda()`); point it at the device actually present.
+    """TritonBench hard-codes the GPU ('cuda', 'cuda:0', `.cuda()`, `t.is_cuda`); point it at the device present.
 
     On a GPU `_TB_DEVICE` is "cuda", so this changes nothing there; on CPU it lets the interpreter run
     the same code. Applied to the test harness, the benchmark's code, and candidates (EvalItem.candidate).
@@ -117,6 +117,16 @@ class _CudaToDevice(ast.NodeTransformer):
     def visit_Constant(self, node: ast.Constant) -> ast.AST:
         if isinstance(node.value, str) and re.fullmatch(r"cuda(:\d+)?", node.value):
             return ast.copy_location(ast.Name(id="_TB_DEVICE", ctx=ast.Load()), node)
+        return node
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        """`t.is_cuda` (asserted by wrappers before a launch) -> "t is on the device we run on"."""
+        self.generic_visit(node)
+        if node.attr == "is_cuda" and isinstance(node.ctx, ast.Load):
+            dev_type = ast.Attribute(value=ast.Attribute(value=node.value, attr="device", ctx=ast.Load()), attr="type",
+                                     ctx=ast.Load())
+            cmp = ast.Compare(left=dev_type, ops=[ast.Eq()], comparators=[ast.Name(id="_TB_DEVICE", ctx=ast.Load())])
+            return ast.copy_location(cmp, node)
         return node
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
@@ -161,6 +171,16 @@ class _RecordCalls(ast.NodeTransformer):
 
     def __init__(self, entries: _Entries) -> None:
         self.entries = entries
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        """`t.is_cuda` (asserted by wrappers before a launch) -> "t is on the device we run on"."""
+        self.generic_visit(node)
+        if node.attr == "is_cuda" and isinstance(node.ctx, ast.Load):
+            dev_type = ast.Attribute(value=ast.Attribute(value=node.value, attr="device", ctx=ast.Load()), attr="type",
+                                     ctx=ast.Load())
+            cmp = ast.Compare(left=dev_type, ops=[ast.Eq()], comparators=[ast.Name(id="_TB_DEVICE", ctx=ast.Load())])
+            return ast.copy_location(cmp, node)
+        return node
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 
 from data_pipeline import importers
 from data_pipeline.errors import DataError
@@ -166,3 +167,26 @@ def test_kernelbench_size_rule_reduces_to_budget_and_keeps_relations() -> None:
 def test_size_constants_reads_expressions_and_tuples() -> None:
     assert importers.size_constants(HINGE_LIKE) == {"batch_size": (32768,), "input_shape": (32768,), "dim": (1,),
                                                     "kernel_size": (3,), "M": (2048,)}
+
+
+def test_device_portable_rewrites_every_cuda_spelling() -> None:
+    """TritonBench code asserts `t.is_cuda` and builds tensors with 'cuda', 'cuda:0', `.cuda()`: on the CPU
+    interpreter these must mean "the device we run on", and on a GPU exactly what they said."""
+    from data_pipeline.importers import device_portable
+
+    code = (
+        "import torch\n"
+        "def f(x, out):\n"
+        "    assert x.is_cuda and out.is_cuda\n"
+        "    if not all([t.is_cuda for t in (x, out)]):\n"
+        "        raise ValueError('inputs must be CUDA tensors')\n"
+        "    y = torch.ones(2, device='cuda:0') + torch.ones(2, device='cuda')\n"
+        "    return x.cuda() + y.sum()\n"
+    )
+    ns: dict = {}
+    exec(compile(device_portable(code), "<portable>", "exec"), ns)  # noqa: S102 - our own test code
+    assert ns["_TB_DEVICE"] == ("cuda" if torch.cuda.is_available() else "cpu")
+    x = torch.zeros(3, device=ns["_TB_DEVICE"])
+    assert torch.equal(ns["f"](x, x), torch.full((3,), 4.0, device=x.device))
+    src = device_portable(code)
+    assert "is_cuda" not in src and "'cuda" not in src and ".cuda()" not in src

@@ -75,7 +75,20 @@ def plot_speedups(records: Sequence[dict[str, Any]], path: Path, title: str) -> 
     return path
 
 
-def markdown_report(metrics: dict[str, Any], records: Sequence[dict[str, Any]], settings: dict[str, Any]) -> str:
+def suite_lines(suite: dict[str, Any] | None, n_tasks: int) -> list[str]:
+    """The denominators: files in the benchmark, runnable ones, excluded ones (listed at the end)."""
+    if not suite:
+        return []
+    excluded = suite.get("excluded") or []
+    files = suite["runnable"] + len(excluded)
+    limited = f", the first {suite['limit']} by --limit" if suite.get("limit") else ""
+    return [f"Benchmark `{suite['benchmark']}`: {files} files imported, {suite['runnable']} runnable{limited}, "
+            f"{len(excluded)} excluded (listed below). Accuracies are over the {n_tasks} evaluated tasks; "
+            f"infra errors are left out of every denominator.", ""]
+
+
+def markdown_report(metrics: dict[str, Any], records: Sequence[dict[str, Any]], settings: dict[str, Any],
+                    suite: dict[str, Any] | None = None) -> str:
     label = settings.get("label") or Path(str(settings.get("model") or "default")).name
     lines = [
         f"# Eval: {label} on `{settings.get('suite')}`",
@@ -84,6 +97,7 @@ def markdown_report(metrics: dict[str, Any], records: Sequence[dict[str, Any]], 
         f"({settings.get('samples')} per task, temperature {settings.get('temperature')}, seed {settings.get('seed')}); "
         f"timing {'on (GPU)' if metrics['timed'] else 'off (CPU: speedups not measured)'}.",
         "",
+        *suite_lines(suite, metrics["n_tasks"]),
         "| metric | value |",
         "|---|---|",
     ]
@@ -114,6 +128,9 @@ def markdown_report(metrics: dict[str, Any], records: Sequence[dict[str, Any]], 
     for row in per_task_table(records):
         sp = "—" if row["best_speedup"] is None else f"{row['best_speedup']:.2f}x"
         lines.append(f"| {row['task_id']} | {row['samples']} | {row['solved']} | {row['hacks']} | {sp} | {row['statuses']} |")
+    if suite and suite.get("excluded"):
+        lines += ["", "## Excluded files", "", "| file | reason |", "|---|---|",
+                  *[f"| {e['task_id']} | {str(e['reason']).replace('|', '/')} |" for e in suite["excluded"]]]
     lines += ["", "![status](plots/status.png)"]
     if (metrics.get("n_timed_correct") or 0) > 0:
         lines.append("![speedups](plots/speedup.png)")
@@ -128,13 +145,15 @@ def write_report(out: Path, records: Sequence[dict[str, Any]], settings: dict[st
         settings = json.loads(run.read_text()).get("settings", {}) if run.is_file() else {}
     metrics = compute_metrics(records)
     label = settings.get("label") or Path(str(settings.get("model") or "default")).name
-    payload = {"label": label, "settings": settings, "metrics": metrics}
+    suite_file = out / "suite.json"
+    suite = json.loads(suite_file.read_text()) if suite_file.is_file() else None
+    payload = {"label": label, "settings": settings, "metrics": metrics, **({"suite": suite} if suite else {})}
     (out / "metrics.json").write_text(json.dumps(payload, indent=2, sort_keys=True))
     plots = out / "plots"
     plots.mkdir(exist_ok=True)
     plot_status(metrics, plots / "status.png", f"{label}: status breakdown")
     plot_speedups(records, plots / "speedup.png", f"{label}: speedups of correct samples")
-    (out / "report.md").write_text(markdown_report(metrics, records, settings))
+    (out / "report.md").write_text(markdown_report(metrics, records, settings, suite))
     return metrics
 
 

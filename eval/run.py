@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from eval.records import EvalError, append_jsonl, read_jsonl  # noqa: F401  (re-exported)
 from eval.report import write_report
-from eval.suites import EvalItem, load_suite
+from eval.suites import EvalItem, load_suite_full
 from rewards.config import VerifyConfig
 from rewards.types import Status, VerifyResult
 
@@ -219,12 +219,19 @@ def run_eval(
         model=model, suite=suite, samples=samples, temperature=temperature, seed=seed, backend=backend,
         max_new_tokens=max_new_tokens, prompt_format=prompt_format, limit=limit, label=label,
     )
-    items = load_suite(suite, prompt_format=prompt_format, limit=limit)
+    loaded = load_suite_full(suite, prompt_format=prompt_format, limit=limit, device=None if device == "auto" else device)
+    items = loaded.items
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _check_settings(out, settings)
+    # What the denominators are: every file of the benchmark is either evaluated or listed with its reason.
+    (out / "suite.json").write_text(json.dumps({
+        "benchmark": loaded.benchmark or suite.split(":")[0], "runnable": len(items), "limit": limit,
+        "excluded": [asdict(e) for e in loaded.excluded],
+    }, indent=2, sort_keys=True))
     config = verify_config or VerifyConfig(device=device if device != "auto" else "auto", seed=seed)
-    _say(progress, f"suite {suite}: {len(items)} tasks x {samples} samples")
+    _say(progress, f"suite {suite}: {len(items)} tasks x {samples} samples"
+         + (f" ({len(loaded.excluded)} files excluded, listed in the report)" if loaded.excluded else ""))
     completions = read_jsonl(out / "completions.jsonl")
     have = {(r["task_id"], int(r["sample"])) for r in completions}
     need_gen = any((it.task_id, s) not in have for it in items for s in range(samples))

@@ -136,3 +136,19 @@ def test_cli_eval_with_real_hf_backend(tmp_path: Path, suite_dir: Path, tiny_mod
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["label"] == "tiny" and saved["metrics"]["n_samples"] == 4
     assert "report:" in capsys.readouterr().out
+
+
+def test_report_states_the_denominators_and_lists_excluded_files(tmp_path: Path, scripted_backend) -> None:
+    """A TritonBench checkout with a file that does not convert: the eval runs the rest, and the report
+    says how many files were imported, runnable and excluded, naming each excluded file and why."""
+    fix = Path(__file__).parent / "fixtures" / "tritonbench_oracle"
+    backend = scripted_backend(lambda messages, i: "no code here")
+    out = tmp_path / "tb"
+    m = run_eval(None, f"tritonbench-g:{fix}", out, samples=1, verify_config=CFG, backend_obj=backend)
+    suite = json.loads((out / "suite.json").read_text())
+    assert suite["benchmark"] == "tritonbench-g" and suite["runnable"] == m["n_tasks"] == 5
+    assert [e["task_id"] for e in suite["excluded"]] == ["tritonbench_g-no_separator"]
+    report = (out / "report.md").read_text()
+    assert "6 files imported, 5 runnable, 1 excluded" in report
+    assert "| tritonbench_g-no_separator | " in report and "#####" in report
+    assert json.loads((out / "metrics.json").read_text())["suite"]["excluded"][0]["reason"]

@@ -71,6 +71,7 @@ class Check:
     backward: str = ""  # TritonBench: "yes" when gradients are compared, else "forward only"
     status: str = ""
     rules: tuple[str, ...] = ()
+    wall_s: float | None = None  # the verifier's wall time for this answer (where the time goes)
 
 
 def _last_line(log: str) -> str:
@@ -181,7 +182,8 @@ def run_selfcheck(spec: str, out_dir: str | Path, device: str = "auto", trials: 
             for (it, code, kind), res in zip(part, results, strict=True):
                 outcome, reason = classify(res, code)
                 new.append(Check(it.task_id, outcome, reason, kind, it.meta.get("size", ""), it.meta.get("backward", ""),
-                                 res.status.value, tuple(f.rule for f in res.rule_findings if f.fatal)))
+                                 res.status.value, tuple(f.rule for f in res.rule_findings if f.fatal),
+                                 round(res.wall_s, 1) if res.wall_s is not None else None))
             _append_journal(journal, key, new)
             checks += new
             if progress:

@@ -95,6 +95,7 @@ TORCH_ALLOWED = frozenset({
     "torch.flatten", "torch.unflatten", "torch.broadcast_to", "torch.numel", "torch.tensor_split",
     "torch.split", "torch.chunk", "torch.permute", "torch.transpose", "torch.t", "torch.narrow",
     "torch.select", "torch.movedim", "torch.swapaxes", "torch.unbind", "torch.cuda.current_stream", "torch.cuda.default_stream", "torch.cuda._DeviceGuard",
+    "torch._C._cuda_getCurrentRawStream",
     "torch.cuda.set_device", "torch.cuda.current_blas_handle", "torch.get_device", "torch.as_strided",
     "torch.cat", "torch.stack", "torch.is_complex", "torch.set_default_dtype",
     "torch.distributed.get_world_size", "torch.distributed.get_rank", "torch.distributed.is_initialized",

@@ -378,7 +378,9 @@ def test_view_helpers_and_benchmark_idioms_are_not_fallbacks() -> None:
             parts = torch.tensor_split(y, 1)
             out = y.new_empty(y.shape)
             stream = torch.cuda.current_stream if torch.cuda.is_available() else None
-            k[(triton.cdiv(n, 64),)](parts[0], out, operator.mul(n, 1), BLOCK=64)
+            raw = torch._C._cuda_getCurrentRawStream(0) if torch.cuda.is_available() else None
+            a, _ = torch.broadcast_tensors(parts[0], parts[0])
+            k[(triton.cdiv(n, 64),)](a, out, operator.mul(n, 1), BLOCK=64)
             return out.view_as(x)
     """
     assert rules_hit(cand(body, header)) == set()

@@ -1,10 +1,8 @@
-"""Code that runs inside forked sandbox children. Two roles:
+"""Code that runs inside forked sandbox children: what both roles share (loading a module, moving
+tensors, a forward's outputs as plain data) and the candidate harness. The two roles:
 
 * reference process (one per task group, trusted task code, forked before any candidate code exists
-  anywhere in its ancestry): draws the trial inputs from secret seeds (a CSPRNG, unrelated to the init
-  seed), runs `Model` (twice on the first trial, with memory scribbled in between, to catch references
-  that are not reproducible), keeps the outputs in its own memory, and later judges each candidate's
-  outputs against them. Reference outputs never leave this process.
+  anywhere in its ancestry): `rewards.reference_run`.
 * candidate harness (`run_candidate`, one per candidate, in the isolated process, below the trusted
   supervisor of `rewards.supervisor`): receives the constructor inputs and weights, loads the candidate,
   builds `ModelNew`, reseeds every RNG from a CSPRNG, then receives each trial's inputs only when that
@@ -14,7 +12,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import secrets
 import sys
@@ -24,21 +21,10 @@ from typing import Any
 import torch
 
 from rewards import channel
-from rewards.guard import (
-    CAND_MODULE,
-    LaunchCounter,
-    OpRecorder,
-    arm_audit_hook,
-    dispatch_fingerprint,
-    freeze_modules,
-    guard_operator_registry,
-    python_threads,
-)
+from rewards.audit import arm_audit_hook, dispatch_fingerprint, freeze_modules, guard_operator_registry
+from rewards.guard import CAND_MODULE, LaunchCounter, OpRecorder, python_threads
 
-REF_MODULE = "tf_reference"
-INPUTS_FILE = "inputs.pt"
 COMPILE_ERRORS = {"CompilationError", "CompileTimeAssertionFailure", "UnsupportedLanguageConstruct", "PTXASError", "OutOfResources"}
-MAX_OUTPUT_BYTES = 1 << 34
 MAX_LEAVES = 4096  # tensors/scalars in one forward's result: far above any benchmark's, far below a DoS
 
 
@@ -82,36 +68,9 @@ def _fresh(inp: list[Any], device: str) -> list[Any]:
     return _to([x.clone() if isinstance(x, torch.Tensor) else x for x in inp], device)
 
 
-def _mutates(before: list[Any], after: list[Any]) -> bool:
-    """Whether the reference wrote into any of its tensor inputs (an in-place task compares those)."""
-    for b, a in zip(before, after, strict=False):
-        if isinstance(b, torch.Tensor) and isinstance(a, torch.Tensor) and (
-                b.shape != a.shape or not torch.equal(b.to(a.dtype), a)):
-            return True
-    return False
-
-
-def _nbytes(obj: Any) -> int:
-    if isinstance(obj, torch.Tensor):
-        return obj.numel() * obj.element_size()
-    if isinstance(obj, (list, tuple)):
-        return sum(_nbytes(o) for o in obj)
-    return 64
-
-
 def _sync(device: str) -> None:
     if device == "cuda":
         torch.cuda.synchronize()
-
-
-def _scribble(device: str) -> None:
-    """Fill freed memory with NaN so a reference that reads uninitialised memory shows it on rerun."""
-    try:
-        junk = torch.empty(16 * 1024 * 1024, dtype=torch.float32, device=device)
-        junk.fill_(float("nan"))
-        del junk
-    except Exception:
-        pass
 
 
 def plain_outputs(out: Any, trusted: bool = False) -> list[Any]:
@@ -147,136 +106,6 @@ def plain_outputs(out: Any, trusted: bool = False) -> list[Any]:
 
     walk(out, 0)
     return leaves
-
-
-# --------------------------------------------------------------------------------------------- reference
-class ReferenceRun:
-    """Holds the reference outputs for one task group and judges candidates against them."""
-
-    def __init__(self, ref_path: str, group_dir: str, seed: int, trials: int, device: str) -> None:
-        torch.set_num_threads(1)
-        mod = load_module(REF_MODULE, ref_path)
-        get_init = getattr(mod, "get_init_inputs", lambda: [])
-        torch.manual_seed(seed)
-        init_inputs = list(get_init())
-        torch.manual_seed(seed)
-        model = mod.Model(*init_inputs).to(device).eval()
-        self.device = device
-        self.model = model
-        self.inputs: list[list[Any]] = []
-        self.outputs: list[list[Any]] = []
-        self.post_inputs: list[list[Any]] = []
-        self.nondeterministic: str | None = None
-        for _ in range(trials):
-            torch.manual_seed(secrets.randbits(62))  # secret: nothing the candidate sees predicts it
-            self.inputs.append(_clone_cpu(list(mod.get_inputs())))
-        # On CUDA the candidate is timed on one more secret input set, never seen in a trial, and what its
-        # last timed call returned is judged too: a forward that replays cached answers gains nothing.
-        self.timing_inputs: list[Any] | None = None
-        self.timing_output: list[Any] | None = None
-        if device == "cuda":
-            torch.manual_seed(secrets.randbits(62))
-            self.timing_inputs = _clone_cpu(list(mod.get_inputs()))
-        path = os.path.join(group_dir, INPUTS_FILE)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)  # supervisors only
-        with torch.no_grad():
-            for inp in self.inputs:
-                dev_inp = _fresh(inp, device)
-                out = model(*dev_inp)
-                _sync(device)
-                self.outputs.append(plain_outputs(out, trusted=True))
-                self.post_inputs.append(_clone_cpu(dev_inp))
-            self._check_determinism()
-            if self.timing_inputs is not None:
-                self.timing_output = plain_outputs(model(*_fresh(self.timing_inputs, device)), trusted=True)
-        # What one trial's honest answer weighs: supervisors refuse frames far larger than that.
-        trial_bytes = max(_nbytes(o) + _nbytes(p) for o, p in zip(self.outputs, self.post_inputs, strict=True))
-        with os.fdopen(fd, "wb") as f:
-            torch.save({"init_inputs": _clone_cpu(init_inputs),
-                        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                        "inputs": self.inputs, "seed": seed, "trial_bytes": trial_bytes,
-                        "timing_inputs": self.timing_inputs}, f)
-
-    def _check_determinism(self) -> None:
-        from rewards.compare import compare_outputs
-
-        _scribble(self.device)
-        dev_inp = _fresh(self.inputs[0], self.device)
-        again = plain_outputs(self.model(*dev_inp), trusted=True)
-        _sync(self.device)
-        cmp = compare_outputs(self.outputs[0], again, None, None, "reference rerun")
-        if not cmp.ok:
-            self.nondeterministic = cmp.reason or "reference outputs differ between two runs on the same inputs"
-
-    def time_reference(self, warmup: int, reps: int, lock_dir: str | None) -> tuple[float | None, str | None]:
-        if self.device != "cuda":
-            return None, None
-        from rewards.timing import time_cuda
-
-        inp = _to(self.timing_inputs or self.inputs[0], "cuda")
-        with torch.no_grad():
-            return time_cuda(lambda: self.model(*inp), warmup, reps, lock_dir)
-
-    def time_compiled_reference(self, warmup: int, reps: int, lock_dir: str | None) -> float | None:
-        """torch.compile baseline (Inductor), timed like eager; None where compilation fails."""
-        if self.device != "cuda":
-            return None
-        from rewards.timing import time_cuda
-
-        try:
-            compiled = torch.compile(self.model)
-            inp = _to(self.timing_inputs or self.inputs[0], "cuda")
-            with torch.no_grad():
-                compiled(*inp)  # compile outside the timed region
-                ms, _ = time_cuda(lambda: compiled(*inp), warmup, reps, lock_dir)
-            return ms
-        except Exception:
-            return None
-
-    def judge(self, outputs_path: str, sha256: str | None, atol: float | None, rtol: float | None) -> dict[str, Any]:
-        """Compare a candidate's outputs. Any failure here is that candidate's verdict, never the group's."""
-        try:
-            return self._judge(outputs_path, sha256, atol, rtol)
-        except Exception as e:
-            return {"ok": False, "max_abs_err": None, "reason": f"candidate outputs could not be compared ({type(e).__name__}: {str(e)[:300]})"}
-
-    def _judge(self, outputs_path: str, sha256: str | None, atol: float | None, rtol: float | None) -> dict[str, Any]:
-        import io
-
-        from rewards.compare import compare_outputs
-        from rewards.isolation import read_untrusted
-
-        raw = read_untrusted(outputs_path, MAX_OUTPUT_BYTES)
-        if raw is None:
-            return {"ok": False, "max_abs_err": None, "reason": "candidate outputs missing"}
-        if sha256 is not None and hashlib.sha256(raw).hexdigest() != sha256:
-            return {"ok": False, "max_abs_err": None, "reason": "candidate outputs were altered after the supervisor wrote them"}
-        try:
-            data = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
-            outs, posts = data["outputs"], data["post_inputs"]
-        except Exception as e:
-            return {"ok": False, "max_abs_err": None, "reason": f"unreadable candidate outputs ({type(e).__name__})"}
-        if len(outs) != len(self.outputs) or len(posts) != len(self.post_inputs):
-            return {"ok": False, "max_abs_err": None, "reason": "candidate reported a different number of trials"}
-        worst = 0.0
-        mutated = any(_mutates(self.inputs[t], self.post_inputs[t]) for t in range(len(self.inputs)))
-        for t, (ref_o, cand_o) in enumerate(zip(self.outputs, outs, strict=True)):
-            # a task that returns nothing and writes nothing would accept anything
-            cmp = compare_outputs(ref_o, cand_o, atol, rtol, f"trial {t} output", require_nonempty=not mutated)
-            if not cmp.ok:
-                return {"ok": False, "max_abs_err": cmp.max_abs_err, "reason": cmp.reason}
-            worst = max(worst, cmp.max_abs_err or 0.0)
-        timed = data.get("timing_outputs") if isinstance(data, dict) else None
-        if self.timing_output is not None and timed is not None:
-            cmp = compare_outputs(self.timing_output, timed, atol, rtol, "last timed call's output")
-            if not cmp.ok:
-                return {"ok": False, "max_abs_err": cmp.max_abs_err, "reason": "while being timed: " + cmp.reason}
-        for t, (ref_p, cand_p) in enumerate(zip(self.post_inputs, posts, strict=True)):
-            ref_t = [x for x in ref_p if isinstance(x, torch.Tensor)]
-            cmp = compare_outputs(ref_t, [x for x in cand_p if isinstance(x, torch.Tensor)], atol, rtol, f"trial {t} input")
-            if not cmp.ok:
-                return {"ok": False, "max_abs_err": worst, "reason": "candidate mutated its inputs: " + cmp.reason}
-        return {"ok": True, "max_abs_err": worst, "reason": ""}
 
 
 # --------------------------------------------------------------------------------------------- candidate

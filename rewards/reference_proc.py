@@ -14,7 +14,7 @@ from typing import Any
 
 def reference_main(gdir: str, seed: int, trials: int, cfg: dict[str, Any], req_r: int, resp_w: int, lock_dir: str) -> int:
     """Serve judge requests (JSON lines on req_r) with verdicts (JSON lines on resp_w); the exit code."""
-    from rewards.child import ReferenceRun
+    from rewards.reference_run import ReferenceRun
 
     device = cfg["device"]
     ref = ReferenceRun(os.path.join(gdir, "reference.py"), gdir, seed, trials, device)

@@ -8,7 +8,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from rewards.rule_base import (
+from rewards.rule_base import MODELNEW, Context, is_dunder, is_tensor, line_of, rule, under
+from rewards.rule_lists import (
     ALLOWED_DUNDERS,
     ALLOWED_IMPORT_ROOTS,
     ALLOWED_MODULES,
@@ -19,19 +20,12 @@ from rewards.rule_base import (
     FORBIDDEN_QUALIFIED,
     FOREIGN_KERNELS,
     FRAME_ATTRS,
-    MODELNEW,
     STREAM_QUALIFIED,
     TENSOR_METHODS_ALLOWED,
     TENSOR_METHODS_DENIED,
     TIMING_QUALIFIED,
     TORCH_ALLOWED,
     TORCH_DTYPES,
-    Context,
-    is_dunder,
-    is_tensor,
-    line_of,
-    rule,
-    under,
 )
 
 Found = Iterator[tuple]

@@ -2,9 +2,9 @@
 
 Started by `rewards.engine.Engine` as `python -m rewards.zygote CONFIG_JSON`; speaks JSON lines on
 stdin/stdout. It never loads candidate code itself and never initialises CUDA, so every fork starts
-clean. Per task group it forks one reference process (see `rewards.child`) and, once that is ready, one
-supervisor per candidate (see `rewards.supervisor`; it forks the process that runs the candidate), at
-most `workers` busy at a time. A candidate's report comes back through a pipe only its supervisor holds;
+clean. Per task group it forks one reference process (see `rewards.reference_run`) and, once that is
+ready, one supervisor per candidate (see `rewards.supervisor`; it forks the process that runs the
+candidate, `rewards.child`), at most `workers` busy at a time. A candidate's report comes back through a pipe only its supervisor holds;
 the runtime record in it decides `kernel_not_launched` / `torch_compute_fallback` (`runtime_findings`).
 Verdicts go back as JSON lines.
 
@@ -388,6 +388,7 @@ def main() -> None:
     import rewards.channel  # noqa: F401
     import rewards.child  # noqa: F401
     import rewards.compare  # noqa: F401
+    import rewards.reference_run  # noqa: F401
     import rewards.supervisor  # noqa: F401
     from rewards.guard import OpRecorder
 

@@ -1,4 +1,5 @@
-"""The runtime op record (rewards.guard), exercised in-process on trusted test code."""
+"""The runtime op record (rewards.guard) and the audit-hook policy (rewards.audit), exercised in-process on
+trusted test code."""
 
 from __future__ import annotations
 
@@ -92,7 +93,8 @@ def _call_as(module: str, fn):  # noqa: ANN001, ANN202
 def test_open_of_a_file_descriptor_is_refused_to_the_candidate_only(tmp_path) -> None:  # noqa: ANN001
     """Triton's CUDA compiler opens mkstemp fds (NamedTemporaryFile) and writes ptx scratch files into the
     temporary directory; the candidate may do neither (inherited fds, host files)."""
-    from rewards.guard import CAND_MODULE, _Policy
+    from rewards.audit import _Policy
+    from rewards.guard import CAND_MODULE
 
     def check(policy: _Policy, args: tuple):  # noqa: ANN202
         def run(frame):  # noqa: ANN001, ANN202
@@ -121,7 +123,8 @@ def test_compiler_scratch_inside_the_sandbox_root_is_triton_only(tmp_path, monke
     compiler may write and read its scratch files there, the candidate may not touch the sandbox's files."""
     import tempfile
 
-    from rewards.guard import CAND_MODULE, _Policy
+    from rewards.audit import _Policy
+    from rewards.guard import CAND_MODULE
 
     work = tmp_path / "sandbox" / "cand0"
     work.mkdir(parents=True)
@@ -149,7 +152,7 @@ def test_guarded_modules_survive_tritons_dependency_finder() -> None:
     import copy
     import types
 
-    from rewards.guard import _GuardedModule
+    from rewards.audit import _GuardedModule
 
     mod = types.ModuleType("tf_probe_module")
     mod.__class__ = _GuardedModule
@@ -160,7 +163,8 @@ def test_guarded_modules_survive_tritons_dependency_finder() -> None:
 def test_subprocess_probes_by_torch_on_cuda_are_refused_without_blame() -> None:
     """On CUDA torch/triton may probe for tools (`which nvcc`) inside a try: refused, not counted against the
     candidate; the candidate's own subprocess is refused and counted; compilers run for triton only."""
-    from rewards.guard import CAND_MODULE, _Policy
+    from rewards.audit import _Policy
+    from rewards.guard import CAND_MODULE
 
     def spawn(policy: _Policy, argv: list[str]):  # noqa: ANN202
         def run(frame):  # noqa: ANN001, ANN202

@@ -1,0 +1,270 @@
+"""The TritonBench value oracle's harness: template text for a module tail whose class records the calls
+of a benchmark's test once and replays them in `forward` (`Model` for the reference, `ModelNew` appended
+to candidates by `with_harness`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from data_pipeline.tritonbench_device import device_portable
+from data_pipeline.tritonbench_split import SplitTest
+
+_HARNESS = '''
+# ---- TritonBench harness (value oracle) ----
+# The test function runs outside forward (in __init__ / get_inputs) only to record every call of the entry
+# points with its arguments; forward then replays those calls on (copies of) the tensors it is given and
+# returns every result: return values (tensors, numbers, nested containers), tensors the call wrote in
+# place, gradients where the test runs backward, and whether a call raised where the test expects it to.
+import torch
+import torch as _tb_torch
+import torch.nn as _tb_nn
+
+_TB_DEVICE = "cuda" if _tb_torch.cuda.is_available() else "cpu"
+_TB_BACKWARD = {backward}
+_TB_LOG = []
+_TB_TENSORS = []
+_TB_OBJS = []
+
+
+class _TBSlot:
+    def __init__(self, index, grad):
+        self.index = index
+        self.grad = grad
+
+
+class _TBObjRef:
+    def __init__(self, index):
+        self.index = index
+
+
+class _TBObj:
+    """Stands for an object the test built from the code (an nn.Module, say): its calls are recorded."""
+
+    def __init__(self, index, obj):
+        self._tb_index = index
+        self._tb_obj = obj
+
+    def __call__(self, *args, **kwargs):
+        return _tb_record_call(("call", self._tb_index), self._tb_obj, args, kwargs)
+
+
+def _tb_template(value, memo):
+    if isinstance(value, _tb_torch.Tensor):
+        if id(value) not in memo:
+            _TB_TENSORS.append(value.detach().clone())
+            memo[id(value)] = _TBSlot(len(_TB_TENSORS) - 1, bool(value.requires_grad))
+        return memo[id(value)]
+    if isinstance(value, _TBObj):
+        return _TBObjRef(value._tb_index)
+    if isinstance(value, list):
+        return [_tb_template(v, memo) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_tb_template(v, memo) for v in value)
+    if isinstance(value, dict):
+        return {k: _tb_template(v, memo) for k, v in value.items()}
+    return value
+
+
+def _tb_changed(before, after):
+    if before.shape != after.shape or before.dtype != after.dtype:
+        return True
+    a, b = before.detach(), after.detach()
+    same = a == b
+    if a.is_floating_point() or a.is_complex():
+        same = same | (_tb_torch.isnan(a) & _tb_torch.isnan(b))
+    return not bool(same.all())
+
+
+def _tb_record_call(key, fn, args, kwargs, extra=None):
+    memo = {}
+    entry = [key, _tb_template(list(args), memo), _tb_template(dict(kwargs), memo), extra, False, []]
+    _TB_LOG.append(entry)
+    live = {id(v): v for v in _tb_leaves([list(args), dict(kwargs)], []) if isinstance(v, _tb_torch.Tensor)}
+    try:
+        result = fn(*args, **kwargs)
+    except Exception:
+        entry[4] = True  # the test expects this call to raise (it caught the exception)
+        raise
+    # Arguments the call wrote in place are outputs too (an `out=` buffer, a kernel's output pointer).
+    entry[5] = sorted(slot.index for i, slot in memo.items()
+                      if isinstance(slot, _TBSlot) and i in live and _tb_changed(_TB_TENSORS[slot.index], live[i]))
+    return result
+
+
+def _tb_call(name, fn, *args, **kwargs):
+    return _tb_record_call(("func", name), fn, args, kwargs)
+
+
+def _tb_launch(name, kernel, grid, *args, **kwargs):
+    return _tb_record_call(("launch", name), kernel[grid], args, kwargs, grid)
+
+
+def _tb_new(name, cls, *args, **kwargs):
+    obj = _tb_record_call(("new", name, len(_TB_OBJS)), cls, args, kwargs)
+    _TB_OBJS.append(obj)
+    return _TBObj(len(_TB_OBJS) - 1, obj)
+
+
+{test_body}
+
+
+def _tb_record():
+    _TB_LOG.clear()
+    _TB_TENSORS.clear()
+    _TB_OBJS.clear()
+    {test_name}()
+    return list(_TB_LOG), list(_TB_TENSORS)
+
+
+def _tb_fill(value, tensors, objs, leaves):
+    if isinstance(value, _TBSlot):
+        t = tensors[value.index]
+        if value.grad and leaves is not None and t.is_floating_point():
+            if value.index not in leaves:
+                leaves[value.index] = t.detach().requires_grad_(True)
+            return leaves[value.index]
+        return t
+    if isinstance(value, _TBObjRef):
+        return objs[value.index]
+    if isinstance(value, list):
+        return [_tb_fill(v, tensors, objs, leaves) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_tb_fill(v, tensors, objs, leaves) for v in value)
+    if isinstance(value, dict):
+        return {k: _tb_fill(v, tensors, objs, leaves) for k, v in value.items()}
+    return value
+
+
+def _tb_leaves(value, out):
+    """Tensors, numbers and strings of a result, in a fixed order (dicts by key order)."""
+    if isinstance(value, _tb_torch.Tensor):
+        out.append(value)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _tb_leaves(v, out)
+    elif isinstance(value, dict):
+        for k in value:
+            _tb_leaves(value[k], out)
+    elif isinstance(value, (bool, int, float, complex)):
+        out.append(value)
+    elif type(value).__module__ == "numpy" and hasattr(value, "dtype"):
+        import numpy as _tb_np
+        out.append(_tb_torch.from_numpy(_tb_np.array(value, copy=True)))
+    return out
+
+
+def _tb_cotangent(t, k):
+    """A fixed pseudo-random output gradient (the same on both sides), so every output element counts."""
+    g = _tb_torch.Generator().manual_seed(1234 + k)
+    return _tb_torch.randn(t.shape, generator=g, dtype=_tb_torch.float32).to(device=t.device, dtype=t.dtype)
+
+
+class _TBOps:
+    """The replay's bookkeeping, kept off ModelNew.forward so the static rules read forward as what it is:
+    plain calls of the candidate's entry points (copies, gradients and expected raises are the judge's)."""
+
+    def __init__(self):
+        self.tensors, self.objs, self.outs, self.leaves = [], {}, [], None
+
+    def start(self, tensors):
+        # Copies: a call that writes its arguments in place is judged by what it wrote (an output, with
+        # the output tolerances), while the inputs the judge handed in stay as they were.
+        self.tensors = [t.clone() if isinstance(t, _tb_torch.Tensor) else t for t in tensors]
+        self.objs, self.outs = {}, []
+
+    def args(self, step):
+        self.leaves = {} if _TB_BACKWARD else None
+        with _tb_torch.enable_grad():
+            return (_tb_fill(step[1], self.tensors, self.objs, self.leaves),
+                    _tb_fill(step[2], self.tensors, self.objs, self.leaves))
+
+    def obj(self, step):
+        return self.objs[step[0][1]]
+
+    def run(self, step, fn, a, k):
+        key, raised = step[0], step[4]
+        if raised:
+            try:
+                fn(*a, **k)
+            except Exception:
+                self.outs.append(True)  # raised, as the benchmark's test expects
+            else:
+                self.outs.append(False)
+            return
+        with _tb_torch.enable_grad():
+            res = fn(*a, **k)
+            if key[0] == "new":
+                self.objs[key[2]] = res
+                return
+            vals = _tb_leaves(res, [])
+            written = [self.tensors[i] for i in step[5]]
+            if self.leaves:
+                diff = [v for v in vals if isinstance(v, _tb_torch.Tensor) and v.requires_grad]
+                if diff:
+                    cots = [_tb_cotangent(v, i) for i, v in enumerate(diff)]
+                    grads = _tb_torch.autograd.grad(diff, list(self.leaves.values()), grad_outputs=cots,
+                                                    allow_unused=True)
+                    vals += [g if g is not None else "no gradient" for g in grads]
+        self.outs += [v.detach() if isinstance(v, _tb_torch.Tensor) else v for v in vals]
+        self.outs += [v.detach() for v in written]
+
+    def finish(self):
+        if not self.outs:
+            raise RuntimeError("TritonBench harness: the test compares nothing (no recorded call returned or wrote a value)")
+        return tuple(self.outs)
+
+
+class {cls}(_tb_nn.Module):
+    def __init__(self):
+        super().__init__()
+        self._tb_spec = _tb_record()[0]
+        self._tb_ops = _TBOps()
+
+    def forward(self, *tensors):
+        ops = self._tb_ops
+        ops.start(tensors)
+        for step in self._tb_spec:
+            a, k = ops.args(step)
+            kind, name, grid = step[0][0], step[0][1], step[3]
+{dispatch}
+            ops.run(step, fn, a, k)
+        return ops.finish()
+'''
+
+_REFERENCE_TAIL = '''
+
+def get_inputs():
+    return _tb_record()[1]
+
+
+def get_init_inputs():
+    return []
+'''
+
+
+def harness_source(split: SplitTest, cls: str) -> str:
+    """A module tail defining `cls`, whose forward replays the recorded calls of the test."""
+    lines = []
+    for kind, names in (("func", split.entries.funcs), ("launch", split.entries.launches),
+                        ("new", split.entries.classes)):
+        for e in names:
+            # A launch keeps the `kernel[grid](...)` call syntax, which is what the rules look for.
+            target = f"lambda *a, **k: {e}[grid](*a, **k)" if kind == "launch" else e
+            lines.append(f"            {'if' if not lines else 'elif'} kind == {kind!r} and name == {e!r}:\n"
+                         f"                fn = {target}")
+    lines.append("            " + ("else:" if lines else "if True:") + "\n                fn = ops.obj(step)")
+    out = _HARNESS
+    for key, val in (("{test_name}", split.test_name), ("{cls}", cls), ("{dispatch}", "\n".join(lines)),
+                     ("{backward}", repr(split.backward)), ("{test_body}", split.test_body)):
+        out = out.replace(key, val)  # not str.format: the harness is full of braces
+    # Classes of the reference count as "the reference" for the rules, so each side gets its own classes.
+    for c in ("_TBSlot", "_TBObjRef", "_TBObj", "_TBOps"):
+        out = re.sub(rf"\b{c}\b", f"{c}{cls}", out)
+    return out
+
+
+def with_harness(code: str, harness: str) -> str:
+    """Candidate code (wrapper functions, TritonBench style) made comparable and device-portable: device
+    literals pointed at the present device, the `ModelNew` harness appended."""
+    return device_portable(code).rstrip("\n") + "\n\n" + harness

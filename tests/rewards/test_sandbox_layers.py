@@ -117,7 +117,9 @@ def test_cgroup_caps_the_whole_process_tree() -> None:
             codes = [os.waitpid(k, 0)[1] for k in kids]
             os._exit(1 if any(os.WIFSIGNALED(c) for c in codes) else 0)
         _, status = os.waitpid(pid, 0)
-        assert os.waitstatus_to_exitcode(status) == 1, "no process was stopped by the tree-wide memory cap"
+        # The OOM killer picks the largest process of the group: a child (the parent exits 1) or the
+        # parent itself, a fork of this test process (SIGKILL). Either way the tree, not one process, was capped.
+        assert os.waitstatus_to_exitcode(status) in (1, -9), "no process was stopped by the tree-wide memory cap"
         assert cgroups.oom_killed(dirs)
         cgroups.destroy(dirs)
         assert not any(os.path.exists(d) for d in dirs)

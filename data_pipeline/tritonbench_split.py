@@ -35,16 +35,6 @@ class _RecordCalls(ast.NodeTransformer):
     def __init__(self, entries: _Entries) -> None:
         self.entries = entries
 
-    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
-        """`t.is_cuda` (asserted by wrappers before a launch) -> "t is on the device we run on"."""
-        self.generic_visit(node)
-        if node.attr == "is_cuda" and isinstance(node.ctx, ast.Load):
-            dev_type = ast.Attribute(value=ast.Attribute(value=node.value, attr="device", ctx=ast.Load()), attr="type",
-                                     ctx=ast.Load())
-            cmp = ast.Compare(left=dev_type, ops=[ast.Eq()], comparators=[ast.Name(id="_TB_DEVICE", ctx=ast.Load())])
-            return ast.copy_location(cmp, node)
-        return node
-
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
         f = node.func

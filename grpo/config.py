@@ -13,7 +13,7 @@ from trl import GRPOConfig, ModelConfig
 
 from rewards.config import VerifyConfig
 from rewards.functions import RewardConfig
-from sft.common import auto_bf16
+from sft.common import auto_bf16, bf16_field
 
 
 @dataclass
@@ -89,10 +89,7 @@ class GRPOTrainConfig(GRPOConfig):
     output_dir: str | None = field(
         default="out/runs/grpo", metadata={"help": "Checkpoints, logs and the final model."}
     )
-    bf16: bool | None = field(
-        default=None,
-        metadata={"help": "bf16 mixed precision. Unset: on when CUDA is present, off (fp32) on CPU."},
-    )
+    bf16: bool | None = bf16_field()
     log_completions: bool = field(
         default=True,
         metadata={

@@ -22,6 +22,13 @@ def cuda_available() -> bool:
         return False
 
 
+def bf16_field() -> Any:
+    """The `bf16` field both training configs declare: unset means "follow the hardware" (see auto_bf16)."""
+    from dataclasses import field
+
+    return field(default=None, metadata={"help": "bf16 mixed precision. Unset: on when CUDA is present, off (fp32) on CPU."})
+
+
 def auto_bf16(bf16: bool | None, fp16: bool) -> bool:
     """bf16 mixed precision on a GPU, plain fp32 on CPU (bf16 autocast on CPU is slower and lossier)."""
     if bf16 is not None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from trl import ModelConfig, SFTConfig
 
-from sft.common import auto_bf16
+from sft.common import auto_bf16, bf16_field
 
 
 @dataclass
@@ -60,10 +60,7 @@ class SFTTrainConfig(SFTConfig):
     output_dir: str | None = field(
         default="out/runs/sft", metadata={"help": "Checkpoints and the final model."}
     )
-    bf16: bool | None = field(
-        default=None,
-        metadata={"help": "bf16 mixed precision. Unset: on when CUDA is present, off (fp32) on CPU."},
-    )
+    bf16: bool | None = bf16_field()
     assistant_only_loss: bool = field(
         default=True,
         metadata={

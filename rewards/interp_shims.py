@@ -20,6 +20,10 @@ wrong would make CPU numbers (eval, selfcheck, GRPO smoke runs) punish correct c
   run is never touched). Queries used to pick block sizes (`current_device`, `get_device_name`,
   `get_device_capability`, `get_device_properties`) answer as one A100-class GPU (sm_80, 108 SMs):
   under the interpreter any honest choice computes the same values.
+* Block pointers (``tl.make_block_ptr`` / ``tl.advance`` / ``tl.load(bp, boundary_check=...)``) were removed
+  in Triton 3.9 but are what code for Triton 3.0-3.6 (the GPU box) uses in matmul and attention kernels.
+  Where the installed Triton lacks them, `rewards.interp_blockptr` emulates them per kernel call as masked
+  loads and stores through a tensor of pointers (a Triton that still has them is left alone).
 
 `install()` is idempotent and does nothing unless ``TRITON_INTERPRET=1`` (GPU runs keep real Triton).
 It must run in the sandbox process before candidate or reference code is loaded (see rewards/child.py).
@@ -235,6 +239,12 @@ def _install_cuda_noops() -> None:
     torch.cuda.get_device_properties = lambda *a, **k: _InterpreterDevice()  # type: ignore[assignment]
 
 
+def _install_blockptr() -> None:
+    from rewards import interp_blockptr
+
+    interp_blockptr.install()  # no-op where the installed Triton still has block pointers
+
+
 def install(force: bool = False) -> bool:
     """Apply every shim once, when running under the Triton interpreter (or `force`). True if installed."""
     global _INSTALLED
@@ -246,5 +256,6 @@ def install(force: bool = False) -> bool:
     _install_libdevice()
     _install_constexpr_strings()
     _install_cuda_noops()
+    _install_blockptr()
     _INSTALLED = True
     return True

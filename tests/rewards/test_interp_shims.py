@@ -27,6 +27,9 @@ import triton
 import triton.language as tl
 from triton.language.extra.cuda import libdevice
 from triton.language.extra import libdevice as generic_libdevice
+from triton.language.extra.cuda.libdevice import tanh as _tanh
+from triton.language.math import exp as _exp
+from triton.language import load as _load
 
 
 @triton.autotune(configs=[triton.Config({"BLOCK": 64}), triton.Config({"BLOCK": 128})], key=["n"])
@@ -47,6 +50,14 @@ def with_libdevice(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
 
 
 @triton.jit
+def imported_names(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    m = offs < n
+    x = _load(x_ptr + offs, mask=m)
+    tl.store(y_ptr + offs, _tanh(x) + _exp(x), mask=m)
+
+
+@triton.jit
 def string_constexpr(x_ptr, y_ptr, n, BLOCK: "tl.constexpr"):
     offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     m = offs < n
@@ -62,6 +73,9 @@ if case == "autotune":
 elif case == "libdevice":
     with_libdevice[(8,)](x, y, 1000, BLOCK=128)
     want = torch.tanh(x) + torch.exp(x) + x * x
+elif case == "imported_names":
+    imported_names[(8,)](x, y, 1000, BLOCK=128)
+    want = torch.tanh(x) + torch.exp(x)
 elif case == "list_grid":
     autotuned.fn[[16]](x, y, 1000, BLOCK=64)  # the jit function under autotune, launched with a list grid
     want = 2 * x
@@ -94,6 +108,7 @@ def _run(case: str, shims: bool, tmp_path: Path) -> subprocess.CompletedProcess[
     ("string_constexpr", "constexpr"),
     ("list_grid", "can only concatenate list"),
     ("cuda_device", "Error"),
+    ("imported_names", "forget to add @triton.jit"),
 ])
 def test_shim_makes_honest_kernel_run_under_interpreter(case: str, gap: str, tmp_path: Path) -> None:
     bare = _run(case, False, tmp_path)
@@ -130,6 +145,7 @@ import math
 import torch
 import triton
 import triton.language as tl
+from triton.language import make_block_ptr as _make_block_ptr
 
 SENTINEL = -7.0
 
@@ -157,7 +173,7 @@ def matmul(a_ptr, b_ptr, c_ptr, M, N, K, sam, sak, sbk, sbn, scm, scn,
 @triton.jit
 def copy_1d(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
     off = tl.program_id(0) * BLOCK
-    src = tl.make_block_ptr(x_ptr, (n,), (1,), (off,), (BLOCK,), (0,))
+    src = _make_block_ptr(x_ptr, (n,), (1,), (off,), (BLOCK,), (0,))  # imported by name
     dst = tl.make_block_ptr(y_ptr, shape=(n,), strides=(1,), offsets=(off,), block_shape=(BLOCK,), order=(0,))
     tl.store(pointer=dst, value=tl.load(pointer=src, boundary_check=(0,)), boundary_check=(0,))
 

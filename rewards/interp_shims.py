@@ -275,11 +275,14 @@ def _install_imported_builtins() -> None:
     import triton.language as tl
     from triton.runtime import interpreter as itp
 
-    homes: dict[int, tuple[Any, str]] = {}
-    for mod in (tl, tl.core, tl.math, *_libdevice_modules()[1]):
+    cuda, libdevice_mods = _libdevice_modules()
+    cuda_names = {n for n, m in vars(cuda).items() if tl.core.is_builtin(m)} if cuda is not None else set()
+    homes: dict[int, tuple[Any, Any, str]] = {}  # id -> (the object, its module, its name there)
+    for mod in (tl, tl.core, tl.math, *libdevice_mods):
         for name, member in vars(mod).items():
-            if tl.core.is_builtin(member):
-                homes.setdefault(id(member), (mod, name))
+            # builtins, and the generic libdevice module's plain stubs (GPU compilers resolve them per backend)
+            if tl.core.is_builtin(member) or (mod in libdevice_mods and name in cuda_names and callable(member)):
+                homes.setdefault(id(member), (member, mod, name))
     orig = itp._patch_lang
 
     def patch_lang(fn: Any) -> Any:
@@ -287,8 +290,8 @@ def _install_imported_builtins() -> None:
         ns = fn.__globals__
         for name, value in list(ns.items()):
             home = homes.get(id(value))
-            if home is not None and tl.core.is_builtin(value):
-                scope.set_attr(_NamespaceAttrs(ns), name, getattr(*home))
+            if home is not None and home[0] is value:
+                scope.set_attr(_NamespaceAttrs(ns), name, getattr(home[1], home[2]))
         return scope
 
     itp._patch_lang = patch_lang

@@ -28,6 +28,7 @@ import triton.language as tl
 from triton.language.extra.cuda import libdevice
 from triton.language.extra import libdevice as generic_libdevice
 from triton.language.extra.cuda.libdevice import tanh as _tanh
+from triton.language.extra.libdevice import sqrt as _generic_sqrt
 from triton.language.math import exp as _exp
 from triton.language import load as _load
 
@@ -54,7 +55,7 @@ def imported_names(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
     offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     m = offs < n
     x = _load(x_ptr + offs, mask=m)
-    tl.store(y_ptr + offs, _tanh(x) + _exp(x), mask=m)
+    tl.store(y_ptr + offs, _tanh(x) + _exp(x) + _generic_sqrt(x * x), mask=m)
 
 
 @triton.jit
@@ -75,7 +76,7 @@ elif case == "libdevice":
     want = torch.tanh(x) + torch.exp(x) + x * x
 elif case == "imported_names":
     imported_names[(8,)](x, y, 1000, BLOCK=128)
-    want = torch.tanh(x) + torch.exp(x)
+    want = torch.tanh(x) + torch.exp(x) + x.abs()
 elif case == "list_grid":
     autotuned.fn[[16]](x, y, 1000, BLOCK=64)  # the jit function under autotune, launched with a list grid
     want = 2 * x

@@ -20,6 +20,13 @@ wrong would make CPU numbers (eval, selfcheck, GRPO smoke runs) punish correct c
   run is never touched). Queries used to pick block sizes (`current_device`, `get_device_name`,
   `get_device_capability`, `get_device_properties`) answer as one A100-class GPU (sm_80, 108 SMs):
   under the interpreter any honest choice computes the same values.
+* A builtin imported by name (``from triton.language.extra.cuda.libdevice import finitef``) is bound in
+  the kernel's module, where the interpreter's per-call patching of `triton.language` does not reach; the
+  shim rebinds such names to the patched builtins for the duration of each kernel call.
+* Block pointers (``tl.make_block_ptr`` / ``tl.advance`` / ``tl.load(bp, boundary_check=...)``) were removed
+  in Triton 3.9 but are what code for Triton 3.0-3.6 (the GPU box) uses in matmul and attention kernels.
+  Where the installed Triton lacks them, `rewards.interp_blockptr` emulates them per kernel call as masked
+  loads and stores through a tensor of pointers (a Triton that still has them is left alone).
 
 `install()` is idempotent and does nothing unless ``TRITON_INTERPRET=1`` (GPU runs keep real Triton).
 It must run in the sandbox process before candidate or reference code is loaded (see rewards/child.py).
@@ -235,6 +242,67 @@ def _install_cuda_noops() -> None:
     torch.cuda.get_device_properties = lambda *a, **k: _InterpreterDevice()  # type: ignore[assignment]
 
 
+# -- builtins imported by name ----------------------------------------------------------------------------
+
+
+class _NamespaceAttrs:
+    """A module's globals seen as attributes, so the interpreter's patch scope can set and restore names there."""
+
+    __slots__ = ("_ns",)
+
+    def __init__(self, ns: dict[str, Any]) -> None:
+        object.__setattr__(self, "_ns", ns)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._ns[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._ns[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        del self._ns[name]
+
+
+def _install_imported_builtins() -> None:
+    """``from triton.language.extra.cuda.libdevice import finitef as _finitef`` (or ``from triton.language
+    import load``) binds the builtin itself in the kernel's module; the interpreter only patches module
+    attributes, so the call fails with "Did you forget to add @triton.jit ?". Each kernel call, such names
+    are pointed at whatever the patched module attribute now is (the interpreter's builtin, the libdevice
+    shim, the block-pointer emulation), in the same scope, so they are restored with the rest."""
+    import triton.language as tl
+    from triton.runtime import interpreter as itp
+
+    cuda, libdevice_mods = _libdevice_modules()
+    cuda_names = {n for n, m in vars(cuda).items() if tl.core.is_builtin(m)} if cuda is not None else set()
+    homes: dict[int, tuple[Any, Any, str]] = {}  # id -> (the object, its module, its name there)
+    for mod in (tl, tl.core, tl.math, *libdevice_mods):
+        for name, member in vars(mod).items():
+            # builtins, and the generic libdevice module's plain stubs (GPU compilers resolve them per backend)
+            if tl.core.is_builtin(member) or (mod in libdevice_mods and name in cuda_names and callable(member)):
+                homes.setdefault(id(member), (member, mod, name))
+    orig = itp._patch_lang
+
+    def patch_lang(fn: Any) -> Any:
+        scope = orig(fn)
+        ns = fn.__globals__
+        for name, value in list(ns.items()):
+            home = homes.get(id(value))
+            if home is not None and home[0] is value:
+                scope.set_attr(_NamespaceAttrs(ns), name, getattr(home[1], home[2]))
+        return scope
+
+    itp._patch_lang = patch_lang
+
+
+def _install_blockptr() -> None:
+    from rewards import interp_blockptr
+
+    interp_blockptr.install()  # no-op where the installed Triton still has block pointers
+
+
 def install(force: bool = False) -> bool:
     """Apply every shim once, when running under the Triton interpreter (or `force`). True if installed."""
     global _INSTALLED
@@ -246,5 +314,7 @@ def install(force: bool = False) -> bool:
     _install_libdevice()
     _install_constexpr_strings()
     _install_cuda_noops()
+    _install_blockptr()
+    _install_imported_builtins()  # last: it resolves names to what the shims above patched in
     _INSTALLED = True
     return True

@@ -71,7 +71,6 @@ class Check:
     backward: str = ""  # TritonBench: "yes" when gradients are compared, else "forward only"
     status: str = ""
     rules: tuple[str, ...] = ()
-    wall_s: float | None = None  # the verifier's wall time for this answer (where the time goes)
 
 
 def _last_line(log: str) -> str:
@@ -161,13 +160,13 @@ def run_selfcheck(spec: str, out_dir: str | Path, device: str = "auto", trials: 
             checks.append(Check(it.task_id, "excluded", "no known-good answer to check"))
         else:
             (shipped if kind == "shipped solution" else own).append((it, code, kind))
-    # Resumable: each chunk's checks are appended to a journal as soon as it is judged; a rerun with the same
-    # suite, device and rules skips the tasks already there (a killed self-check loses at most one chunk).
+    # Resumable: each answer's check is appended to a journal as soon as the engine judges it (one batch, so
+    # the workers never wait for a slow neighbour); a rerun with the same suite, device and rules skips the
+    # tasks already there, so a kill loses only the answers that were in flight.
     journal = out / "selfcheck.partial.jsonl"
     key = {"suite": spec, "device": run_device, "strict_rules": strict_rules, "trials": trials}
     done = _read_journal(journal, key)
     checks += [done[t] for t in sorted(done) if t not in {c.task_id for c in checks}]
-    chunk = max(8, 2 * config.workers)
     for batch, cfg in ((shipped, config), (own, replace(config, strict_rules=False))):
         todo = [b for b in batch if b[0].task_id not in done]
         if not todo:
@@ -175,19 +174,17 @@ def run_selfcheck(spec: str, out_dir: str | Path, device: str = "auto", trials: 
         if progress:
             what = "shipped solutions" if batch is shipped else "references as candidates"
             progress(f"verifying {len(todo)} {what}" + (f" ({len(batch) - len(todo)} done earlier)" if len(todo) < len(batch) else ""))
-        for start in range(0, len(todo), chunk):
-            part = todo[start:start + chunk]
-            results = verify_batch([(it.task.reference, code) for it, code, _ in part], cfg)
-            new = []
-            for (it, code, kind), res in zip(part, results, strict=True):
-                outcome, reason = classify(res, code)
-                new.append(Check(it.task_id, outcome, reason, kind, it.meta.get("size", ""), it.meta.get("backward", ""),
-                                 res.status.value, tuple(f.rule for f in res.rule_findings if f.fatal),
-                                 round(res.wall_s, 1) if res.wall_s is not None else None))
-            _append_journal(journal, key, new)
-            checks += new
-            if progress:
-                progress(f"{start + len(part)}/{len(todo)}")
+
+        def judged(i: int, res: VerifyResult, todo: list[tuple[EvalItem, str, str]] = todo) -> None:
+            it, code, kind = todo[i]
+            outcome, reason = classify(res, code)
+            check = Check(it.task_id, outcome, reason, kind, it.meta.get("size", ""), it.meta.get("backward", ""),
+                          res.status.value, tuple(f.rule for f in res.rule_findings if f.fatal))
+            _append_journal(journal, key, [check])  # one line per answer, as soon as it is judged
+            checks.append(check)
+
+        verify_batch([(it.task.reference, code) for it, code, _ in todo], cfg,
+                     progress=(lambda d, n: progress(f"{d}/{n}")) if progress else None, on_result=judged)
     order = {c: i for i, c in enumerate(OUTCOMES)}
     checks.sort(key=lambda c: (order.get(c.outcome, 99), c.task_id))
     counts = Counter(c.outcome for c in checks)

@@ -141,13 +141,29 @@ class Engine:
     def verify(self, reference: str, completion: str) -> VerifyResult:
         return self.verify_many([(reference, completion)])[0]
 
-    def verify_many(self, pairs: Sequence[tuple[str, str]], progress: Callable[[int, int], None] | None = None) -> list[VerifyResult]:
-        """Verify (reference, completion) pairs in parallel; results in input order. Never raises."""
+    def verify_many(self, pairs: Sequence[tuple[str, str]], progress: Callable[[int, int], None] | None = None,
+                    on_result: Callable[[int, VerifyResult], None] | None = None) -> list[VerifyResult]:
+        """Verify (reference, completion) pairs in parallel; results in input order. Never raises.
+
+        `on_result(i, result)` sees each final result as soon as it is known (in completion order), so a
+        long batch can be journaled as it goes and resumed after a kill without losing finished work."""
         t0 = time.monotonic()
         n = len(pairs)
         results: list[VerifyResult | None] = [None] * n
         findings: dict[int, tuple[Finding, ...]] = {}
         groups: dict[str, list[tuple[int, str]]] = {}
+
+        finals: dict[int, VerifyResult] = {}
+
+        def finish(i: int, r: VerifyResult | None) -> VerifyResult:
+            r = r or failure(Status.INFRA_ERROR, "no result from the sandbox")
+            extra_f = tuple(f for f in findings.get(i, ()) if f not in r.rule_findings)
+            finals[i] = r.with_(rule_findings=r.rule_findings + extra_f, wall_s=round(time.monotonic() - t0, 3),
+                                device=self.device)
+            if on_result:
+                on_result(i, finals[i])
+            return finals[i]
+
         for i, (ref, comp) in enumerate(pairs):
             try:
                 code, early, fnd = static_check(comp, self.config, ref)
@@ -156,6 +172,7 @@ class Engine:
             findings[i] = fnd
             if early is not None:
                 results[i] = early
+                finish(i, early)
             else:
                 groups.setdefault(ref, []).append((i, code or ""))
         done = sum(r is not None for r in results)
@@ -163,19 +180,18 @@ class Engine:
             progress(done, n)
         if groups:
             with self._lock:
-                self._run_groups(groups, results, findings, progress, done, n)
+                self._run_groups(groups, results, findings, progress, done, n, finish if on_result else None)
         out = []
         for i, r in enumerate(results):
-            r = r or failure(Status.INFRA_ERROR, "no result from the sandbox")
+            r = finals.get(i) or finish(i, r)
             if r.status is Status.INFRA_ERROR:
                 self.infra_errors += 1
-            extra_f = tuple(f for f in findings.get(i, ()) if f not in r.rule_findings)
-            out.append(r.with_(rule_findings=r.rule_findings + extra_f, wall_s=round(time.monotonic() - t0, 3),
-                               device=self.device))
+            out.append(r)
         return out
 
     def _run_groups(self, groups: dict[str, list[tuple[int, str]]], results: list[VerifyResult | None],
-                    findings: dict[int, tuple[Finding, ...]], progress: Callable[[int, int], None] | None, done: int, n: int) -> None:
+                    findings: dict[int, tuple[Finding, ...]], progress: Callable[[int, int], None] | None, done: int, n: int,
+                    on_result: Callable[[int, VerifyResult], Any] | None = None) -> None:
         waiting: dict[str, int] = {}
         try:
             if self._proc is None or self._proc.poll() is not None:
@@ -208,6 +224,8 @@ class Engine:
                 d["rule_findings"] = [Finding(**f).to_dict() for f in d.get("rule_findings", [])]
                 results[i] = VerifyResult.from_dict(d)
                 done += 1
+                if on_result:
+                    on_result(i, results[i])
                 if progress:
                     progress(done, n)
         except Exception as e:
@@ -250,6 +268,8 @@ def verify(reference: str, completion: str, config: VerifyConfig | None = None) 
 
 
 def verify_batch(pairs: Sequence[tuple[str, str]], config: VerifyConfig | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> list[VerifyResult]:
-    """Verify many (reference, completion) pairs in parallel; results in input order."""
-    return get_engine(config).verify_many(pairs, progress)
+                 progress: Callable[[int, int], None] | None = None,
+                 on_result: Callable[[int, VerifyResult], None] | None = None) -> list[VerifyResult]:
+    """Verify many (reference, completion) pairs in parallel; results in input order (`on_result` sees
+    each as it completes)."""
+    return get_engine(config).verify_many(pairs, progress, on_result)

@@ -93,3 +93,16 @@ def test_lazy_stdlib_imports_work_inside_the_sandbox():
     with Engine(VerifyConfig(device="cpu", workers=1, trials=1, strict_rules=False)) as eng:
         r = eng.verify(ref, code)
     assert r.status is Status.OK, r.log
+
+
+def test_on_result_sees_every_final_result_once_as_it_completes(engine) -> None:  # noqa: ANN001
+    """Long batches journal as they go (eval selfcheck resumes from it): every index is reported once, with
+    the same final verdict verify_many returns, early static rejections included."""
+    ref = (TASKS / "relu.py").read_text()
+    good = (CANDS / "relu_ok.py").read_text()
+    pairs = [(ref, good), (ref, "no code at all"), (ref, good)]
+    seen: list[tuple[int, str]] = []
+    out = engine.verify_many(pairs, on_result=lambda i, r: seen.append((i, r.status.value)))
+    assert sorted(i for i, _ in seen) == [0, 1, 2]
+    assert dict(seen) == {i: r.status.value for i, r in enumerate(out)}
+    assert out[0].correct and out[1].status.value == "no_code"

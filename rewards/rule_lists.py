@@ -76,6 +76,9 @@ ALLOWED_DUNDERS = frozenset({"__init__", "__name__", "__qualname__", "__doc__", 
 # autograd/no-grad context, and Triton interop. Any other torch.* call computes, so it is a fallback.
 TORCH_ALLOWED = frozenset({
     "torch.empty", "torch.empty_like", "torch.empty_strided", "torch.zeros", "torch.zeros_like",
+    # Random draws make data, they compute nothing from the inputs (the runtime record allows them too).
+    "torch.randn", "torch.rand", "torch.randint", "torch.randn_like", "torch.rand_like", "torch.randint_like",
+    "torch.manual_seed",
     "torch.ones", "torch.ones_like", "torch.full", "torch.full_like", "torch.arange", "torch.tensor",
     "torch.as_tensor", "torch.Size", "torch.device", "torch.dtype", "torch.finfo", "torch.iinfo",
     "torch.is_tensor", "torch.is_floating_point", "torch.get_default_dtype", "torch.no_grad",

@@ -379,6 +379,7 @@ def test_view_helpers_and_benchmark_idioms_are_not_fallbacks() -> None:
             out = y.new_empty(y.shape)
             stream = torch.cuda.current_stream if torch.cuda.is_available() else None
             raw = torch._C._cuda_getCurrentRawStream(0) if torch.cuda.is_available() else None
+            noise = torch.randn(4) if torch.cuda.is_available() else torch.rand_like(y)
             a, _ = torch.broadcast_tensors(parts[0], parts[0])
             k[(triton.cdiv(n, 64),)](a, out, operator.mul(n, 1), BLOCK=64)
             return out.view_as(x)

@@ -22,7 +22,7 @@ import types
 from collections import Counter
 from typing import Any
 
-from rewards.guard import ALLOWED_ATEN, CAND_MODULE, initiator
+from rewards.guard import ALLOWED_ATEN, CAND_MODULE, initiator, initiator_root
 
 # Events refused when the code that raised them is the candidate's own (its module, or code it exec'd).
 _DENY_FROM_CANDIDATE = frozenset({
@@ -72,6 +72,8 @@ def _candidate_owned(obj: Any) -> bool:
     return False
 
 
+# What `tempfile` names its files and directories: "tmp" + 8 characters of [a-z0-9_] (+ a suffix).
+_TEMPFILE_NAME = re.compile(r"^tmp[a-z0-9_]{8}(\.[A-Za-z0-9_.]+)?$")
 _COMPILERS = frozenset({"cc", "gcc", "clang", "ptxas", "ldconfig", "nvdisasm", "cuobjdump", "c++", "g++"})
 
 
@@ -160,10 +162,13 @@ class _Policy:
 
     def _compiler_scratch(self, real: str) -> bool:
         """On CUDA without a private /tmp (no mount namespace), Triton's compiler still writes its ptx/cubin
-        scratch files into the temporary directory (then the candidate's work dir inside the sandbox root):
-        allowed for torch/triton themselves, never the candidate."""
-        return (self.allow_compilers and self.tmp_dir is None and _under(real, self.scratch_dir)
-                and initiator(self.caller) == "trusted")
+        scratch files into the temporary directory (then the candidate's work dir inside the sandbox root).
+        Allowed for Triton itself and only for `tempfile`-named entries (`tmpXXXXXXXX[.ext]` or inside such a
+        directory): never the candidate, and never torch on the candidate's behalf (`torch.save(x, path)`)."""
+        if not (self.allow_compilers and self.tmp_dir is None and _under(real, self.scratch_dir)):
+            return False
+        first = real[len(self.scratch_dir):].split(os.sep, 1)[0]
+        return bool(_TEMPFILE_NAME.match(first)) and initiator_root(self.caller) == "triton"
 
     def _writable(self, path: Any) -> bool:
         """Inside the Triton cache or the candidate's private temporary directory (a tmpfs that vanishes

@@ -319,13 +319,20 @@ def initiator(frame: Any) -> str | None:
     """Who asked for what happens in `frame`: walking outwards past standard-library and other helper
     frames (functools, typing, logging, numpy... act on someone's behalf), the first frame that is the
     candidate's ("candidate") or torch/triton/the harness ("trusted"); None when neither is on the stack."""
+    root = initiator_root(frame)
+    return None if root is None else ("candidate" if root == CAND_MODULE else "trusted")
+
+
+def initiator_root(frame: Any) -> str | None:
+    """Like `initiator`, but names the deciding party: CAND_MODULE, or "torch" / "triton" / "rewards"."""
     f = frame
     while f is not None:
         name = f.f_globals.get("__name__", "") or ""
         if name == CAND_MODULE or f.f_code.co_filename == "candidate.py":
-            return "candidate"
-        if name.split(".")[0] in _TRUSTED_ROOTS:
-            return "trusted"
+            return CAND_MODULE
+        root = name.split(".")[0]
+        if root in _TRUSTED_ROOTS:
+            return root
         f = f.f_back
     return None
 

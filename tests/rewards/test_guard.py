@@ -105,8 +105,14 @@ def test_open_of_a_file_descriptor_is_refused_to_the_candidate_only(tmp_path) ->
 
     policy = _Policy(sandbox_root=None, cache_dir=str(tmp_path / "cache"), allow_compilers=True)
     assert _call_as("triton.backends.nvidia.compiler", check(policy, (5, "w")))
-    scratch = policy.scratch_dir + "tmpabc.ptx"
+    scratch = policy.scratch_dir + "tmpab12cd_3.ptx"
     assert _call_as("triton.backends.nvidia.compiler", check(policy, (scratch, "w")))
+    # Only Triton's own tempfile-named scratch: torch writing for the candidate (torch.save), or a chosen name,
+    # stays refused.
+    with pytest.raises(PermissionError):
+        _call_as("torch.serialization", check(policy, (scratch, "w")))
+    with pytest.raises(PermissionError):
+        _call_as("triton.backends.nvidia.compiler", check(policy, (policy.scratch_dir + "planted.py", "w")))
     for args in ((5, "w"), (scratch, "w")):
         with pytest.raises(PermissionError):
             _call_as(CAND_MODULE, check(policy, args))
@@ -138,7 +144,7 @@ def test_compiler_scratch_inside_the_sandbox_root_is_triton_only(tmp_path, monke
             return True
         return run
 
-    ptx = str(work / "tmpk.ptx")
+    ptx = str(work / "tmpk1234567.ptx")
     for args in ((ptx, "w"), (ptx, "r")):
         assert _call_as("triton.backends.nvidia.compiler", opener(args))
         with pytest.raises(PermissionError, match="sandbox"):

@@ -80,11 +80,12 @@ def suite_lines(suite: dict[str, Any] | None, n_tasks: int) -> list[str]:
     if not suite:
         return []
     excluded = suite.get("excluded") or []
-    files = suite["runnable"] + len(excluded)
-    limited = f", the first {suite['limit']} by --limit" if suite.get("limit") else ""
-    return [f"Benchmark `{suite['benchmark']}`: {files} files imported, {suite['runnable']} runnable{limited}, "
-            f"{len(excluded)} excluded (listed below). Accuracies are over the {n_tasks} evaluated tasks; "
-            f"infra errors are left out of every denominator.", ""]
+    if suite.get("limit"):  # the runnable count is then the first N, not the benchmark's
+        counts = f"{suite['runnable']} runnable tasks (the first {suite['limit']} by --limit), {len(excluded)} files excluded"
+    else:
+        counts = f"{suite['runnable'] + len(excluded)} files, {suite['runnable']} runnable, {len(excluded)} excluded"
+    return [f"Benchmark `{suite['benchmark']}`: {counts}{' (listed below)' if excluded else ''}. Accuracies are "
+            f"over the {n_tasks} evaluated tasks; infra errors are left out of every denominator.", ""]
 
 
 def markdown_report(metrics: dict[str, Any], records: Sequence[dict[str, Any]], settings: dict[str, Any],

@@ -149,6 +149,9 @@ def test_report_states_the_denominators_and_lists_excluded_files(tmp_path: Path,
     assert suite["benchmark"] == "tritonbench-g" and suite["runnable"] == m["n_tasks"] == 5
     assert [e["task_id"] for e in suite["excluded"]] == ["tritonbench_g-no_separator"]
     report = (out / "report.md").read_text()
-    assert "6 files imported, 5 runnable, 1 excluded" in report
+    assert "6 files, 5 runnable, 1 excluded (listed below)" in report
     assert "| tritonbench_g-no_separator | " in report and "#####" in report
     assert json.loads((out / "metrics.json").read_text())["suite"]["excluded"][0]["reason"]
+    limited = tmp_path / "tb2"
+    run_eval(None, f"tritonbench-g:{fix}", limited, samples=1, verify_config=CFG, backend_obj=backend, limit=2)
+    assert "2 runnable tasks (the first 2 by --limit), 1 files excluded" in (limited / "report.md").read_text()

@@ -5,7 +5,7 @@
 #   bash scripts/gpu_check.sh judge [BENCH_DIR]   # verifier on CUDA: honest/timed, adversarial, selfchecks, bench
 #   bash scripts/gpu_check.sh train CORPUS        # the 1gpu preset on SmolLM2-135M, sized for a few minutes
 # BENCH_DIR holds TritonBench/ (its data/ folder) and KernelBench/ (level folders); default .gpu/bench.
-# `train` needs trl + datasets (carried as wheels, see README "GPU box") and the embedded model's GGUF.
+# `train` needs trl + datasets (carried as wheels: the README, "Numbers", says how) and the embedded model's GGUF.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT="${OUT:-gpu_check_out}"
@@ -19,7 +19,7 @@ PY="${PYTHON:-python3}"
 W="${WORKERS:-$(nproc)}"
 TF="$PY -m tritonforge.cli"
 
-section() {  # section NAME SECONDS CMD...: run with a time limit, log to $OUT/NAME.txt, print its wall time
+section() {  # section NAME SECONDS CMD...: run with a time limit, log to $LOGS/NAME.txt, print its wall time
   local name=$1 limit=$2; shift 2
   local t0; t0=$(date +%s%N)
   echo "== $name (limit ${limit}s) ==" | tee -a "$LOGS/$name.txt"

@@ -166,7 +166,8 @@ def run_selfcheck(spec: str, out_dir: str | Path, device: str = "auto", trials: 
     journal = out / "selfcheck.partial.jsonl"
     key = {"suite": spec, "device": run_device, "strict_rules": strict_rules, "trials": trials}
     done = _read_journal(journal, key)
-    checks += [done[t] for t in sorted(done) if t not in {c.task_id for c in checks}]
+    seen = {c.task_id for c in checks}
+    checks += [done[t] for t in sorted(done) if t not in seen]
     for batch, cfg in ((shipped, config), (own, replace(config, strict_rules=False))):
         todo = [b for b in batch if b[0].task_id not in done]
         if not todo:

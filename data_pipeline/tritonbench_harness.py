@@ -16,6 +16,9 @@ _HARNESS = '''
 # points with its arguments; forward then replays those calls on (copies of) the tensors it is given and
 # returns every result: return values (tensors, numbers, nested containers), tensors the call wrote in
 # place, gradients where the test runs backward, and whether a call raised where the test expects it to.
+# Randomness inside an entry point (a wrapper that draws its own `torch.randn` data) is reproducible: each
+# replayed call starts from a seed derived from the trial's secret seed (the last input), the same on both
+# sides and unknown before the trial.
 import torch
 import torch as _tb_torch
 import torch.nn as _tb_nn
@@ -47,6 +50,19 @@ class _TBObj:
 
     def __call__(self, *args, **kwargs):
         return _tb_record_call(("call", self._tb_index), self._tb_obj, args, kwargs)
+
+
+def _tb_real(value):
+    """The objects themselves where the test passes a recorded object on to another call."""
+    if isinstance(value, _TBObj):
+        return value._tb_obj
+    if isinstance(value, list):
+        return [_tb_real(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_tb_real(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _tb_real(v) for k, v in value.items()}
+    return value
 
 
 def _tb_template(value, memo):
@@ -82,7 +98,7 @@ def _tb_record_call(key, fn, args, kwargs, extra=None):
     _TB_LOG.append(entry)
     live = {id(v): v for v in _tb_leaves([list(args), dict(kwargs)], []) if isinstance(v, _tb_torch.Tensor)}
     try:
-        result = fn(*args, **kwargs)
+        result = fn(*_tb_real(list(args)), **_tb_real(dict(kwargs)))
     except Exception:
         entry[4] = True  # the test expects this call to raise (it caught the exception)
         raise
@@ -170,8 +186,9 @@ class _TBOps:
     def start(self, tensors):
         # Copies: a call that writes its arguments in place is judged by what it wrote (an output, with
         # the output tolerances), while the inputs the judge handed in stay as they were.
+        *tensors, self.seed = tensors
         self.tensors = [t.clone() if isinstance(t, _tb_torch.Tensor) else t for t in tensors]
-        self.objs, self.outs = {}, []
+        self.objs, self.outs, self.step = {}, [], 0
 
     def args(self, step):
         self.leaves = {} if _TB_BACKWARD else None
@@ -184,6 +201,8 @@ class _TBOps:
 
     def run(self, step, fn, a, k):
         key, raised = step[0], step[4]
+        self.step += 1
+        _tb_torch.manual_seed((int(self.seed) + self.step) % (1 << 62))
         if raised:
             try:
                 fn(*a, **k)
@@ -235,7 +254,9 @@ class {cls}(_tb_nn.Module):
 _REFERENCE_TAIL = '''
 
 def get_inputs():
-    return _tb_record()[1]
+    # The recorded tensors, then the trial's seed for random draws inside the replayed calls.
+    tensors = _tb_record()[1]
+    return tensors + [int(_tb_torch.randint(0, 1 << 62, (1,)))]
 
 
 def get_init_inputs():

@@ -1,7 +1,8 @@
 """`eval selfcheck` and the TritonBench value oracle, on small files written in TritonBench-G's format
 (tests/eval/fixtures/tritonbench_oracle): a module-level `f = Cls.apply` entry with a backward test, a
 test that launches a kernel directly and writes in place, an expected exception, an nn.Module built in
-the test, a test that compares nothing, a random kernel, and a file without a separator."""
+the test, a test that compares nothing, a random kernel, a wrapper that draws its own random data, an object
+built in the test and passed on to another call, and a file without a separator."""
 
 from __future__ import annotations
 
@@ -24,12 +25,14 @@ def test_selfcheck_classifies_every_file_and_ends_with_accepted(tmp_path: Path, 
     # Rules off: this test is about the importer + oracle path; rule false rejections are listed separately.
     assert main(["eval", "selfcheck", "--suite", SUITE, "--device", "cpu", "--out", str(out), "--no_strict_rules"]) == 0
     printed = capsys.readouterr().out.strip().splitlines()
-    assert printed[-1] == "accepted: 3/6"
+    assert printed[-1] == "accepted: 5/8"
     rows = {r["task_id"]: r for r in map(json.loads, (out / "selfcheck.jsonl").read_text().splitlines())}
     assert {k: r["outcome"] for k, r in rows.items()} == {
         "tritonbench_g-scale_alias": "accepted",  # alias entry; gradients compared
         "tritonbench_g-inplace_launch": "accepted",  # direct launch, in-place outputs, expected exception
         "tritonbench_g-rowsum_module": "accepted",  # nn.Module built and called in the test
+        "tritonbench_g-random_wrapper": "accepted",  # torch.randn inside the wrapper: seeded per trial
+        "tritonbench_g-config_object": "accepted",  # object passed on to a call, its attribute read
         "tritonbench_g-random_drop": "nondeterministic",
         "tritonbench_g-returns_nothing": "compares_nothing",
         "tritonbench_g-no_separator": "excluded",
@@ -38,9 +41,9 @@ def test_selfcheck_classifies_every_file_and_ends_with_accepted(tmp_path: Path, 
     assert rows["tritonbench_g-rowsum_module"]["backward"] == "forward only"
     assert "no '#####' line" in rows["tritonbench_g-no_separator"]["reason"]
     summary = json.loads((out / "selfcheck.json").read_text())
-    assert summary["files"] == 6 and summary["imported"] == 5 and summary["judgeable"] == 3
+    assert summary["files"] == 8 and summary["imported"] == 7 and summary["judgeable"] == 5
     md = (out / "selfcheck.md").read_text()
-    assert "## nondeterministic (1)" in md and "accepted: 3/6 of all files, 3/3 of judgeable" in md
+    assert "## nondeterministic (1)" in md and "accepted: 5/8 of all files, 5/5 of judgeable" in md
 
 
 def _items() -> dict[str, object]:
@@ -55,7 +58,8 @@ def test_oracle_rejects_subtly_wrong_candidates_and_accepts_honest_rewrites() ->
     from rewards import VerifyConfig, verify_batch
 
     items = _items()
-    scale, inplace, rowsum = (items[f"tritonbench_g-{n}"] for n in ("scale_alias", "inplace_launch", "rowsum_module"))
+    scale, inplace, rowsum, rand, config = (items[f"tritonbench_g-{n}"] for n in (
+        "scale_alias", "inplace_launch", "rowsum_module", "random_wrapper", "config_object"))
     cases = [
         # wrong gradient, right forward: caught because the test runs backward
         (scale, _code("scale_alias").replace("return _launch(g.contiguous(), ctx.s), None",
@@ -70,6 +74,14 @@ def test_oracle_rejects_subtly_wrong_candidates_and_accepts_honest_rewrites() ->
          "mismatch"),
         # the module's weight ignored: rejected
         (rowsum, _code("rowsum_module").replace("tl.sum(x, axis=0) * w", "tl.sum(x, axis=0)"), "mismatch"),
+        # random data drawn inside the wrapper: the same draws pass; other draws (or a fixed seed) do not
+        (rand, _code("random_wrapper"), "ok"),
+        (rand, _code("random_wrapper").replace("torch.randn((size_m, d_head)", "torch.rand((size_m, d_head)"),
+         "mismatch"),
+        (rand, _code("random_wrapper").replace("    matrix = torch.randn(",
+                                               "    torch.manual_seed(0)\n    matrix = torch.randn("), "mismatch"),
+        # the object's attribute ignored: rejected
+        (config, _code("config_object").replace("config.scale, BLOCK", "2.0, BLOCK"), "mismatch"),
     ]
     cfg = VerifyConfig(device="cpu", workers=2, seed=3, trials=1, strict_rules=False)
     res = verify_batch([(it.task.reference, it.candidate(f"```python\n{code}\n```")) for it, code, _ in cases], cfg)
@@ -111,8 +123,18 @@ def test_selfcheck_resumes_from_its_journal(tmp_path: Path, capsys: pytest.Captu
     stale = {**planted, "task_id": "tritonbench_g-rowsum_module", "key": {**key, "device": "cuda"}}
     (out / "selfcheck.partial.jsonl").write_text(json.dumps({**planted, "key": key}) + "\n" + json.dumps(stale) + "\n{cut")
     assert main(["eval", "selfcheck", "--suite", SUITE, "--device", "cpu", "--out", str(out), "--no-strict-rules"]) == 0
-    assert capsys.readouterr().out.strip().splitlines()[-1] == "accepted: 2/6"
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "accepted: 4/8"
     rows = {r["task_id"]: r for r in map(json.loads, (out / "selfcheck.jsonl").read_text().splitlines())}
     assert rows["tritonbench_g-scale_alias"]["reason"] == "planted by the test"  # from the journal, not re-run
     assert rows["tritonbench_g-rowsum_module"]["outcome"] == "accepted"  # another device's entry was ignored
-    assert len(rows) == 6 and not (out / "selfcheck.partial.jsonl").exists()
+    assert len(rows) == 8 and not (out / "selfcheck.partial.jsonl").exists()
+
+
+def test_shipped_solutions_with_the_harness_pass_the_strict_static_rules() -> None:
+    """The harness is appended to every candidate, so it must itself pass the rules a model's code meets
+    (a `getattr(obj, name)` proxy, say, would sink every TritonBench task at once)."""
+    from rewards.rules import check_rules, fatal_findings
+
+    for name, it in _items().items():
+        if it.solution and name != "tritonbench_g-no_separator":
+            assert not fatal_findings(check_rules(it.solution, it.task.reference)), name

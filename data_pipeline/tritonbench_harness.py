@@ -15,7 +15,8 @@ _HARNESS = '''
 # The test function runs outside forward (in __init__ / get_inputs) only to record every call of the entry
 # points with its arguments; forward then replays those calls on (copies of) the tensors it is given and
 # returns every result: return values (tensors, numbers, nested containers), tensors the call wrote in
-# place, gradients where the test runs backward, and whether a call raised where the test expects it to.
+# place, and whether a call raised where the test expects it to. Where the test runs backward, the tensors
+# it differentiates by come in requiring grad and the judge adds their gradients, outside forward.
 # Randomness inside an entry point (a wrapper that draws its own `torch.randn` data) is reproducible: each
 # replayed call starts from a seed derived from the trial's secret seed (the last input), the same on both
 # sides and unknown before the trial.
@@ -68,8 +69,9 @@ def _tb_real(value):
 def _tb_template(value, memo):
     if isinstance(value, _tb_torch.Tensor):
         if id(value) not in memo:
-            _TB_TENSORS.append(value.detach().clone())
-            memo[id(value)] = _TBSlot(len(_TB_TENSORS) - 1, bool(value.requires_grad))
+            grad = bool(_TB_BACKWARD and value.requires_grad and value.is_floating_point())
+            _TB_TENSORS.append(value.detach().clone().requires_grad_(grad))
+            memo[id(value)] = _TBSlot(len(_TB_TENSORS) - 1, grad)
         return memo[id(value)]
     if isinstance(value, _TBObj):
         return _TBObjRef(value._tb_index)
@@ -133,22 +135,17 @@ def _tb_record():
     return list(_TB_LOG), list(_TB_TENSORS)
 
 
-def _tb_fill(value, tensors, objs, leaves):
+def _tb_fill(value, tensors, objs):
     if isinstance(value, _TBSlot):
-        t = tensors[value.index]
-        if value.grad and leaves is not None and t.is_floating_point():
-            if value.index not in leaves:
-                leaves[value.index] = t.detach().requires_grad_(True)
-            return leaves[value.index]
-        return t
+        return tensors[value.index]
     if isinstance(value, _TBObjRef):
         return objs[value.index]
     if isinstance(value, list):
-        return [_tb_fill(v, tensors, objs, leaves) for v in value]
+        return [_tb_fill(v, tensors, objs) for v in value]
     if isinstance(value, tuple):
-        return tuple(_tb_fill(v, tensors, objs, leaves) for v in value)
+        return tuple(_tb_fill(v, tensors, objs) for v in value)
     if isinstance(value, dict):
-        return {k: _tb_fill(v, tensors, objs, leaves) for k, v in value.items()}
+        return {k: _tb_fill(v, tensors, objs) for k, v in value.items()}
     return value
 
 
@@ -170,18 +167,12 @@ def _tb_leaves(value, out):
     return out
 
 
-def _tb_cotangent(t, k):
-    """A fixed pseudo-random output gradient (the same on both sides), so every output element counts."""
-    g = _tb_torch.Generator().manual_seed(1234 + k)
-    return _tb_torch.randn(t.shape, generator=g, dtype=_tb_torch.float32).to(device=t.device, dtype=t.dtype)
-
-
 class _TBOps:
     """The replay's bookkeeping, kept off ModelNew.forward so the static rules read forward as what it is:
     plain calls of the candidate's entry points (copies, gradients and expected raises are the judge's)."""
 
     def __init__(self):
-        self.tensors, self.objs, self.outs, self.leaves = [], {}, [], None
+        self.tensors, self.objs, self.outs = [], {}, []
 
     def start(self, tensors):
         # Copies: a call that writes its arguments in place is judged by what it wrote (an output, with
@@ -191,10 +182,7 @@ class _TBOps:
         self.objs, self.outs, self.step = {}, [], 0
 
     def args(self, step):
-        self.leaves = {} if _TB_BACKWARD else None
-        with _tb_torch.enable_grad():
-            return (_tb_fill(step[1], self.tensors, self.objs, self.leaves),
-                    _tb_fill(step[2], self.tensors, self.objs, self.leaves))
+        return _tb_fill(step[1], self.tensors, self.objs), _tb_fill(step[2], self.tensors, self.objs)
 
     def obj(self, step):
         return self.objs[step[0][1]]
@@ -211,22 +199,13 @@ class _TBOps:
             else:
                 self.outs.append(False)
             return
-        with _tb_torch.enable_grad():
-            res = fn(*a, **k)
-            if key[0] == "new":
-                self.objs[key[2]] = res
-                return
-            vals = _tb_leaves(res, [])
-            written = [self.tensors[i] for i in step[5]]
-            if self.leaves:
-                diff = [v for v in vals if isinstance(v, _tb_torch.Tensor) and v.requires_grad]
-                if diff:
-                    cots = [_tb_cotangent(v, i) for i, v in enumerate(diff)]
-                    grads = _tb_torch.autograd.grad(diff, list(self.leaves.values()), grad_outputs=cots,
-                                                    allow_unused=True)
-                    vals += [g if g is not None else "no gradient" for g in grads]
-        self.outs += [v.detach() if isinstance(v, _tb_torch.Tensor) else v for v in vals]
-        self.outs += [v.detach() for v in written]
+        res = fn(*a, **k)
+        if key[0] == "new":
+            self.objs[key[2]] = res
+            return
+        # Not detached: the judge differentiates these where the test runs backward (and copies them).
+        self.outs += _tb_leaves(res, [])
+        self.outs += [self.tensors[i] for i in step[5]]
 
     def finish(self):
         if not self.outs:

@@ -108,6 +108,53 @@ def plain_outputs(out: Any, trusted: bool = False) -> list[Any]:
     return leaves
 
 
+def grad_leaves(dev_inp: list[Any], grad_idx: list[int]) -> None:
+    """Make the inputs the task's test differentiates by (`grad_idx`, from the trusted reference) leaves
+    that require grad, in place in `dev_inp`."""
+    for i in grad_idx:
+        x = dev_inp[i] if 0 <= i < len(dev_inp) else None
+        if type(x) is torch.Tensor and x.is_floating_point():
+            dev_inp[i] = x.detach().requires_grad_(True)
+
+
+def input_grads(out: Any, dev_inp: list[Any], grad_idx: list[int], trusted: bool = False) -> list[Any]:
+    """Gradients of forward's outputs with respect to the `grad_idx` inputs, as plain CPU values.
+
+    The judge runs this, after forward's outputs and inputs were copied and outside the recorded forward:
+    a backward that reduces with torch (`dy.sum(0)`, as the benchmarks' own autograd Functions do) is not
+    a forward computed in torch, and a backward that writes into forward's results changes nothing judged.
+    Each output gets a fixed pseudo-random cotangent (the same on both sides), so every element counts;
+    an input no output depends on reads "no gradient" on both sides alike."""
+    roots: list[torch.Tensor] = []
+
+    def walk(o: Any, depth: int) -> None:
+        t = type(o)
+        if depth > 32 or len(roots) > MAX_LEAVES:
+            return
+        if t is torch.Tensor or t is torch.nn.Parameter:
+            if o.requires_grad and o.is_floating_point():
+                roots.append(o)
+        elif t in (tuple, list) or (trusted and isinstance(o, (tuple, list))):
+            for x in o:
+                walk(x, depth + 1)
+        elif t is dict:
+            for k in sorted(o, key=repr):
+                walk(o[k], depth + 1)
+
+    walk(out, 0)
+    leaves = [dev_inp[i] for i in grad_idx if 0 <= i < len(dev_inp) and type(dev_inp[i]) is torch.Tensor
+              and dev_inp[i].requires_grad]
+    if not roots or not leaves:
+        return ["no gradient"] * len(grad_idx)
+    cots = []
+    for k, r in enumerate(roots):
+        g = torch.Generator().manual_seed(1234 + k)
+        cots.append(torch.randn(r.shape, generator=g, dtype=torch.float32).to(device=r.device, dtype=r.dtype))
+    with torch.enable_grad():
+        grads = torch.autograd.grad(roots, leaves, grad_outputs=cots, allow_unused=True)
+    return [g.detach().to("cpu", copy=True) if g is not None else "no gradient" for g in grads]
+
+
 # --------------------------------------------------------------------------------------------- candidate
 # Under the interpreter a bad kernel body (unknown tl function, wrong arity, bad constexpr) surfaces as an
 # ordinary Python error raised inside the launch; on GPU the same code raises CompilationError.
@@ -184,22 +231,24 @@ class _Harness:
             op = header.get("op")
             if op == "trial":
                 self.stage = "forward"
-                self.trial(model, channel.decode_payload(payload), bool(header.get("profile")))
+                self.trial(model, channel.decode_payload(payload), bool(header.get("profile")),
+                           [int(i) for i in header.get("grads") or []])
             elif op == "time":
                 self.stage = "timing"
                 self.time(model, channel.decode_payload(payload), int(header["warmup"]), int(header["reps"]))
             else:
                 return
 
-    def trial(self, model: Any, inp: list[Any], profile: bool) -> None:
+    def trial(self, model: Any, inp: list[Any], profile: bool, grad_idx: list[int]) -> None:
         assert self.counter is not None
         dev_inp = _fresh(inp, self.device)
+        grad_leaves(dev_inp, grad_idx)
         if self.device == "cuda":  # poison the caching allocator so unwritten outputs read as NaN
             torch.empty(64 * 1024 * 1024, dtype=torch.float32, device="cuda").fill_(float("nan"))
         self.rec.reset()
         before = self.counter.count
         kernels: list[str] | None = None
-        with torch.no_grad():
+        with torch.set_grad_enabled(bool(grad_idx)):
             if profile:
                 out, kernels = _profiled(lambda: self._forward(model, dev_inp))
             else:
@@ -210,6 +259,11 @@ class _Harness:
         rec = self.record()
         outs = plain_outputs(out)
         posts = _clone_cpu(dev_inp)
+        if grad_idx:  # after the copies: what backward writes into forward's results is not judged
+            self.stage = "backward"
+            outs += input_grads(out, dev_inp, grad_idx)
+            _sync(self.device)
+            self.check_dispatcher()
         self.send({"event": "trial", "launches": launches, "kernel_names": sorted(self.counter.names),
                    "device_kernels": kernels, **rec}, channel.encode_payload({"outputs": outs, "post_inputs": posts}))
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from rewards.child import _clone_cpu, _fresh, _sync, _to, load_module, plain_outputs
+from rewards.child import _clone_cpu, _fresh, _sync, _to, grad_leaves, input_grads, load_module, plain_outputs
 
 REF_MODULE = "tf_reference"
 INPUTS_FILE = "inputs.pt"
@@ -67,9 +67,16 @@ class ReferenceRun:
         self.outputs: list[list[Any]] = []
         self.post_inputs: list[list[Any]] = []
         self.nondeterministic: str | None = None
-        for _ in range(trials):
+        # Inputs the task's test differentiates by (they come from get_inputs requiring grad): gradients
+        # with respect to them are judged as outputs too (`rewards.child.input_grads`).
+        self.grad_idx: list[int] = []
+        for t in range(trials):
             torch.manual_seed(secrets.randbits(62))  # secret: nothing the candidate sees predicts it
-            self.inputs.append(_clone_cpu(list(mod.get_inputs())))
+            raw = list(mod.get_inputs())
+            if t == 0:
+                self.grad_idx = [i for i, x in enumerate(raw) if isinstance(x, torch.Tensor) and x.requires_grad
+                                 and x.is_floating_point()]
+            self.inputs.append(_clone_cpu(raw))
         # On CUDA the candidate is timed on one more secret input set, never seen in a trial, and what its
         # last timed call returned is judged too: a forward that replays cached answers gains nothing.
         self.timing_inputs: list[Any] | None = None
@@ -79,14 +86,12 @@ class ReferenceRun:
             self.timing_inputs = _clone_cpu(list(mod.get_inputs()))
         path = os.path.join(group_dir, INPUTS_FILE)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)  # supervisors only
+        for inp in self.inputs:
+            outs, post = self._run(inp)
+            self.outputs.append(outs)
+            self.post_inputs.append(post)
+        self._check_determinism()
         with torch.no_grad():
-            for inp in self.inputs:
-                dev_inp = _fresh(inp, device)
-                out = model(*dev_inp)
-                _sync(device)
-                self.outputs.append(plain_outputs(out, trusted=True))
-                self.post_inputs.append(_clone_cpu(dev_inp))
-            self._check_determinism()
             if self.timing_inputs is not None:
                 self.timing_output = plain_outputs(model(*_fresh(self.timing_inputs, device)), trusted=True)
         # What one trial's honest answer weighs: supervisors refuse frames far larger than that.
@@ -94,16 +99,28 @@ class ReferenceRun:
         with os.fdopen(fd, "wb") as f:
             torch.save({"init_inputs": _clone_cpu(init_inputs),
                         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                        "inputs": self.inputs, "seed": seed, "trial_bytes": trial_bytes,
+                        "inputs": self.inputs, "seed": seed, "trial_bytes": trial_bytes, "grad_inputs": self.grad_idx,
                         "timing_inputs": self.timing_inputs}, f)
+
+    def _run(self, inp: list[Any]) -> tuple[list[Any], list[Any]]:
+        """(outputs, inputs after the call) of one reference forward, as the candidate's are taken
+        (`rewards.child._Harness.trial`): copies first, then input gradients where the test runs backward."""
+        dev_inp = _fresh(inp, self.device)
+        grad_leaves(dev_inp, self.grad_idx)
+        with torch.set_grad_enabled(bool(self.grad_idx)):
+            out = self.model(*dev_inp)
+        _sync(self.device)
+        outs, post = plain_outputs(out, trusted=True), _clone_cpu(dev_inp)
+        if self.grad_idx:
+            outs += input_grads(out, dev_inp, self.grad_idx, trusted=True)
+            _sync(self.device)
+        return outs, post
 
     def _check_determinism(self) -> None:
         from rewards.compare import compare_outputs
 
         _scribble(self.device)
-        dev_inp = _fresh(self.inputs[0], self.device)
-        again = plain_outputs(self.model(*dev_inp), trusted=True)
-        _sync(self.device)
+        again, _ = self._run(self.inputs[0])
         cmp = compare_outputs(self.outputs[0], again, None, None, "reference rerun")
         if not cmp.ok:
             self.nondeterministic = cmp.reason or "reference outputs differ between two runs on the same inputs"

@@ -118,7 +118,8 @@ class Supervisor:
             # before it is read, so one candidate cannot make its supervisor hold gigabytes.
             limit = min(MAX_PAYLOAD, 4 * int(data.get("trial_bytes") or 0) + (16 << 20))
             for t, inp in enumerate(data["inputs"]):
-                channel.send(wfd, {"op": "trial", "t": t, "profile": self.device == "cuda"}, channel.encode_payload(inp))
+                channel.send(wfd, {"op": "trial", "t": t, "profile": self.device == "cuda",
+                                  "grads": list(data.get("grad_inputs") or [])}, channel.encode_payload(inp))
                 head, payload = channel.recv(rfd, limit)
                 if head.get("event") != "trial":
                     return self._failed(pid, head, trials)

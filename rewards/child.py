@@ -25,6 +25,7 @@ from rewards.audit import arm_audit_hook, dispatch_fingerprint, freeze_modules, 
 from rewards.guard import CAND_MODULE, LaunchCounter, OpRecorder, python_threads
 
 COMPILE_ERRORS = {"CompilationError", "CompileTimeAssertionFailure", "UnsupportedLanguageConstruct", "PTXASError", "OutOfResources"}
+PLAIN_KEYS = (str, int, float, bool, type(None))  # dict keys in a candidate's result: no code of its own
 MAX_LEAVES = 4096  # tensors/scalars in one forward's result: far above any benchmark's, far below a DoS
 
 
@@ -95,6 +96,9 @@ def plain_outputs(out: Any, trusted: bool = False) -> list[Any]:
             for x in o:
                 walk(x, depth + 1)
         elif t is dict:
+            bad = next((k for k in o if type(k) not in PLAIN_KEYS), None) if not trusted else None
+            if bad is not None:  # sorting calls repr(key): a key of the candidate's class would run its code
+                raise TypeError(f"forward returned a dict keyed by {type(bad).__name__}; use str or int keys")
             for k in sorted(o, key=repr):
                 walk(o[k], depth + 1)
         elif o is None or t in (bool, int, float, complex, str):
@@ -137,7 +141,7 @@ def input_grads(out: Any, dev_inp: list[Any], grad_idx: list[int], trusted: bool
         elif t in (tuple, list) or (trusted and isinstance(o, (tuple, list))):
             for x in o:
                 walk(x, depth + 1)
-        elif t is dict:
+        elif t is dict and (trusted or all(type(k) in PLAIN_KEYS for k in o)):
             for k in sorted(o, key=repr):
                 walk(o[k], depth + 1)
 
@@ -245,6 +249,7 @@ class _Harness:
         grad_leaves(dev_inp, grad_idx)
         if self.device == "cuda":  # poison the caching allocator so unwritten outputs read as NaN
             torch.empty(64 * 1024 * 1024, dtype=torch.float32, device="cuda").fill_(float("nan"))
+        self.check_dispatcher()  # nothing left active from the previous trial's backward
         self.rec.reset()
         before = self.counter.count
         kernels: list[str] | None = None
@@ -272,6 +277,16 @@ class _Harness:
             if self.policy is not None:
                 self.policy.denied["dispatcher"] += 1
             raise PermissionError("tritonforge sandbox: the candidate changed the kernels registered for built-in torch ops")
+        if _active_torch_modes():
+            # A mode the candidate entered and never left would run its code while the judge copies the
+            # outputs (after forward, unrecorded), or sit under the recorder in the next trial.
+            for _ in range(64):
+                if not _active_torch_modes():
+                    break
+                _drop_torch_modes()
+            if self.policy is not None:
+                self.policy.denied["torch_mode"] += 1
+            raise PermissionError("tritonforge sandbox: forward left a torch function/dispatch mode active")
 
     def _forward(self, model: Any, dev_inp: list[Any]) -> Any:
         if not self.enforce:
@@ -304,6 +319,27 @@ class _Harness:
         outs = plain_outputs(state["out"])
         self.send({"event": "timed", "cand_ms": ms, "timing_method": method,
                    "launches_per_call": launched / max(1, state["calls"])}, channel.encode_payload(outs))
+
+
+def _active_torch_modes() -> int:
+    from torch.overrides import _get_current_function_mode_stack
+    from torch.utils._python_dispatch import _get_current_dispatch_mode_stack
+
+    return len(_get_current_function_mode_stack()) + len(_get_current_dispatch_mode_stack())
+
+
+def _drop_torch_modes() -> None:
+    from torch._C import _pop_torch_function_stack
+    from torch.utils._python_dispatch import _pop_mode
+
+    try:
+        _pop_torch_function_stack()
+    except Exception:
+        pass
+    try:
+        _pop_mode()
+    except Exception:
+        pass
 
 
 def _reseed() -> None:

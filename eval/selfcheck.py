@@ -71,6 +71,7 @@ class Check:
     backward: str = ""  # TritonBench: "yes" when gradients are compared, else "forward only"
     status: str = ""
     rules: tuple[str, ...] = ()
+    seconds: float | None = None  # the verifier's wall time for this answer (where a time budget goes)
 
 
 def _last_line(log: str) -> str:
@@ -180,7 +181,8 @@ def run_selfcheck(spec: str, out_dir: str | Path, device: str = "auto", trials: 
             it, code, kind = todo[i]
             outcome, reason = classify(res, code)
             check = Check(it.task_id, outcome, reason, kind, it.meta.get("size", ""), it.meta.get("backward", ""),
-                          res.status.value, tuple(f.rule for f in res.rule_findings if f.fatal))
+                          res.status.value, tuple(f.rule for f in res.rule_findings if f.fatal),
+                          round(res.wall_s, 1) if res.wall_s is not None else None)
             _append_journal(journal, key, [check])  # one line per answer, as soon as it is judged
             checks.append(check)
 
@@ -241,6 +243,10 @@ def markdown(summary: dict[str, Any], checks: list[Check]) -> str:
              f"{summary['accepted']}/{summary['judgeable']} of judgeable", "",
              "| outcome | tasks |", "|---|---|"]
     lines += [f"| {o} | {n} |" for o, n in summary["by_outcome"].items()]
+    timed = sorted((c for c in checks if c.seconds is not None), key=lambda c: -(c.seconds or 0.0))
+    if timed:
+        lines += ["", f"Verifier time: {sum(c.seconds or 0.0 for c in timed):.0f} s over {len(timed)} answers "
+                  "(summed over workers); slowest: " + ", ".join(f"{c.task_id} {c.seconds:.1f} s" for c in timed[:8])]
     for o in OUTCOMES:
         rows = [c for c in checks if c.outcome == o]
         if not rows:

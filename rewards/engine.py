@@ -158,7 +158,7 @@ class Engine:
         def finish(i: int, r: VerifyResult | None) -> VerifyResult:
             r = r or failure(Status.INFRA_ERROR, "no result from the sandbox")
             extra_f = tuple(f for f in findings.get(i, ()) if f not in r.rule_findings)
-            finals[i] = r.with_(rule_findings=r.rule_findings + extra_f, wall_s=round(time.monotonic() - t0, 3),
+            finals[i] = r.with_(rule_findings=r.rule_findings + extra_f, wall_s=r.wall_s if r.wall_s is not None else round(time.monotonic() - t0, 3),
                                 device=self.device)
             if on_result:
                 on_result(i, finals[i])

@@ -70,7 +70,7 @@ class VerifyResult:
     timing_method: str | None = None
     implausible_speedup: bool = False
     error_type: str | None = None
-    wall_s: float | None = None
+    wall_s: float | None = None  # seconds from the task's reference start to this verdict (batch start if none)
     extra: tuple[tuple[str, Any], ...] = field(default=())
 
     def __post_init__(self) -> None:

@@ -111,6 +111,8 @@ class Zygote:
 
     def finish(self, g: Group, cid: str, result: dict[str, Any]) -> None:
         result.setdefault("device", self.device)
+        if g.started:  # from the group's reference start: what this answer cost, queueing aside
+            result.setdefault("wall_s", round(time.monotonic() - g.started, 3))
         self.emit({"cid": cid, "result": result})
         g.outstanding -= 1
         if g.outstanding <= 0 and not g.pending:

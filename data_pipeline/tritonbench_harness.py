@@ -216,13 +216,15 @@ class _TBOps:
 class {cls}(_tb_nn.Module):
     def __init__(self):
         super().__init__()
-        self._tb_spec = _tb_record()[0]
+        # The reference's Model takes the calls its get_inputs just recorded (one run of the test fewer
+        # per task); ModelNew records its own, here, outside forward.
+        self._tb_spec = {spec_init}
         self._tb_ops = _TBOps()
 
     def forward(self, *tensors):
         ops = self._tb_ops
         ops.start(tensors)
-        for step in self._tb_spec:
+{spec_lazy}        for step in self._tb_spec:
             a, k = ops.args(step)
             kind, name, grid = step[0][0], step[0][1], step[3]
 {dispatch}
@@ -243,6 +245,12 @@ def get_init_inputs():
 '''
 
 
+# Only the reference's forward may record (ModelNew's forward must read as plain calls to the rules).
+_SPEC_LAZY = """        if self._tb_spec is None:
+            self._tb_spec = list(_TB_LOG) if _TB_LOG else _tb_record()[0]
+"""
+
+
 def harness_source(split: SplitTest, cls: str) -> str:
     """A module tail defining `cls`, whose forward replays the recorded calls of the test."""
     lines = []
@@ -256,7 +264,9 @@ def harness_source(split: SplitTest, cls: str) -> str:
     lines.append("            " + ("else:" if lines else "if True:") + "\n                fn = ops.obj(step)")
     out = _HARNESS
     for key, val in (("{test_name}", split.test_name), ("{cls}", cls), ("{dispatch}", "\n".join(lines)),
-                     ("{backward}", repr(split.backward)), ("{test_body}", split.test_body)):
+                     ("{backward}", repr(split.backward)), ("{spec_init}", "None" if cls == "Model" else "_tb_record()[0]"),
+                     ("{spec_lazy}", _SPEC_LAZY if cls == "Model" else ""),
+                     ("{test_body}", split.test_body)):
         out = out.replace(key, val)  # not str.format: the harness is full of braces
     # Classes of the reference count as "the reference" for the rules, so each side gets its own classes.
     for c in ("_TBSlot", "_TBObjRef", "_TBObj", "_TBOps"):

@@ -199,7 +199,8 @@ class _TBOps:
             else:
                 self.outs.append(False)
             return
-        res = fn(*a, **k)
+        with _tb_torch.enable_grad():  # an entry point may run autograd itself (an optimizer step)
+            res = fn(*a, **k)
         if key[0] == "new":
             self.objs[key[2]] = res
             return

@@ -22,7 +22,16 @@ import torch
 
 from rewards import channel
 from rewards.audit import arm_audit_hook, dispatch_fingerprint, freeze_modules, guard_operator_registry
-from rewards.guard import CAND_MODULE, LaunchCounter, OpRecorder, python_threads
+from rewards.guard import (
+    CAND_MODULE,
+    LaunchCounter,
+    OpRecorder,
+    count_thread_starts,
+    guard_mode_switches,
+    python_threads,
+    thread_starts,
+    tls_state,
+)
 
 COMPILE_ERRORS = {"CompilationError", "CompileTimeAssertionFailure", "UnsupportedLanguageConstruct", "PTXASError", "OutOfResources"}
 PLAIN_KEYS = (str, int, float, bool, type(None))  # dict keys in a candidate's result: no code of its own
@@ -188,12 +197,17 @@ class _Harness:
         self.counter: LaunchCounter | None = None
         self.policy: Any = None
         self.stage = "setup"
+        self.starts_seen = 0
+        self.tls: tuple[Any, ...] | None = None
 
     def send(self, header: dict[str, Any], payload: bytes = b"") -> None:
         channel.send(self.wfd, header, payload)
 
     def record(self) -> dict[str, Any]:
-        return {"ops": self.rec.summary(), "threads": python_threads(),
+        # Threads alive now, or, where more, every thread started since the last record (plus this one): a
+        # thread forward starts and joins before returning is gone by now but ran unrecorded.
+        started, self.starts_seen = thread_starts() - self.starts_seen, thread_starts()
+        return {"ops": self.rec.summary(), "threads": max(python_threads(), 1 + started),
                 "denied": dict(self.policy.denied) if self.policy is not None else {}}
 
     def run(self) -> None:
@@ -205,8 +219,12 @@ class _Harness:
 
         logging.currentframe = lambda: None  # a frame source outside the audit hook's view (findCaller copes)
         guard_operator_registry()
+        count_thread_starts()
+        guard_mode_switches(self.rec)
         freeze_modules()
         self.fingerprint = dispatch_fingerprint()
+        self.tls = tls_state()
+        self.starts_seen = thread_starts()
         private_tmp = os.environ.get("TMPDIR") if header.get("private_tmp") else None
         self.policy = arm_audit_hook(sandbox_root=header.get("sandbox_root"), cache_dir=os.environ.get("TRITON_CACHE_DIR"),
                                      allow_compilers=self.device == "cuda", tmp_dir=private_tmp)
@@ -261,7 +279,6 @@ class _Harness:
             _sync(self.device)
         self.check_dispatcher()  # before the harness itself copies anything the candidate returned
         launches = self.counter.count - before
-        rec = self.record()
         outs = plain_outputs(out)
         posts = _clone_cpu(dev_inp)
         if grad_idx:  # after the copies: what backward writes into forward's results is not judged
@@ -269,6 +286,9 @@ class _Harness:
             outs += input_grads(out, dev_inp, grad_idx)
             _sync(self.device)
             self.check_dispatcher()
+        # Recorded after backward (which runs outside the recorder, so the ops are forward's alone): a thread
+        # started there to compute during the next forward is counted in this trial.
+        rec = self.record()
         self.send({"event": "trial", "launches": launches, "kernel_names": sorted(self.counter.names),
                    "device_kernels": kernels, **rec}, channel.encode_payload({"outputs": outs, "post_inputs": posts}))
 
@@ -277,6 +297,12 @@ class _Harness:
             if self.policy is not None:
                 self.policy.denied["dispatcher"] += 1
             raise PermissionError("tritonforge sandbox: the candidate changed the kernels registered for built-in torch ops")
+        if self.tls is not None and tls_state() != self.tls:
+            # A Python dispatch key excluded (or the Python dispatcher switched on) in an unrecorded stretch
+            # would take every op of the next forward out of the recorder's view.
+            if self.policy is not None:
+                self.policy.denied["dispatch_tls"] += 1
+            raise PermissionError("tritonforge sandbox: the candidate changed torch's thread-local dispatch state")
         if _active_torch_modes():
             # A mode the candidate entered and never left would run its code while the judge copies the
             # outputs (after forward, unrecorded), or sit under the recorder in the next trial.

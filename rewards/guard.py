@@ -81,6 +81,7 @@ class OpRecorder:
         self.refused: Counter[str] = Counter()
         self.scalar_reads = 0
         self.suspended = 0
+        self.active = 0  # recorded regions (forward, custom-op bodies) currently open
 
     def reset(self) -> None:
         self.forbidden.clear()
@@ -155,13 +156,25 @@ class _Modes:
         self.fm, self.dm = _FunctionMode(rec), _DispatchMode(rec)
 
     def __enter__(self) -> _Modes:
-        self.fm.__enter__()
-        self.dm.__enter__()
+        rec = self.fm.rec
+        rec.suspended += 1  # pushing our own modes is not the candidate switching the recorder off
+        try:
+            self.fm.__enter__()
+            self.dm.__enter__()
+        finally:
+            rec.suspended -= 1
+        rec.active += 1
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.dm.__exit__(*exc)
-        self.fm.__exit__(*exc)
+        rec = self.fm.rec
+        rec.active -= 1
+        rec.suspended += 1
+        try:
+            self.dm.__exit__(*exc)
+            self.fm.__exit__(*exc)
+        finally:
+            rec.suspended -= 1
 
 
 class LaunchCounter:
@@ -340,3 +353,155 @@ def initiator_root(frame: Any) -> str | None:
 def python_threads() -> int:
     """Threads running Python code; a helper thread could compute outside the recorder (modes are per thread)."""
     return len(sys._current_frames())
+
+
+_THREAD_STARTS = [0]
+
+
+def thread_starts() -> int:
+    """Python threads started in this process since `count_thread_starts` (alive or long gone)."""
+    return _THREAD_STARTS[0]
+
+
+def count_thread_starts() -> None:
+    """Count every Python thread started from now on. Counting the threads alive after forward misses one
+    that forward starts and joins before it returns: it computed with torch in a thread of its own, where
+    the recorder's modes (thread-local) never saw it. Python 3.11 raises no audit event for a thread start,
+    so the start functions themselves are wrapped, wherever a loaded module holds them."""
+    import _thread
+
+    originals = {id(f): f for f in (_thread.start_new_thread, getattr(_thread, "start_new", None),
+                                    getattr(_thread, "start_joinable_thread", None)) if f is not None}
+
+    def wrap(orig: Any) -> Any:
+        def start(*a: Any, **k: Any) -> Any:
+            _THREAD_STARTS[0] += 1
+            return orig(*a, **k)
+
+        return start
+
+    wrapped = {i: wrap(f) for i, f in originals.items()}
+    _replace_everywhere(wrapped)
+
+
+def _replace_everywhere(wrapped: dict[int, Any]) -> None:
+    """Rebind every module global that is one of the original objects (by id) to its wrapper."""
+    for mod in list(sys.modules.values()):
+        d = getattr(mod, "__dict__", None)
+        if not isinstance(d, dict):
+            continue
+        for k, v in list(d.items()):
+            w = wrapped.get(id(v))
+            if w is not None:
+                d[k] = w
+
+
+# The thread-local switches that take the recorder's modes out of the dispatch path. Called from inside a
+# recorded forward, torch ops run between switching off and on again unseen (`_disable_current_modes`,
+# excluding the Python dispatch key, the Python dispatcher with a `py_impl` kernel on an allowed op...).
+_PY_KEY_NAMES = ("Python", "PythonTLSSnapshot", "PythonDispatcher", "PreDispatch")
+
+
+def guard_mode_switches(rec: OpRecorder) -> None:
+    """Refuse, inside a recorded region, the torch primitives that pop the recorder's modes, exclude the
+    Python dispatch key, turn on the Python dispatcher (which runs `py_impl` kernels of built-in ops behind
+    an allowed op's name) or call a kernel below the Python key (`redispatch`, `_op_dk`). Whoever asks
+    (torch's own helpers such as `_disable_current_modes` act for the candidate): the harness's own
+    suspended sections (interpreter marshalling, autotune benchmarking, entering/leaving the recorder)
+    are let through. What such switches leave behind after an unrecorded stretch (`__init__`, backward)
+    is `rewards.child._Harness.check_dispatcher`'s."""
+    import torch
+    from torch._C import DispatchKey, DispatchKeySet
+
+    C = torch._C
+    py_keys = [getattr(DispatchKey, n) for n in _PY_KEY_NAMES if hasattr(DispatchKey, n)]
+
+    def live() -> bool:
+        return rec.active > 0 and not rec.suspended
+
+    def refuse(name: str) -> None:
+        rec.refused[name] += 1
+        raise RuntimeError(f"tritonforge sandbox: torch._C.{name} is not allowed inside forward "
+                           "(it takes ops out of the judge's record)")
+
+    def py_key(k: Any) -> bool:
+        return any(k == pk for pk in py_keys)
+
+    def py_keyset(ks: Any) -> bool:
+        return isinstance(ks, DispatchKeySet) and any(ks.has(pk) for pk in py_keys)
+
+    def top_is(stack_len: Any, at: Any, cls: type) -> bool:
+        n = stack_len()
+        return n > 0 and isinstance(at(n - 1), cls)
+
+    checks: dict[str, Any] = {
+        "_pop_torch_function_stack": lambda *a, **k: top_is(C._len_torch_function_stack, C._get_function_stack_at, _FunctionMode),
+        "_pop_torch_dispatch_stack": lambda *a, **k: (not a or a[0] is None) and top_is(
+            C._len_torch_dispatch_stack, C._get_dispatch_stack_at, _DispatchMode),
+        "_set_dispatch_mode": lambda *a, **k: True,
+        "_unset_dispatch_mode": lambda *a, **k: True,
+        "DisableTorchFunction": lambda *a, **k: True,
+        "_DisableTorchDispatch": lambda *a, **k: True,
+        "_ForceDispatchKeyGuard": lambda *a, **k: True,
+        "_EnablePythonDispatcher": lambda *a, **k: True,
+        "_RestorePythonTLSSnapshot": lambda *a, **k: True,
+        "_ExcludeDispatchKeyGuard": lambda *a, **k: bool(a) and py_keyset(a[0]),
+        "ExcludeDispatchKeyGuard": lambda *a, **k: bool(a) and py_keyset(a[0]),
+        "_IncludeDispatchKeyGuard": lambda *a, **k: bool(a) and py_key(a[0]),
+        "_SetExcludeDispatchKeyGuard": lambda *a, **k: bool(a) and py_key(a[0]) and (len(a) < 2 or bool(a[1])),
+        "_dispatch_tls_set_dispatch_key_excluded": lambda *a, **k: bool(a) and py_key(a[0]),
+        "_dispatch_tls_set_dispatch_key_included": lambda *a, **k: bool(a) and py_key(a[0]),
+    }
+    wrapped: dict[int, Any] = {}
+    for name, bad in checks.items():
+        orig = getattr(C, name, None)
+        if orig is None:
+            continue
+
+        def guarded(*a: Any, __orig=orig, __bad=bad, __name=name, **k: Any) -> Any:
+            if live() and __bad(*a, **k):
+                refuse(__name)
+            return __orig(*a, **k)
+
+        wrapped[id(orig)] = guarded
+    _replace_everywhere(wrapped)
+
+    handle = C._DispatchOperatorHandle
+    orig_redispatch = handle.redispatch_boxed
+
+    def redispatch_boxed(self: Any, *a: Any, **k: Any) -> Any:
+        # custom_op's autograd kernel redispatches below autograd with the Python key still in the set
+        if live() and not (a and isinstance(a[0], DispatchKeySet) and a[0].has(DispatchKey.Python)):
+            refuse("_DispatchOperatorHandle.redispatch_boxed")
+        return orig_redispatch(self, *a, **k)
+
+    handle.redispatch_boxed = redispatch_boxed
+
+    from torch._ops import OpOverload
+
+    def get_op_dk(self: Any) -> Any:
+        orig = self.__dict__["_op_dk"]
+
+        def op_dk(*a: Any, **k: Any) -> Any:
+            if live():
+                refuse("OpOverload._op_dk")
+            return orig(*a, **k)
+
+        return op_dk
+
+    def set_op_dk(self: Any, value: Any) -> None:
+        self.__dict__["_op_dk"] = value
+
+    OpOverload._op_dk = property(get_op_dk, set_op_dk)
+
+
+def tls_state() -> tuple[Any, ...]:
+    """The thread-local dispatch state forward must find as the harness left it: included/excluded dispatch
+    keys (a Python key excluded in `__init__` would hide every forward op from the recorder; the Python
+    dispatcher left on would run `py_impl` kernels behind allowed ops) and torch-function switches."""
+    import torch
+
+    C = torch._C
+    return (repr(C._dispatch_tls_local_include_set()), repr(C._dispatch_tls_local_exclude_set()),
+            C._is_torch_function_enabled(), C._is_torch_function_mode_enabled(),
+            C._is_torch_function_all_disabled())

@@ -35,7 +35,8 @@ def runtime_findings(trials: list[dict[str, Any]], device: str = "cpu", ready: d
         top = ", ".join(f"{k} x{v}" for k, v in sorted(forbidden.items(), key=lambda kv: -kv[1])[:8])
         add("torch_compute_fallback", f"PyTorch compute ran inside forward: {top}; the Triton kernels must do the work")
     if refused:
-        add("torch_compute_fallback", f"forward moved tensor data out of torch ({', '.join(sorted(refused))}); compute belongs in the kernel")
+        add("torch_compute_fallback", f"forward moved tensor data out of torch or switched off the op record "
+                                      f"({', '.join(sorted(refused))}); compute belongs in the kernel")
     if error:
         return out
     threads = max([int(t.get("threads") or 1) for t in trials] + [int((ready or {}).get("threads") or 1)])

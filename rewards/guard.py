@@ -359,7 +359,7 @@ _THREAD_STARTS = [0]
 
 
 def thread_starts() -> int:
-    """Python threads started in this process since `count_thread_starts` (alive or long gone)."""
+    """Python threads the candidate started since `count_thread_starts` (alive or long gone)."""
     return _THREAD_STARTS[0]
 
 
@@ -375,7 +375,10 @@ def count_thread_starts() -> None:
 
     def wrap(orig: Any) -> Any:
         def start(*a: Any, **k: Any) -> Any:
-            _THREAD_STARTS[0] += 1
+            # Only the candidate's own threads: torch or Triton starting a helper (a compile pool on a
+            # GPU) is not the candidate computing elsewhere. `threading` acts for whoever called it.
+            if initiator(sys._getframe(1)) != "trusted":
+                _THREAD_STARTS[0] += 1
             return orig(*a, **k)
 
         return start

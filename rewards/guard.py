@@ -438,7 +438,8 @@ def guard_mode_switches(rec: OpRecorder) -> None:
         return n > 0 and isinstance(at(n - 1), cls)
 
     checks: dict[str, Any] = {
-        "_pop_torch_function_stack": lambda *a, **k: top_is(C._len_torch_function_stack, C._get_function_stack_at, _FunctionMode),
+        "_pop_torch_function_stack": lambda *a, **k: top_is(C._len_torch_function_stack, C._get_function_stack_at,
+                                                             _FunctionMode) and not _mode_handoff(sys._getframe(2)),
         "_pop_torch_dispatch_stack": lambda *a, **k: (not a or a[0] is None) and top_is(
             C._len_torch_dispatch_stack, C._get_dispatch_stack_at, _DispatchMode),
         "_set_dispatch_mode": lambda *a, **k: True,
@@ -496,6 +497,24 @@ def guard_mode_switches(rec: OpRecorder) -> None:
         self.__dict__["_op_dk"] = value
 
     OpOverload._op_dk = property(get_op_dk, set_op_dk)
+
+
+def _mode_handoff(frame: Any) -> bool:
+    """Whether this pop of the recorder's function mode is torch handing a call of its own Python API to
+    that mode (`handle_torch_function`, called by torch code: `F.pad`, `Tensor.split`...): the mode is
+    popped only while its own `__torch_function__` runs, so the call is seen, and the dispatch mode still
+    records every ATen op beneath it. Called by the candidate (directly, or `_pop_mode_temporarily` by
+    hand) it is a way out of the record and stays refused."""
+    f = frame
+    for _ in range(8):
+        if f is None:
+            return False
+        if f.f_code.co_name == "handle_torch_function" and f.f_globals.get("__name__") == "torch.overrides":
+            caller = f.f_back
+            name = (caller.f_globals.get("__name__", "") or "") if caller is not None else ""
+            return name.split(".")[0] == "torch" and name != "torch.overrides"
+        f = f.f_back
+    return False
 
 
 def tls_state() -> tuple[Any, ...]:

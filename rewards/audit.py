@@ -247,6 +247,32 @@ def guard_operator_registry() -> None:
     tlib.Library.__init__ = init
 
 
+def guard_signal_handlers() -> None:
+    """Refuse Python signal handlers once the policy is armed. A handler runs between any two bytecodes of
+    whatever the main thread executes: with an interval timer (`setitimer`, no audit event) forward's
+    handler fires again after forward returns, while the harness checks and copies the outputs, and
+    computes the answer there in torch, unrecorded. `signal.signal` raises no audit event either, so the
+    C function is replaced wherever a module holds it (and as the Python wrapper's `__wrapped__`)."""
+    import _signal
+    import signal
+
+    orig = _signal.signal
+    plain = (signal.SIG_DFL, signal.SIG_IGN, signal.default_int_handler)
+
+    def guarded(signalnum: Any, handler: Any) -> Any:
+        if _POLICY is not None and _POLICY.armed and callable(handler) and not any(handler is p for p in plain):
+            _POLICY.denied["signal_handler"] += 1
+            raise PermissionError("tritonforge sandbox: installing a Python signal handler is not allowed "
+                                  "(it would run code at arbitrary points of the harness)")
+        return orig(signalnum, handler)
+
+    from rewards.guard import _replace_everywhere
+
+    _replace_everywhere({id(orig): guarded})
+    if getattr(signal.signal, "__wrapped__", None) is orig:
+        signal.signal.__wrapped__ = guarded  # type: ignore[attr-defined]
+
+
 class _GuardedModule(types.ModuleType):
     """A module whose attributes candidate code cannot rebind (module setattr raises no audit event)."""
 

@@ -21,7 +21,13 @@ from typing import Any
 import torch
 
 from rewards import channel
-from rewards.audit import arm_audit_hook, dispatch_fingerprint, freeze_modules, guard_operator_registry
+from rewards.audit import (
+    arm_audit_hook,
+    dispatch_fingerprint,
+    freeze_modules,
+    guard_operator_registry,
+    guard_signal_handlers,
+)
 from rewards.guard import (
     CAND_MODULE,
     LaunchCounter,
@@ -35,6 +41,19 @@ from rewards.guard import (
 
 COMPILE_ERRORS = {"CompilationError", "CompileTimeAssertionFailure", "UnsupportedLanguageConstruct", "PTXASError", "OutOfResources"}
 PLAIN_KEYS = (str, int, float, bool, type(None))  # dict keys in a candidate's result: no code of its own
+# Values an input may hold after forward besides tensors and containers (what `decode_payload` can give).
+PLAIN_VALUES = (type(None), bool, int, float, complex, str, torch.dtype, torch.device)
+# Bound once, before candidate code exists. The harness copies what forward returned and left in its inputs
+# through these, never `t.detach()`: a tensor has a `__dict__` and `Tensor.detach` is a non-data
+# descriptor, so `out.detach = f` (no audit event) would run the candidate's `f` there, after forward and
+# unrecorded, and whatever `f` computed in torch would be copied as the answer.
+_DETACH, _TENSOR_TO = torch.Tensor.detach, torch.Tensor.to
+_EXACT_TENSORS = (torch.Tensor, torch.nn.Parameter)
+
+
+def _copy_cpu(t: torch.Tensor) -> torch.Tensor:
+    """A CPU copy of a tensor of an exact type (checked by the caller), no method looked up on `t`."""
+    return _TENSOR_TO(_DETACH(t), "cpu", copy=True)
 MAX_LEAVES = 4096  # tensors/scalars in one forward's result: far above any benchmark's, far below a DoS
 
 
@@ -66,12 +85,36 @@ def _to(obj: Any, device: str) -> Any:
     return obj
 
 
-def _clone_cpu(obj: Any) -> Any:
+def _clone_cpu(obj: Any, trusted: bool = True) -> Any:
+    """CPU copies of the tensors in `obj` (lists and tuples walked).
+
+    `trusted=False` (a candidate's inputs after its forward): only exact tensor types and containers and
+    the plain values inputs are made of. Forward can re-class an input tensor (torch's own
+    `UninitializedTensorMixin.materialize` assigns `__class__` for whoever calls it) or put an object of
+    its own into an input list or dict; the copy (a subclass's `__torch_function__`) or the pickling of the
+    result (`__reduce_ex__`) would then run its code after forward, unrecorded."""
+    if not trusted:
+        return _clone_untrusted(obj, 0)
     if isinstance(obj, torch.Tensor):
         return obj.detach().to("cpu", copy=True)
     if isinstance(obj, (list, tuple)):
         return [_clone_cpu(o) for o in obj]
     return obj
+
+
+def _clone_untrusted(obj: Any, depth: int) -> Any:
+    t = type(obj)
+    if depth > 32:
+        raise TypeError("an input is nested too deeply")
+    if t in _EXACT_TENSORS:
+        return _copy_cpu(obj)
+    if t in (list, tuple):
+        return [_clone_untrusted(o, depth + 1) for o in obj]
+    if t is dict and all(type(k) in PLAIN_KEYS for k in obj):
+        return {k: _clone_untrusted(v, depth + 1) for k, v in obj.items()}
+    if t in PLAIN_VALUES:
+        return obj
+    raise TypeError(f"forward left an input holding a {t.__name__}; inputs hold plain tensors and values")
 
 
 def _fresh(inp: list[Any], device: str) -> list[Any]:
@@ -100,7 +143,7 @@ def plain_outputs(out: Any, trusted: bool = False) -> list[Any]:
         if t is torch.Tensor or t is torch.nn.Parameter:
             if o.layout != torch.strided:
                 raise TypeError(f"forward returned a {o.layout} tensor; return a dense (strided) tensor")
-            leaves.append(o.detach().to("cpu", copy=True))
+            leaves.append(_copy_cpu(o))  # not o.detach(): an instance attribute could shadow it
         elif t in (tuple, list) or (trusted and isinstance(o, (tuple, list))):
             for x in o:
                 walk(x, depth + 1)
@@ -145,7 +188,7 @@ def input_grads(out: Any, dev_inp: list[Any], grad_idx: list[int], trusted: bool
         if depth > 32 or len(roots) > MAX_LEAVES:
             return
         if t is torch.Tensor or t is torch.nn.Parameter:
-            if o.requires_grad and o.is_floating_point():
+            if o.requires_grad and o.dtype.is_floating_point:  # attributes no instance entry can shadow
                 roots.append(o)
         elif t in (tuple, list) or (trusted and isinstance(o, (tuple, list))):
             for x in o:
@@ -165,7 +208,13 @@ def input_grads(out: Any, dev_inp: list[Any], grad_idx: list[int], trusted: bool
         cots.append(torch.randn(r.shape, generator=g, dtype=torch.float32).to(device=r.device, dtype=r.dtype))
     with torch.enable_grad():
         grads = torch.autograd.grad(roots, leaves, grad_outputs=cots, allow_unused=True)
-    return [g.detach().to("cpu", copy=True) if g is not None else "no gradient" for g in grads]
+    # A gradient may be the very tensor the candidate's backward returned: copied like forward's outputs.
+    out: list[Any] = []
+    for g in grads:
+        if g is not None and not trusted and type(g) not in _EXACT_TENSORS:
+            raise TypeError(f"backward produced a gradient of type {type(g).__name__}; return plain tensors")
+        out.append(_copy_cpu(g) if g is not None else "no gradient")
+    return out
 
 
 # --------------------------------------------------------------------------------------------- candidate
@@ -194,6 +243,10 @@ class _Harness:
         self.rfd, self.wfd, self.device, self.max_payload = rfd, wfd, device, max_payload
         self.enforce = True
         self.rec = OpRecorder()
+        # One pair of recorder modes for every trial, alive as long as the harness: forward can reach the modes
+        # (torch's mode stack) and hang an object of its own on them, whose `__del__` would run when fresh
+        # per-trial modes were dropped right after forward, unrecorded, before the outputs are copied.
+        self.modes = self.rec.modes()
         self.counter: LaunchCounter | None = None
         self.policy: Any = None
         self.stage = "setup"
@@ -219,6 +272,7 @@ class _Harness:
 
         logging.currentframe = lambda: None  # a frame source outside the audit hook's view (findCaller copes)
         guard_operator_registry()
+        guard_signal_handlers()
         count_thread_starts()
         guard_mode_switches(self.rec)
         freeze_modules()
@@ -280,7 +334,7 @@ class _Harness:
         self.check_dispatcher()  # before the harness itself copies anything the candidate returned
         launches = self.counter.count - before
         outs = plain_outputs(out)
-        posts = _clone_cpu(dev_inp)
+        posts = _clone_cpu(dev_inp, trusted=False)
         if grad_idx:  # after the copies: what backward writes into forward's results is not judged
             self.stage = "backward"
             outs += input_grads(out, dev_inp, grad_idx)
@@ -317,7 +371,7 @@ class _Harness:
     def _forward(self, model: Any, dev_inp: list[Any]) -> Any:
         if not self.enforce:
             return model(*dev_inp)
-        with self.rec.modes():
+        with self.modes:
             return model(*dev_inp)
 
     def time(self, model: Any, inputs: list[Any], warmup: int, reps: int) -> None:

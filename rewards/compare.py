@@ -182,7 +182,11 @@ def compare_tensors(ref: torch.Tensor, cand: Any, atol: float | None, rtol: floa
 
 def compare_leaf(ref: Any, cand: Any, atol: float | None, rtol: float | None, what: str,
                  nrtol: float | None = None) -> Comparison:
-    """One leaf of the outputs: a tensor, or a Python scalar/string."""
+    """One leaf of the outputs: a tensor, a Python scalar/string, or None (`plain_outputs` keeps a returned
+    None as a leaf: a task whose forward returns nothing, an in-place update, compares None with None)."""
+    if ref is None or cand is None:
+        ok = ref is None and cand is None
+        return Comparison(ok, 0.0 if ok else None, "" if ok else f"{what}: {type(cand).__name__} != expected {type(ref).__name__}")
     if isinstance(ref, torch.Tensor):
         if not isinstance(cand, torch.Tensor) and ref.numel() == 1 and _number(cand) is not None:
             return compare_scalars(_number(ref), cand, atol, rtol, what)

@@ -146,10 +146,10 @@ def test_report_states_the_denominators_and_lists_excluded_files(tmp_path: Path,
     out = tmp_path / "tb"
     m = run_eval(None, f"tritonbench-g:{fix}", out, samples=1, verify_config=CFG, backend_obj=backend)
     suite = json.loads((out / "suite.json").read_text())
-    assert suite["benchmark"] == "tritonbench-g" and suite["runnable"] == m["n_tasks"] == 5
+    assert suite["benchmark"] == "tritonbench-g" and suite["runnable"] == m["n_tasks"] == 7
     assert [e["task_id"] for e in suite["excluded"]] == ["tritonbench_g-no_separator"]
     report = (out / "report.md").read_text()
-    assert "6 files, 5 runnable, 1 excluded (listed below)" in report
+    assert "8 files, 7 runnable, 1 excluded (listed below)" in report
     assert "| tritonbench_g-no_separator | " in report and "#####" in report
     assert json.loads((out / "metrics.json").read_text())["suite"]["excluded"][0]["reason"]
     limited = tmp_path / "tb2"

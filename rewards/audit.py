@@ -4,7 +4,8 @@
   loaded: no subprocesses, sockets, ctypes, signals to others, introspection of frames, code objects or
   the garbage collector from candidate code, no writes outside the Triton cache, no reads of the
   sandbox's other files, no imports outside the allowlist.
-* `freeze_modules` gives every loaded module a class that refuses attribute writes from candidate code.
+* `freeze_modules` gives every loaded module a class that refuses attribute writes from candidate code;
+  `admit_guarded_modules` lets Triton's GPU compiler accept such a module as a kernel global.
 * `guard_operator_registry` refuses kernels registered for built-in operators, and `dispatch_fingerprint`
   notices one slipped into the dispatcher by any other route.
 
@@ -136,8 +137,8 @@ class _Policy:
                 return  # `__code__` of its own function (inspect.signature for @dataclass); frames stay closed
             if event in ("exec", "compile") and codegen:
                 return  # dataclasses/namedtuple/enum generate methods from identifiers, not from strings of code
-            if event == "sys._getframe" and direct.split(".")[0] in _CALLER_NAME_MODULES:
-                return  # they read the caller's module name from the frame and never hand the frame out
+            if event in ("sys._getframe", "sys._getframemodulename") and direct.split(".")[0] in _CALLER_NAME_MODULES:
+                return  # they read the caller's module name (3.12+: through _getframemodulename), never hand a frame out
             if initiator(self.caller) == "candidate":
                 self.deny(event, "candidate code (directly or through a helper library) may not introspect or generate code")
         if event == "import" and args and isinstance(args[0], str):
@@ -311,6 +312,42 @@ def freeze_modules() -> int:
             except TypeError:
                 pass
     return n
+
+
+def admit_guarded_modules() -> bool:
+    """Let Triton's compiler take a guarded module for the module it is.
+
+    Triton admits a kernel's global only if, among other rules, `type(val) is ModuleType`: an exact type
+    test, so after `freeze_modules` every `tl.constexpr` annotation and `tl.load` in a kernel failed to
+    compile on a GPU ("Cannot access global variable tl"). The interpreter never asks. The lookup Triton
+    builds per kernel is wrapped: where it refuses a name whose global is a guarded module, the module is
+    returned, exactly as the unguarded module would have been. Returns whether Triton's code generator
+    was found and wrapped."""
+    try:
+        from triton.compiler.code_generator import CodeGenerator
+    except ImportError:
+        return False
+    orig = getattr(CodeGenerator, "_define_name_lookup", None)
+    if orig is None or getattr(orig, "_tf_admits_guarded", False):
+        return orig is not None
+
+    def _define_name_lookup(self: Any) -> Any:
+        inner = orig(self)
+
+        def name_lookup(name: str) -> Any:
+            try:
+                return inner(name)
+            except NameError:
+                val = self.gscope.get(name)
+                if type(val) is _GuardedModule:
+                    return val
+                raise
+
+        return name_lookup
+
+    _define_name_lookup._tf_admits_guarded = True  # type: ignore[attr-defined]
+    CodeGenerator._define_name_lookup = _define_name_lookup  # type: ignore[method-assign]
+    return True
 
 
 def dispatch_fingerprint() -> str:

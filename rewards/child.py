@@ -22,6 +22,7 @@ import torch
 
 from rewards import channel
 from rewards.audit import (
+    admit_guarded_modules,
     arm_audit_hook,
     dispatch_fingerprint,
     freeze_modules,
@@ -276,6 +277,7 @@ class _Harness:
         count_thread_starts()
         guard_mode_switches(self.rec)
         freeze_modules()
+        admit_guarded_modules()
         self.fingerprint = dispatch_fingerprint()
         self.tls = tls_state()
         self.starts_seen = thread_starts()

@@ -111,7 +111,7 @@ def classify(res: VerifyResult, code: str = "") -> tuple[str, str]:
         return "compares_nothing", "the test yields no value to compare"
     if _OLD_TRITON_API.search(log):
         return "unsupported_triton", _last_line(log)
-    if _UNSUPPORTED.search(log):
+    if res.device != "cuda" and _UNSUPPORTED.search(log):  # on a GPU a CUDA error is the code's own failure
         return "unsupported_on_cpu", _last_line(log)
     if res.status is Status.INFRA_ERROR:
         if re.search(r"reference process was killed by (SIGKILL|signal 9)", log):

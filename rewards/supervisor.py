@@ -31,14 +31,26 @@ MAX_PAYLOAD = 1 << 34
 
 
 def _cap(report: dict[str, Any]) -> bytes:
+    """The report as JSON of at most REPORT_LIMIT bytes, and always whole JSON (a cut-off report reads as
+    no report, and the reason with it). The log and the per-trial name lists are trimmed (a cut list ends in
+    a name no kernel has, so the foreign-kernel check fails closed); evidence is never dropped."""
     data = json.dumps(report).encode()
-    if len(data) > REPORT_LIMIT:
-        report["log"] = str(report.get("log", ""))[-2000:]
-        for t in report.get("trials", []):
-            ops = t.get("ops", {})
-            ops["forbidden"] = dict(list(ops.get("forbidden", {}).items())[:20])
-        data = json.dumps(report).encode()[:REPORT_LIMIT]
-    return data
+    if len(data) <= REPORT_LIMIT:
+        return data
+    report["log"] = str(report.get("log", ""))[-2000:]
+    for t in report.get("trials", []):
+        ops = t.get("ops") or {}
+        if isinstance(ops, dict):
+            ops["forbidden"] = dict(list((ops.get("forbidden") or {}).items())[:20])
+        for key in ("kernel_names", "device_kernels"):
+            if isinstance(t.get(key), list) and len(t[key]) > 64:
+                t[key] = t[key][:64] + [f"<{len(t[key]) - 64} more>"]
+    data = json.dumps(report).encode()
+    if len(data) <= REPORT_LIMIT:
+        return data
+    # Dropping more would drop evidence (ops, kernels) the verdict rests on: fail closed instead.
+    return json.dumps({"status": "crashed", "log": "the candidate's report was too large to return "
+                                                   f"({len(data)} bytes after trimming)"}).encode()
 
 
 class Supervisor:

@@ -181,7 +181,10 @@ class Zygote:
                 isolation.close_fds(keep=(req_r, resp_w))
                 isolation.scrub_env(g.dir, self.device == "cpu")
                 os.chdir(g.dir)
-                lim = Limits(self.limits.memory_mb, self.limits.cpu_time_s * 20, self.limits.max_file_mb, self.limits.max_procs)
+                # The reference writes the trial inputs file, which holds what its own memory held: its file cap
+                # is its memory cap (a GPU-sized task's inputs outgrow the candidate's file cap many times).
+                lim = Limits(self.limits.memory_mb, self.limits.cpu_time_s * 20,
+                             max(self.limits.max_file_mb, self.limits.memory_mb), self.limits.max_procs)
                 isolation.apply_limits(lim, drop_to_nobody=False)
                 code = reference_main(g.dir, g.seed, g.trials, self.cfg, req_r, resp_w, self.lock_dir)
             except BaseException:

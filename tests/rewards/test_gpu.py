@@ -21,7 +21,7 @@ import triton.language as tl
 
 @triton.jit
 def wild_kernel(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
-    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK) + (1 << 40)  # far outside any allocation
+    offs = (tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)).to(tl.int64) + (1 << 40)  # far outside any allocation
     tl.store(out_ptr + offs, tl.load(x_ptr + offs))
 
 

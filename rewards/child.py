@@ -127,12 +127,14 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def plain_outputs(out: Any, trusted: bool = False) -> list[Any]:
-    """Forward's outputs as plain CPU data (a flat list of leaves) the judge loads with weights_only.
+def _result_leaves(out: Any, trusted: bool) -> list[Any]:
+    """The leaves of forward's result in judging order (dicts by key), uncopied: plain dense tensors and
+    Python scalars. The one walk of a result, for its values (`plain_outputs`) and for its gradients
+    (`input_grads`).
 
-    Only exact built-in containers (tuple, list, dict) are walked and only plain dense tensors and Python
-    scalars are accepted: a subclass could run candidate code here, after forward, where no recorder
-    watches it, and a kernel's result is a dense tensor anyway."""
+    Only exact built-in containers (tuple, list, dict with str/int keys) are walked and only exact tensor
+    types accepted: a subclass, or a key's `repr` while sorting, could run candidate code here, after
+    forward, where no recorder watches it; a kernel's result is a dense tensor anyway."""
     leaves: list[Any] = []
 
     def walk(o: Any, depth: int) -> None:
@@ -144,7 +146,7 @@ def plain_outputs(out: Any, trusted: bool = False) -> list[Any]:
         if t is torch.Tensor or t is torch.nn.Parameter:
             if o.layout != torch.strided:
                 raise TypeError(f"forward returned a {o.layout} tensor; return a dense (strided) tensor")
-            leaves.append(_copy_cpu(o))  # not o.detach(): an instance attribute could shadow it
+            leaves.append(o)
         elif t in (tuple, list) or (trusted and isinstance(o, (tuple, list))):
             for x in o:
                 walk(x, depth + 1)
@@ -165,6 +167,16 @@ def plain_outputs(out: Any, trusted: bool = False) -> list[Any]:
     return leaves
 
 
+def _is_tensor_leaf(o: Any) -> bool:
+    return type(o) is torch.Tensor or type(o) is torch.nn.Parameter
+
+
+def plain_outputs(out: Any, trusted: bool = False) -> list[Any]:
+    """Forward's outputs as plain CPU data (a flat list of leaves) the judge loads with weights_only."""
+    # not o.detach(): an instance attribute could shadow it
+    return [_copy_cpu(o) if _is_tensor_leaf(o) else o for o in _result_leaves(out, trusted)]
+
+
 def grad_leaves(dev_inp: list[Any], grad_idx: list[int]) -> None:
     """Make the inputs the task's test differentiates by (`grad_idx`, from the trusted reference) leaves
     that require grad, in place in `dev_inp`."""
@@ -182,23 +194,10 @@ def input_grads(out: Any, dev_inp: list[Any], grad_idx: list[int], trusted: bool
     a forward computed in torch, and a backward that writes into forward's results changes nothing judged.
     Each output gets a fixed pseudo-random cotangent (the same on both sides), so every element counts;
     an input no output depends on reads "no gradient" on both sides alike."""
-    roots: list[torch.Tensor] = []
-
-    def walk(o: Any, depth: int) -> None:
-        t = type(o)
-        if depth > 32 or len(roots) > MAX_LEAVES:
-            return
-        if t is torch.Tensor or t is torch.nn.Parameter:
-            if o.requires_grad and o.dtype.is_floating_point:  # attributes no instance entry can shadow
-                roots.append(o)
-        elif t in (tuple, list) or (trusted and isinstance(o, (tuple, list))):
-            for x in o:
-                walk(x, depth + 1)
-        elif t is dict and (trusted or all(type(k) in PLAIN_KEYS for k in o)):
-            for k in sorted(o, key=repr):
-                walk(o[k], depth + 1)
-
-    walk(out, 0)
+    # The same walk as the values' (it already passed there): the float tensors that require grad.
+    # requires_grad and dtype are attributes no instance entry can shadow.
+    roots = [o for o in _result_leaves(out, trusted) if _is_tensor_leaf(o) and o.requires_grad
+             and o.dtype.is_floating_point]
     leaves = [dev_inp[i] for i in grad_idx if 0 <= i < len(dev_inp) and type(dev_inp[i]) is torch.Tensor
               and dev_inp[i].requires_grad]
     if not roots or not leaves:

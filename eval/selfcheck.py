@@ -114,8 +114,11 @@ def classify(res: VerifyResult, code: str = "") -> tuple[str, str]:
     if res.device != "cuda" and _UNSUPPORTED.search(log):  # on a GPU a CUDA error is the code's own failure
         return "unsupported_on_cpu", _last_line(log)
     if res.status is Status.INFRA_ERROR:
-        if re.search(r"reference process was killed by (SIGKILL|signal 9)", log):
+        if "reference process ran past twice the time limit" in log:
             return "timeout", "the reference itself ran past twice the time limit (killed); raise --verify_timeout_s"
+        if re.search(r"reference process was killed by (SIGKILL|signal 9)", log):
+            return "reference_failed", ("the reference was killed (SIGKILL) before its time limit: out of memory? "
+                                        "try fewer --verify_workers")
         if "reference process" in log or "Traceback" in log:
             return "reference_failed", _last_line(log)
         return "reference_failed", log.strip().splitlines()[0][:300] if log.strip() else "sandbox failure"

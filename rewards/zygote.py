@@ -58,6 +58,7 @@ class Group:
     nondeterministic: str | None = None
     judging: deque = field(default_factory=deque)  # (cid, partial result) awaiting the reference's judgement
     failed: str | None = None
+    time_killed: bool = False  # the zygote killed its reference at twice the time limit
 
 
 @dataclass
@@ -326,7 +327,11 @@ class Zygote:
                             self._drain(g)
                         if g.outstanding > 0:
                             err = dirs.tail(os.path.join(g.dir, "ref.err"))
-                            self.fail_group(g, f"reference process {describe_exit(os.waitstatus_to_exitcode(status))}\n{err}")
+                            # Say who killed it: a SIGKILL the zygote did not send (the kernel's OOM killer, say)
+                            # is no time limit, and a reference killed for time is no crash.
+                            how = (f"ran past twice the time limit ({self.timeout * 2:.0f} s) and was killed"
+                                   if g.time_killed else describe_exit(os.waitstatus_to_exitcode(status)))
+                            self.fail_group(g, f"reference process {how}\n{err}")
 
     def _drain(self, g: Group) -> None:
         while g.resp_r is not None:
@@ -349,6 +354,7 @@ class Zygote:
                     pass
         for g in list(self.groups.values()):
             if g.ref_pid and not g.ready and now - g.started > self.timeout * 2:
+                g.time_killed = True
                 try:
                     os.killpg(g.ref_pid, signal.SIGKILL)
                 except OSError:

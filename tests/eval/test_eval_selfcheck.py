@@ -97,8 +97,13 @@ def test_classify_outcomes() -> None:
     assert classify(interp)[0] == "unsupported_on_cpu"
     ref = VerifyResult(status=Status.INFRA_ERROR, log="reference process exited 1\nTraceback...\nKeyError: 'x'")
     assert classify(ref) == ("reference_failed", "KeyError: 'x'")
-    slow = VerifyResult(status=Status.INFRA_ERROR, log="reference process was killed by SIGKILL\n")
+    slow = VerifyResult(status=Status.INFRA_ERROR, log="reference process ran past twice the time limit (240 s) and was killed\n")
     assert classify(slow)[0] == "timeout"
+    oom = VerifyResult(status=Status.INFRA_ERROR, log="reference process was killed by SIGKILL\n")  # not by the zygote
+    assert classify(oom)[0] == "reference_failed" and "out of memory" in classify(oom)[1]
+    gpu_fault = VerifyResult(status=Status.RUNTIME_ERROR, device="cuda",
+                             log='File "torch/cuda/__init__.py"\ntorch.AcceleratorError: CUDA error: an illegal memory access')
+    assert classify(gpu_fault)[0] == "candidate_failed"  # on a GPU a CUDA error is the code's, not the interpreter's
     rule = VerifyResult(status=Status.RULE_VIOLATION, rule_findings=(Finding("forbidden_import", "imports `logging`"),))
     assert classify(rule) == ("rule_rejected", "forbidden_import: imports `logging`")
     mism = VerifyResult(status=Status.MISMATCH, log="trial 0 output[0]: 3 of 10 elements outside")

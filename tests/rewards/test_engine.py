@@ -106,3 +106,33 @@ def test_on_result_sees_every_final_result_once_as_it_completes(engine) -> None:
     assert sorted(i for i, _ in seen) == [0, 1, 2]
     assert dict(seen) == {i: r.status.value for i, r in enumerate(out)}
     assert out[0].correct and out[1].status.value == "no_code"
+
+
+SLOW_REFERENCE = '''
+import time
+import torch
+import torch.nn as nn
+
+
+class Model(nn.Module):
+    def forward(self, x):
+        return torch.relu(x)
+
+
+def get_inputs():
+    time.sleep(30)  # far past twice the 1 s limit
+    return [torch.randn(8)]
+
+
+def get_init_inputs():
+    return []
+'''
+
+
+def test_a_reference_killed_for_time_says_so() -> None:
+    """The verdict names the time limit only when the engine itself killed the reference for it (a SIGKILL
+    from elsewhere, the kernel's OOM killer say, reads as what it is)."""
+    with Engine(VerifyConfig(device="cpu", workers=1, trials=1, timeout_s=1.0)) as eng:
+        r = eng.verify(SLOW_REFERENCE, (CANDS / "relu_ok.py").read_text())
+    assert r.status is Status.INFRA_ERROR and not r.correct, r.summary()
+    assert "reference process ran past twice the time limit (2 s) and was killed" in r.log, r.log

@@ -145,19 +145,23 @@ def _tb_encode(value):
     """A recorded call list as plain data (lists, str-keyed dicts, numbers, strings): it travels to the
     candidate in the judge's inputs file, which is read with weights_only. ValueError where a value has no
     plain form (a grid lambda, say): the candidate then records the calls itself."""
-    if value is None or isinstance(value, (bool, int, float, str)):
+    # Exact types only: a numpy scalar is a float subclass, and one in the inputs file would stop the
+    # weights_only load of the whole task; a shape stays a torch.Size.
+    if value is None or type(value) in (bool, int, float, str):
         return value
+    if type(value) is _tb_torch.Size:
+        return {"tb": "size", "v": [int(v) for v in value]}
     if isinstance(value, _TBSlot):
         return {"tb": "slot", "i": value.index, "g": value.grad}
     if isinstance(value, _TBObjRef):
         return {"tb": "obj", "i": value.index}
     if isinstance(value, _tb_torch.dtype) and _TB_DTYPES.get(str(value).rsplit(".", 1)[-1]) is value:
         return {"tb": "dtype", "v": str(value).rsplit(".", 1)[-1]}
-    if isinstance(value, list):
+    if type(value) is list:
         return [_tb_encode(v) for v in value]
-    if isinstance(value, tuple):
+    if type(value) is tuple:
         return {"tb": "tuple", "v": [_tb_encode(v) for v in value]}
-    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+    if type(value) is dict and all(type(k) is str for k in value):
         return {"tb": "dict", "k": list(value), "v": [_tb_encode(v) for v in value.values()]}
     raise ValueError(type(value).__name__)
 
@@ -176,6 +180,8 @@ def _tb_decode(value):
         return _TB_DTYPES[value["v"]]
     if tag == "tuple":
         return tuple(_tb_decode(v) for v in value["v"])
+    if tag == "size":
+        return _tb_torch.Size(value["v"])
     return dict(zip(value["k"], [_tb_decode(v) for v in value["v"]]))
 
 

@@ -47,6 +47,13 @@ DRIVER = textwrap.dedent('''
         ref._tb_encode([("launch", "k"), [], {}, lambda meta: (1,), False, []])
     except ValueError:
         print("lambda refused")
+    import numpy as np
+    try:
+        ref._tb_encode([np.float32(1.5)])  # a float subclass: no plain form
+    except ValueError:
+        print("refused float32")
+    size = ref._tb_decode(ref._tb_encode([torch.Size([2, 3])]))[0]
+    print("size", type(size).__name__, tuple(size))
     ref._TB_LOG.append([("launch", "k"), [], {}, lambda meta: (1,), False, []])
     print("handed", len(extra), "fallback", ref.get_candidate_init_inputs())
 ''')
@@ -63,3 +70,4 @@ def test_candidate_takes_the_reference_call_list(tmp_path: Path, name: str) -> N
                        timeout=180, env=env)
     assert r.returncode == 0, r.stdout + r.stderr[-3000:]
     assert "lambda refused" in r.stdout and "handed 1 fallback []" in r.stdout
+    assert "refused float32" in r.stdout and "size Size (2, 3)" in r.stdout

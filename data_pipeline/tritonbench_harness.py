@@ -139,6 +139,7 @@ _TB_DTYPES = {str(d).rsplit(".", 1)[-1]: d for d in (
     _tb_torch.float16, _tb_torch.bfloat16, _tb_torch.float32, _tb_torch.float64, _tb_torch.int8, _tb_torch.int16,
     _tb_torch.int32, _tb_torch.int64, _tb_torch.uint8, _tb_torch.bool, _tb_torch.complex64, _tb_torch.complex128,
     _tb_torch.float8_e4m3fn, _tb_torch.float8_e5m2)}
+_TB_DTYPE_NAMES = {d: n for n, d in _TB_DTYPES.items()}
 
 
 def _tb_encode(value):
@@ -155,8 +156,8 @@ def _tb_encode(value):
         return {"tb": "slot", "i": value.index, "g": value.grad}
     if isinstance(value, _TBObjRef):
         return {"tb": "obj", "i": value.index}
-    if isinstance(value, _tb_torch.dtype) and _TB_DTYPES.get(str(value).rsplit(".", 1)[-1]) is value:
-        return {"tb": "dtype", "v": str(value).rsplit(".", 1)[-1]}
+    if isinstance(value, _tb_torch.dtype) and value in _TB_DTYPE_NAMES:
+        return {"tb": "dtype", "v": _TB_DTYPE_NAMES[value]}
     if type(value) is list:
         return [_tb_encode(v) for v in value]
     if type(value) is tuple:

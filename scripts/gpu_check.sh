@@ -59,11 +59,11 @@ if [ "$MODE" = judge ]; then
   [ -n "${HONEST:-}" ] && section verify_honest 60 verify_honest  # test_gpu.py times the same kinds
   section gpu_tests "${T_GPU_TESTS:-45}" $PY -m pytest -q -vv -m gpu tests/rewards/test_gpu.py -p no:cacheprovider
   # every case on CUDA (as root there, so the host-escape checks run too); a failing case is listed, not fatal
-  section adversarial "${T_ADV:-150}" env TRITONFORGE_ADVERSARIAL_DEVICE="$DEV" TF_ADV_WORKERS="${ADV_WORKERS:-$W}" TF_ADV_TIMEOUT_S="${ADV_TIMEOUT_S:-40}" \
-    $PY -m pytest -q tests/rewards/test_adversarial.py --tb=short -rf -p no:cacheprovider
+  ADV=(env TRITONFORGE_ADVERSARIAL_DEVICE="$DEV" TF_ADV_WORKERS="${ADV_WORKERS:-$W}" TF_ADV_TIMEOUT_S="${ADV_TIMEOUT_S:-40}")
+  section adversarial "${T_ADV:-150}" "${ADV[@]}" $PY -m pytest -q tests/rewards/test_adversarial.py --tb=short -rf \
+    -p no:cacheprovider
   # ADV_CASES=name,name: a few adversarial cases again (after a fix), without the whole suite
-  [ -n "${ADV_CASES:-}" ] && section adversarial_focus "${T_ADV_FOCUS:-45}" env TRITONFORGE_ADVERSARIAL_DEVICE="$DEV" \
-    TF_ADV_CASES="$ADV_CASES" TF_ADV_WORKERS="${ADV_WORKERS:-$W}" TF_ADV_TIMEOUT_S="${ADV_TIMEOUT_S:-40}" \
+  [ -n "${ADV_CASES:-}" ] && section adversarial_focus "${T_ADV_FOCUS:-45}" "${ADV[@]}" TF_ADV_CASES="$ADV_CASES" \
     $PY -m pytest -q tests/rewards/test_adversarial.py -k test_adversarial_case --tb=short -rf -p no:cacheprovider
   section selfcheck_kb1 "${T_KB1:-120}" $TF eval selfcheck --suite "kernelbench:$B/KernelBench:1" --device "$DEV" \
     --verify_workers "$W" $LIM --out "$LOGS/selfcheck_kb1"

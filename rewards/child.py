@@ -39,6 +39,7 @@ from rewards.guard import (
     thread_starts,
     tls_state,
 )
+from rewards.runtime_findings import capped_names
 
 COMPILE_ERRORS = {"CompilationError", "CompileTimeAssertionFailure", "UnsupportedLanguageConstruct", "PTXASError", "OutOfResources"}
 PLAIN_KEYS = (str, int, float, bool, type(None))  # dict keys in a candidate's result: no code of its own
@@ -468,15 +469,9 @@ MAX_KERNEL_NAMES = 512
 
 
 def _kernel_set(names: list[str] | None) -> list[str] | None:
-    """The distinct device kernels a forward ran, for the foreign-kernel check. Autotuning benchmarks every
-    config many times on the first call: the full list outgrew the report. Past the cap a name no kernel
-    has stands for the rest, so the check sees something unaccounted for rather than nothing."""
-    if names is None:
-        return None
-    distinct = sorted(set(names))
-    if len(distinct) > MAX_KERNEL_NAMES:
-        distinct = distinct[:MAX_KERNEL_NAMES] + [f"<{len(distinct) - MAX_KERNEL_NAMES} more device kernels>"]
-    return distinct
+    """The distinct device kernels a forward ran, for the foreign-kernel check (autotuning benchmarks every
+    config many times on the first call: the full list outgrew the report), capped like the report's lists."""
+    return None if names is None else capped_names(sorted(set(names)), MAX_KERNEL_NAMES)
 
 
 def run_candidate(rfd: int, wfd: int, device: str, max_payload: int) -> None:

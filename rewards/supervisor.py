@@ -25,6 +25,7 @@ import torch
 
 from rewards import cgroups, channel, isolation
 from rewards.isolation import Limits
+from rewards.runtime_findings import capped_names
 
 REPORT_LIMIT = 48 * 1024  # the report pipe is read after exit: stay below the pipe buffer
 MAX_PAYLOAD = 1 << 34
@@ -43,8 +44,8 @@ def _cap(report: dict[str, Any]) -> bytes:
         if isinstance(ops, dict):
             ops["forbidden"] = dict(list((ops.get("forbidden") or {}).items())[:20])
         for key in ("kernel_names", "device_kernels"):
-            if isinstance(t.get(key), list) and len(t[key]) > 64:
-                t[key] = t[key][:64] + [f"<{len(t[key]) - 64} more>"]
+            if isinstance(t.get(key), list):
+                t[key] = capped_names(t[key], 64)
     data = json.dumps(report).encode()
     if len(data) <= REPORT_LIMIT:
         return data

@@ -38,3 +38,22 @@ def test_a_report_too_large_to_trim_fails_closed() -> None:
     data = _cap({"status": "ran", "trials": [{"launches": 1, "ops": ops}], "log": ""})
     report = json.loads(data)
     assert report["status"] == "crashed" and "too large" in report["log"]
+
+
+def test_cut_markers_never_vouch_for_a_foreign_kernel() -> None:
+    """Red team: both name lists cut to the same length end in the same marker text; a candidate that pads
+    its own kernel names to the device list's length must not have the marker count as its own kernel
+    (a torch kernel past the cut would vanish from the foreign-kernel check)."""
+    mine = [f"candidate_kernel_{i:03d}_" + "x" * 40 for i in range(200)]
+    device = sorted(mine + ["void at::native::vectorized_elementwise_kernel<add>"])
+    trial = {"launches": 200, "kernel_names": mine + ["zz_warm"], "device_kernels": device,
+             "ops": {"forbidden": {}}, "threads": 1, "denied": {}}
+    report = json.loads(_cap({"status": "ran", "trials": [dict(trial) for _ in range(5)], "log": ""}))
+    cut = report["trials"][0]
+    assert len(cut["kernel_names"]) == len(cut["device_kernels"]) == 65
+    assert cut["kernel_names"][-1] == cut["device_kernels"][-1]  # the collision the check must survive
+    findings = runtime_findings(report["trials"], device="cuda")
+    assert any("not written by the candidate" in f["message"] for f in findings)
+    # nor a kernel the candidate names like a marker
+    named = {"launches": 1, "kernel_names": ["<cut: 1 more>"], "device_kernels": ["<cut: 1 more>"], "ops": {}, "threads": 1}
+    assert runtime_findings([named], device="cuda")

@@ -39,7 +39,7 @@ from rewards.guard import (
     thread_starts,
     tls_state,
 )
-from rewards.runtime_findings import capped_names
+from rewards.runtime_findings import capped_counts
 
 COMPILE_ERRORS = {"CompilationError", "CompileTimeAssertionFailure", "UnsupportedLanguageConstruct", "PTXASError", "OutOfResources"}
 PLAIN_KEYS = (str, int, float, bool, type(None))  # dict keys in a candidate's result: no code of its own
@@ -325,7 +325,7 @@ class _Harness:
             torch.empty(64 * 1024 * 1024, dtype=torch.float32, device="cuda").fill_(float("nan"))
         self.check_dispatcher()  # nothing left active from the previous trial's backward
         self.rec.reset()
-        before = self.counter.count
+        before, before_by_name = self.counter.count, dict(self.counter.by_name)
         kernels: list[str] | None = None
         with torch.set_grad_enabled(bool(grad_idx)):
             if profile:
@@ -335,6 +335,7 @@ class _Harness:
             _sync(self.device)
         self.check_dispatcher()  # before the harness itself copies anything the candidate returned
         launches = self.counter.count - before
+        launched = {k: v - before_by_name.get(k, 0) for k, v in self.counter.by_name.items() if v > before_by_name.get(k, 0)}
         outs = plain_outputs(out)
         posts = _clone_cpu(dev_inp, trusted=False)
         if grad_idx:  # after the copies: what backward writes into forward's results is not judged
@@ -345,8 +346,8 @@ class _Harness:
         # Recorded after backward (which runs outside the recorder, so the ops are forward's alone): a thread
         # started there to compute during the next forward is counted in this trial.
         rec = self.record()
-        self.send({"event": "trial", "launches": launches, "kernel_names": sorted(self.counter.names),
-                   "device_kernels": _kernel_set(kernels), **rec}, channel.encode_payload({"outputs": outs, "post_inputs": posts}))
+        self.send({"event": "trial", "launches": launches, "kernel_launches": capped_counts(launched, MAX_KERNEL_NAMES),
+                   "device_kernels": _kernel_counts(kernels), **rec}, channel.encode_payload({"outputs": outs, "post_inputs": posts}))
 
     def check_dispatcher(self) -> None:
         if dispatch_fingerprint() != self.fingerprint:
@@ -468,10 +469,16 @@ def _profiled(fn: Any) -> tuple[Any, list[str] | None]:
 MAX_KERNEL_NAMES = 512
 
 
-def _kernel_set(names: list[str] | None) -> list[str] | None:
-    """The distinct device kernels a forward ran, for the foreign-kernel check (autotuning benchmarks every
-    config many times on the first call: the full list outgrew the report), capped like the report's lists."""
-    return None if names is None else capped_names(sorted(set(names)), MAX_KERNEL_NAMES)
+def _kernel_counts(names: list[str] | None) -> dict[str, int] | None:
+    """Launches per device kernel name in one forward, for the foreign-kernel check (autotuning benchmarks
+    every config many times on the first call: the full list outgrew the report), capped like the report's
+    tables."""
+    if names is None:
+        return None
+    counts: dict[str, int] = {}
+    for n in names:
+        counts[n] = counts.get(n, 0) + 1
+    return capped_counts(counts, MAX_KERNEL_NAMES)
 
 
 def run_candidate(rfd: int, wfd: int, device: str, max_payload: int) -> None:

@@ -14,7 +14,8 @@ the candidate's Triton kernels did the work is decided here, from what actually 
 * Under the Triton interpreter the recorder is suspended only inside the interpreter's own argument
   marshalling (host copies in and out), never while the kernel body runs: a tensor smuggled into a jit
   body as a constexpr and used with torch ops is recorded like any other.
-* `LaunchCounter` counts launches of `@triton.jit` functions defined in the candidate module.
+* `LaunchCounter` counts launches of `@triton.jit` functions defined in the candidate module, per compiled
+  kernel name, so that on CUDA every device kernel the profiler saw can be matched launch for launch.
 * `initiator` tells whose code asked for something: the candidate's or torch/triton/the harness's.
 
 The audit-hook policy armed before candidate code is loaded, the frozen modules and the operator-registry
@@ -192,7 +193,9 @@ class LaunchCounter:
 
     def __init__(self, rec: OpRecorder) -> None:
         self.count = 0
-        self.names: set[str] = set()
+        # launches per compiled kernel name; the foreign-kernel check compares counts, not names, so a
+        # kernel named like a vendor library's (or renamed after compiling) cannot vouch for one
+        self.by_name: dict[str, int] = {}
         self.failed_in_kernel = False  # an exception escaped a candidate kernel launch (build/JIT errors)
         self.rec = rec
         self._install()
@@ -229,30 +232,58 @@ class LaunchCounter:
                     raise
                 if mine and not warmup and programs and programs[-1] > 0:
                     counter.count += 1
-                    counter.names.add(getattr(fn, "__name__", "?"))
+                    name = _compiled_name(self, out, fn)
+                    counter.by_name[name] = counter.by_name.get(name, 0) + 1
                 return out
 
             cls.run = run
 
 
-def _grid_probe(grid: Any, programs: list[int]) -> Any:
-    """Record how many programs a launch's grid asks for (a callable grid is wrapped, not called twice)."""
+def _compiled_name(jit: Any, out: Any, fn: Any) -> str:
+    """The name the device knows a launched kernel by: the compiled kernel's own (Triton names it after
+    `repr`/the function, not necessarily `fn.__name__`), else the JIT function's."""
+    name = getattr(getattr(out, "metadata", None), "name", None)
+    if type(name) is not str:
+        name = getattr(jit, "__name__", None)
+    if type(name) is not str:
+        name = getattr(fn, "__name__", "?")
+    return name if type(name) is str else "?"
 
-    def size(g: Any) -> int:
+
+def _plain_grid(g: Any) -> tuple[int, ...]:
+    """A grid as a plain tuple of plain ints: what is counted is exactly what Triton is handed (a tuple
+    subclass could iterate as (1,) for the count and index as (0,) for the launch: counted, never run)."""
+    import operator
+
+    if isinstance(g, tuple):
+        items = [tuple.__getitem__(g, i) for i in range(tuple.__len__(g))]
+    elif isinstance(g, list):
+        items = [list.__getitem__(g, i) for i in range(list.__len__(g))]
+    else:
+        items = [g]
+    return tuple(int.__int__(operator.index(d)) for d in items)  # int.__int__: an exact int, whatever __int__ says
+
+
+def _grid_probe(grid: Any, programs: list[int]) -> Any:
+    """Record how many programs a launch's grid asks for (a callable grid is wrapped, not called twice)
+    and hand Triton the very grid that was counted."""
+
+    def size(g: tuple[int, ...]) -> int:
         n = 1
-        for d in tuple(g) if isinstance(g, (tuple, list)) else (g,):
-            n *= int(d)
+        for d in g:
+            n *= d
         return n
 
     if callable(grid):
         def probe(meta: Any) -> Any:
-            g = grid(meta)
+            g = _plain_grid(grid(meta))
             programs.append(size(g))
             return g
 
         return probe
-    programs.append(size(grid))
-    return grid
+    g = _plain_grid(grid)
+    programs.append(size(g))
+    return g
 
 
 def check_kernel_args(args: tuple, kwargs: dict[str, Any]) -> None:

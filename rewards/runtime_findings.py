@@ -15,12 +15,16 @@ _ALLOWED_DEVICE_KERNELS = ("FillFunctor", "copy_kernel", "CopyFunctor", "direct_
                            "CatArrayBatchedCopy", "elementwise_kernel_with_index", "arange")
 
 
-def capped_names(names: list[str], limit: int) -> list[str]:
-    """`names` cut to `limit`, plus a name no kernel has standing for the rest: the foreign-kernel check then
-    sees something unaccounted for in a cut list, never nothing (the report's lists are trimmed, not dropped)."""
-    if len(names) <= limit:
-        return names
-    return names[:limit] + [f"{_CUT_MARK}{len(names) - limit} more>"]
+def capped_counts(counts: dict[str, int], limit: int) -> dict[str, int]:
+    """Launch counts by kernel name, cut to `limit` names, plus a name no kernel has standing for the rest
+    (with their launches): the foreign-kernel check then sees something unaccounted for in a cut table,
+    never nothing (the report's tables are trimmed, not dropped)."""
+    if len(counts) <= limit:
+        return counts
+    names = sorted(counts)
+    kept = {n: counts[n] for n in names[:limit]}
+    kept[f"{_CUT_MARK}{len(names) - limit} more>"] = sum(counts[n] for n in names[limit:])
+    return kept
 
 
 _CUT_MARK = "<cut: "
@@ -55,12 +59,9 @@ def runtime_findings(trials: list[dict[str, Any]], device: str = "cpu", ready: d
         add("threads_streams", f"{threads} Python threads were running during forward; work must happen in forward, in kernels")
     if device == "cuda":
         for t in trials:
-            # A cut marker is nobody's kernel: two lists cut to the same length carry the same marker text,
-            # and a candidate kernel may be named like one; neither may vouch for a device kernel.
-            mine = {k for k in (t.get("kernel_names") or []) if not str(k).startswith(_CUT_MARK)}
-            foreign = [k for k in (t.get("device_kernels") or []) if not _allowed_device_kernel(k, mine)]
+            foreign = _foreign_kernels(t.get("kernel_launches"), t.get("device_kernels"))
             if foreign:
-                add("torch_compute_fallback", f"device kernels not written by the candidate ran: {sorted(set(foreign))[:5]}")
+                add("torch_compute_fallback", f"device kernels not written by the candidate ran: {foreign[:5]}")
                 break
     launches = [int(t.get("launches") or 0) for t in trials]
     if not launches or not all(launches):
@@ -68,7 +69,21 @@ def runtime_findings(trials: list[dict[str, Any]], device: str = "cpu", ready: d
     return out
 
 
-def _allowed_device_kernel(name: str, mine: set[str]) -> bool:
-    if name in mine:  # Triton names a compiled kernel exactly after its Python function
-        return True
-    return any(f in name for f in _ALLOWED_DEVICE_KERNELS)
+def _foreign_kernels(launched: Any, seen: Any) -> list[str]:
+    """Device kernels of one forward that the candidate's own launches do not account for, launch for launch.
+
+    Each counted launch of a candidate kernel is one device kernel under its compiled name, so a device
+    kernel seen more often than the candidate launched that name ran for someone else: a cuBLAS kernel
+    is caught even when the candidate names a Triton kernel exactly like it (names are identifiers Triton
+    accepts, and vendor kernels have such names too). A cut marker is nobody's kernel: two tables cut alike
+    carry the same marker text, and a candidate kernel may be named like one; neither vouches for anything.
+    A table that is not a name -> count mapping vouches for nothing either."""
+    mine = {str(k): int(v) for k, v in (launched.items() if isinstance(launched, dict) else ())
+            if not str(k).startswith(_CUT_MARK) and isinstance(v, int)}
+    foreign = []
+    for name, n in sorted(seen.items() if isinstance(seen, dict) else ()):
+        if any(f in str(name) for f in _ALLOWED_DEVICE_KERNELS):
+            continue
+        if not isinstance(n, int) or n > mine.get(str(name), 0):
+            foreign.append(str(name))
+    return foreign

@@ -25,7 +25,7 @@ import torch
 
 from rewards import cgroups, channel, isolation
 from rewards.isolation import Limits
-from rewards.runtime_findings import capped_names
+from rewards.runtime_findings import capped_counts
 
 REPORT_LIMIT = 48 * 1024  # the report pipe is read after exit: stay below the pipe buffer
 MAX_PAYLOAD = 1 << 34
@@ -33,7 +33,7 @@ MAX_PAYLOAD = 1 << 34
 
 def _cap(report: dict[str, Any]) -> bytes:
     """The report as JSON of at most REPORT_LIMIT bytes, and always whole JSON (a cut-off report reads as
-    no report, and the reason with it). The log and the per-trial name lists are trimmed (a cut list ends in
+    no report, and the reason with it). The log and the per-trial kernel tables are trimmed (a cut table ends in
     a name no kernel has, so the foreign-kernel check fails closed); evidence is never dropped."""
     data = json.dumps(report).encode()
     if len(data) <= REPORT_LIMIT:
@@ -43,9 +43,9 @@ def _cap(report: dict[str, Any]) -> bytes:
         ops = t.get("ops") or {}
         if isinstance(ops, dict):
             ops["forbidden"] = dict(list((ops.get("forbidden") or {}).items())[:20])
-        for key in ("kernel_names", "device_kernels"):
-            if isinstance(t.get(key), list):
-                t[key] = capped_names(t[key], 64)
+        for key in ("kernel_launches", "device_kernels"):
+            if isinstance(t.get(key), dict):
+                t[key] = capped_counts(t[key], 64)
     data = json.dumps(report).encode()
     if len(data) <= REPORT_LIMIT:
         return data
@@ -142,7 +142,7 @@ class Supervisor:
                     posts.append(got["post_inputs"])
                 except Exception as e:
                     return {"status": "crashed", "log": f"candidate process sent unreadable outputs ({type(e).__name__})"}
-                trials.append({k: head.get(k) for k in ("launches", "kernel_names", "device_kernels", "ops", "threads", "denied")})
+                trials.append({k: head.get(k) for k in ("launches", "kernel_launches", "device_kernels", "ops", "threads", "denied")})
             timing, timed_out = self._time(wfd, rfd, data, trials, limit)
             channel.send(wfd, {"op": "exit"})
         except channel.ChannelError as e:

@@ -97,3 +97,52 @@ def test_hidden_torch_compute_is_caught_on_cuda(engine):
     r = engine.verify(ref, HIDDEN_TORCH)
     assert r.status is Status.RULE_VIOLATION and not r.correct, r.summary()
     assert any(f.rule == "torch_compute_fallback" for f in r.rule_findings)
+
+
+NAMED_LIKE_TORCH = '''
+import torch
+import torch.nn as nn
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def move_data(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    m = offs < n
+    tl.store(out_ptr + offs, tl.load(x_ptr + offs, mask=m), mask=m)
+
+
+move_data.fn.__name__ = {name!r}
+
+
+class ModelNew(nn.Module):
+    def forward(self, a, b):
+        y = torch.matmul(a, b)
+        out = torch.empty_like(y)
+        move_data[(triton.cdiv(y.numel(), 256),)](y, out, y.numel(), BLOCK=256)
+        return out
+'''
+
+
+def test_a_kernel_named_like_torchs_does_not_vouch_for_it():
+    """The device-kernel layer on its own (static rules off): a Triton kernel whose Python name is set to
+    the name of the GEMM kernel torch runs must not make that GEMM the candidate's. Launch counts per
+    compiled name decide, not a writable name."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    a, b = torch.randn(32, 48, device="cuda"), torch.randn(48, 40, device="cuda")
+    torch.matmul(a, b)
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        torch.matmul(a, b)
+        torch.cuda.synchronize()
+    gemm = [e.name for e in prof.events() if str(e.device_type).endswith("CUDA")]
+    assert gemm, "the profiler saw no GEMM kernel"
+    ref = (HERE / "tasks" / "matmul.py").read_text()
+    with Engine(VerifyConfig(device="cuda", workers=1, trials=2, timeout_s=120, strict_rules=False)) as eng:
+        r = eng.verify(ref, NAMED_LIKE_TORCH.format(name=gemm[0]))
+    assert not r.correct, r.summary()
+    messages = [f.message for f in r.rule_findings]
+    assert any("not written by the candidate" in m for m in messages), messages

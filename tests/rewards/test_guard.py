@@ -192,3 +192,46 @@ def test_subprocess_probes_by_torch_on_cuda_are_refused_without_blame() -> None:
     with pytest.raises(PermissionError):
         _call_as("torch.utils.cpp_extension", spawn(cpu, ["which", "nvcc"]))
     assert cpu.denied["subprocess.Popen"] == 1
+
+
+class _LyingGrid(tuple):
+    """Iterates as one program, indexes (as Triton's launcher does) as none."""
+
+    def __iter__(self):  # noqa: ANN204
+        return iter((1,))
+
+
+class _LyingInt(int):
+    def __int__(self) -> int:
+        return 4
+
+
+def test_the_counted_grid_is_the_launched_grid() -> None:
+    """Red team: a grid whose iteration and indexing disagree was counted as a launch of one program while
+    Triton launched none; every counted launch must be a device kernel (the foreign-kernel check counts)."""
+    from rewards.guard import _grid_probe
+
+    programs: list[int] = []
+    g = _grid_probe(_LyingGrid((0,)), programs)
+    assert type(g) is tuple and g == (0,) and programs == [0]
+    probe = _grid_probe(lambda meta: _LyingGrid((0, 3)), programs)
+    g = probe({"BLOCK": 4})
+    assert type(g) is tuple and g == (0, 3) and programs[-1] == 0
+    g = _grid_probe([_LyingInt(0), 2], programs)
+    assert g == (0, 2) and all(type(d) is int for d in g) and programs[-1] == 0
+    assert _grid_probe(torch.tensor(3), programs) == (3,) and programs[-1] == 3
+    with pytest.raises(TypeError):
+        _grid_probe((2.5,), programs)  # Triton takes no float grid either
+
+
+def test_a_launch_is_named_as_the_device_knows_it() -> None:
+    from types import SimpleNamespace
+
+    from rewards.guard import _compiled_name
+
+    def k() -> None: ...
+
+    compiled = SimpleNamespace(metadata=SimpleNamespace(name="k_repr"))
+    assert _compiled_name(SimpleNamespace(__name__="k"), compiled, k) == "k_repr"
+    assert _compiled_name(SimpleNamespace(__name__="k_jit"), None, k) == "k_jit"
+    assert _compiled_name(object(), None, k) == "k"

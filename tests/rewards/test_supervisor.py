@@ -1,10 +1,11 @@
-"""The candidate supervisor's report: always whole JSON under the pipe's size, never evidence dropped."""
+"""The candidate supervisor's report: always whole JSON under the pipe's size, never evidence dropped; and the
+foreign-kernel check it feeds on CUDA."""
 
 from __future__ import annotations
 
 import json
 
-from rewards.child import MAX_KERNEL_NAMES, _kernel_set
+from rewards.child import MAX_KERNEL_NAMES, _kernel_counts
 from rewards.runtime_findings import runtime_findings
 from rewards.supervisor import REPORT_LIMIT, _cap
 
@@ -12,25 +13,47 @@ from rewards.supervisor import REPORT_LIMIT, _cap
 def test_autotune_sized_kernel_lists_stay_a_whole_report() -> None:
     # autotuning benchmarks each config ~100 times on the first call: thousands of profiler events
     names = [f"kernel_{i % 3}" for i in range(20000)] + [f"helper_{i}" for i in range(3000)]
-    trial = {"launches": 300, "kernel_names": ["kernel_0", "kernel_1", "kernel_2"], "device_kernels": _kernel_set(names),
-             "ops": {"forbidden": {}}, "threads": 1, "denied": {}}
-    assert len(trial["device_kernels"]) == MAX_KERNEL_NAMES + 1 and trial["device_kernels"][-1].startswith("<")
+    trial = {"launches": 300, "kernel_launches": {"kernel_0": 6667, "kernel_1": 6667, "kernel_2": 6666},
+             "device_kernels": _kernel_counts(names), "ops": {"forbidden": {}}, "threads": 1, "denied": {}}
+    assert len(trial["device_kernels"]) == MAX_KERNEL_NAMES + 1
+    assert list(trial["device_kernels"])[-1].startswith("<") and sum(trial["device_kernels"].values()) == len(names)
     data = _cap({"status": "ran", "trials": [trial], "log": "x" * 100_000})
     assert len(data) <= REPORT_LIMIT
     report = json.loads(data)
     kept = report["trials"][0]["device_kernels"]
-    assert kept[-1].startswith("<") and len(kept) == 65
+    assert list(kept)[-1].startswith("<") and len(kept) == 65
     # the cut list is not read as "nothing foreign ran": the sentinel is no kernel of the candidate's
     findings = runtime_findings(report["trials"], device="cuda")
     assert any("not written by the candidate" in f["message"] for f in findings)
 
 
-def test_distinct_kernels_are_reported_once() -> None:
-    assert _kernel_set(["k", "k", "FillFunctor", "k"]) == ["FillFunctor", "k"]
-    assert _kernel_set(None) is None
-    findings = runtime_findings([{"launches": 200, "kernel_names": ["k"], "device_kernels": _kernel_set(["k"] * 200),
-                                  "ops": {}, "threads": 1}], device="cuda")
-    assert findings == []
+def _trial(mine: dict[str, int], device: dict[str, int]) -> dict:
+    return {"launches": 1, "kernel_launches": mine, "device_kernels": device, "ops": {}, "threads": 1}
+
+
+def test_device_kernels_are_counted_per_name() -> None:
+    assert _kernel_counts(["k", "k", "FillFunctor", "k"]) == {"k": 3, "FillFunctor": 1}
+    assert _kernel_counts(None) is None
+    # an autotuned kernel: every benchmark launch is the candidate's own, launch for launch
+    assert runtime_findings([_trial({"k": 200}, _kernel_counts(["k"] * 200 + ["FillFunctor_x"] * 9))], device="cuda") == []
+
+
+def _foreign(mine: dict[str, int], device: dict[str, int]) -> bool:
+    return any("not written by the candidate" in f["message"] for f in runtime_findings([_trial(mine, device)], device="cuda"))
+
+
+def test_a_kernel_named_like_a_vendor_kernel_does_not_vouch_for_it() -> None:
+    """Red team: Triton accepts any identifier as a kernel's name (`repr=` or `__name__`), and cuBLAS
+    kernels have identifier names; a name match alone let a Triton kernel vouch for the GEMM torch ran."""
+    gemm = "ampere_sgemm_32x32_sliced1x4_nn"
+    assert _foreign({gemm: 1}, {gemm: 2})
+    assert not _foreign({gemm: 2}, {gemm: 2})
+    # renamed after compiling: the device knows it by its old name, which nothing accounts for
+    torch_kernel = "void at::native::vectorized_elementwise_kernel<4, at::native::AddFunctor<float>>"
+    assert _foreign({torch_kernel: 1}, {"move_data": 1, torch_kernel: 1})
+    # a table that is not name -> count vouches for nothing
+    assert _foreign(["move_data"], {"move_data": 1})  # type: ignore[arg-type]
+    assert _foreign({"move_data": "9"}, {"move_data": 1})  # type: ignore[dict-item]
 
 
 def test_a_report_too_large_to_trim_fails_closed() -> None:
@@ -44,16 +67,16 @@ def test_cut_markers_never_vouch_for_a_foreign_kernel() -> None:
     """Red team: both name lists cut to the same length end in the same marker text; a candidate that pads
     its own kernel names to the device list's length must not have the marker count as its own kernel
     (a torch kernel past the cut would vanish from the foreign-kernel check)."""
-    mine = [f"candidate_kernel_{i:03d}_" + "x" * 40 for i in range(200)]
-    device = sorted(mine + ["void at::native::vectorized_elementwise_kernel<add>"])
-    trial = {"launches": 200, "kernel_names": mine + ["zz_warm"], "device_kernels": device,
+    mine = {f"candidate_kernel_{i:03d}_" + "x" * 40: 1 for i in range(200)}
+    device = {**mine, "void at::native::vectorized_elementwise_kernel<add>": 1}
+    trial = {"launches": 201, "kernel_launches": {**mine, "zz_warm": 1}, "device_kernels": device,
              "ops": {"forbidden": {}}, "threads": 1, "denied": {}}
-    report = json.loads(_cap({"status": "ran", "trials": [dict(trial) for _ in range(5)], "log": ""}))
+    report = json.loads(_cap({"status": "ran", "trials": [json.loads(json.dumps(trial)) for _ in range(5)], "log": ""}))
     cut = report["trials"][0]
-    assert len(cut["kernel_names"]) == len(cut["device_kernels"]) == 65
-    assert cut["kernel_names"][-1] == cut["device_kernels"][-1]  # the collision the check must survive
+    assert len(cut["kernel_launches"]) == len(cut["device_kernels"]) == 65
+    assert list(cut["kernel_launches"])[-1] == list(cut["device_kernels"])[-1]  # the collision the check must survive
+    assert cut["kernel_launches"][list(cut["kernel_launches"])[-1]] >= cut["device_kernels"][list(cut["device_kernels"])[-1]]
     findings = runtime_findings(report["trials"], device="cuda")
     assert any("not written by the candidate" in f["message"] for f in findings)
     # nor a kernel the candidate names like a marker
-    named = {"launches": 1, "kernel_names": ["<cut: 1 more>"], "device_kernels": ["<cut: 1 more>"], "ops": {}, "threads": 1}
-    assert runtime_findings([named], device="cuda")
+    assert _foreign({"<cut: 1 more>": 5}, {"<cut: 1 more>": 1})

@@ -93,6 +93,8 @@ def candidate_outcome(report: dict[str, Any] | None, wait_status: int, log: str,
 def judged_result(partial: dict[str, Any], judged: dict[str, Any], cfg: dict[str, Any], *, trials: int,
                   ref_ms: float | None, ref_compiled_ms: float | None, nondeterministic: str | None) -> dict[str, Any]:
     """The verdict of a candidate that ran, once the reference judged its outputs; speedup only if trustworthy."""
+    if judged.get("judge_error"):
+        return {"status": "infra_error", "log": str(judged["judge_error"]) + ("\n" + partial["log"] if partial["log"] else "")}
     ok = bool(judged.get("ok"))
     res: dict[str, Any] = {"status": "ok" if ok else "mismatch", "correct": ok, "trials": trials,
                            "max_abs_err": num(judged.get("max_abs_err")), "kernel_launches": partial["kernel_launches"],

@@ -31,6 +31,7 @@ class VerifyConfig:
     rtol: float | None = field(default=None, metadata={"help": "Relative tolerance; None picks by dtype."})
     memory_mb: int = field(default=8192, metadata={"help": "Address-space growth allowed to one candidate process (MiB)."})
     cpu_time_s: int | None = field(default=None, metadata={"help": "CPU-seconds limit per child; None derives it from timeout_s."})
+    task_memory_mb: int | None = field(default=None, metadata={"help": "Ceiling of the task-sized caps (MiB): the reference process's memory, and a candidate's when its task's inputs and outputs need more than memory_mb. None: a quarter of physical memory, at least memory_mb."})
     max_file_mb: int = field(default=256, metadata={"help": "Largest file a candidate may write (MiB)."})
     max_procs: int = field(default=512, metadata={"help": "Process/thread limit of the sandbox user, shared by all running candidates (fork storms stop here; CUDA and Triton need a few threads each)."})
     time_gpu: bool = field(default=True, metadata={"help": "On CUDA, time reference and candidate and report speedup."})
@@ -55,6 +56,8 @@ class VerifyConfig:
             raise ValueError("workers must be >= 1")
         if self.memory_mb < 256:
             raise ValueError("memory_mb must be >= 256")
+        if self.task_memory_mb is not None and self.task_memory_mb < self.memory_mb:
+            raise ValueError("task_memory_mb must be >= memory_mb")
 
     def resolved_device(self) -> str:
         """'cuda' or 'cpu'. Probes CUDA without initialising it in this process."""

@@ -23,8 +23,12 @@ def reference_main(gdir: str, seed: int, trials: int, cfg: dict[str, Any], req_r
         ref_ms, method = ref.time_reference(cfg["timing_warmup"], cfg["timing_reps"], lock_dir)
         if cfg.get("compile_baseline"):
             compiled_ms = ref.time_compiled_reference(cfg["timing_warmup"], cfg["timing_reps"], lock_dir)
+    import resource
+
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024  # KiB on Linux
     os.write(resp_w, (json.dumps({"event": "ready", "ref_ms": ref_ms, "timing_method": method,
-                                  "ref_compiled_ms": compiled_ms, "nondeterministic": ref.nondeterministic}) + "\n").encode())
+                                  "ref_compiled_ms": compiled_ms, "nondeterministic": ref.nondeterministic,
+                                  "candidate_mb": ref.candidate_bytes >> 20, "peak_mb": peak_mb}) + "\n").encode())
     buf = b""
     while True:
         data = os.read(req_r, 1 << 16)

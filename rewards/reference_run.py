@@ -40,6 +40,27 @@ def _nbytes(obj: Any) -> int:
     return 64
 
 
+def _draw(mod: Any, device: str, seed: int) -> list[Any]:
+    """One trial's inputs from `seed`, drawn on the task's device: a KernelBench-sized draw takes seconds
+    per gigabyte on one CPU thread and milliseconds on a GPU. A `get_inputs` that cannot run there (a CPU
+    generator of its own, say) draws on the CPU as written."""
+    if device != "cpu":
+        try:
+            torch.manual_seed(seed)
+            with torch.device(device):
+                return list(mod.get_inputs())
+        except Exception:
+            pass
+    torch.manual_seed(seed)
+    return list(mod.get_inputs())
+
+
+def _out_of_memory(e: BaseException) -> bool:
+    msg = str(e)
+    return isinstance(e, MemoryError) or (isinstance(e, RuntimeError) and (
+        "can't allocate memory" in msg or "out of memory" in msg.lower() or "Cannot allocate memory" in msg))
+
+
 def _scribble(device: str) -> None:
     """Fill freed memory with NaN so a reference that reads uninitialised memory shows it on rerun."""
     try:
@@ -71,8 +92,7 @@ class ReferenceRun:
         # with respect to them are judged as outputs too (`rewards.child.input_grads`).
         self.grad_idx: list[int] = []
         for t in range(trials):
-            torch.manual_seed(secrets.randbits(62))  # secret: nothing the candidate sees predicts it
-            raw = list(mod.get_inputs())
+            raw = _draw(mod, device, secrets.randbits(62))  # secret: nothing the candidate sees predicts it
             if t == 0:
                 self.grad_idx = [i for i, x in enumerate(raw) if isinstance(x, torch.Tensor) and x.requires_grad
                                  and x.is_floating_point()]
@@ -82,8 +102,7 @@ class ReferenceRun:
         self.timing_inputs: list[Any] | None = None
         self.timing_output: list[Any] | None = None
         if device == "cuda":
-            torch.manual_seed(secrets.randbits(62))
-            self.timing_inputs = _clone_cpu(list(mod.get_inputs()))
+            self.timing_inputs = _clone_cpu(_draw(mod, device, secrets.randbits(62)))
         path = os.path.join(group_dir, INPUTS_FILE)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)  # supervisors only
         for inp in self.inputs:
@@ -99,9 +118,13 @@ class ReferenceRun:
         cand_init = list(init_inputs) + list(getattr(mod, "get_candidate_init_inputs", lambda: [])())
         # What one trial's honest answer weighs: supervisors refuse frames far larger than that.
         trial_bytes = max(_nbytes(o) + _nbytes(p) for o, p in zip(self.outputs, self.post_inputs, strict=True))
+        state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        # What a candidate holds at once (its weights, one trial's inputs and outputs): the zygote sizes the
+        # candidate's memory cap by it.
+        self.candidate_bytes = trial_bytes + _nbytes(list(state.values())) + _nbytes(self.inputs[0] if self.inputs else [])
         with os.fdopen(fd, "wb") as f:
             torch.save({"init_inputs": _clone_cpu(cand_init),
-                        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                        "state_dict": state,
                         "inputs": self.inputs, "seed": seed, "trial_bytes": trial_bytes, "grad_inputs": self.grad_idx,
                         "timing_inputs": self.timing_inputs}, f)
 
@@ -154,10 +177,15 @@ class ReferenceRun:
             return None
 
     def judge(self, outputs_path: str, sha256: str | None, atol: float | None, rtol: float | None) -> dict[str, Any]:
-        """Compare a candidate's outputs. Any failure here is that candidate's verdict, never the group's."""
+        """Compare a candidate's outputs. Any failure here is that candidate's verdict, never the group's,
+        except the judge's own want of memory: that says nothing about the candidate (an honest answer to a
+        large task was scored a mismatch), so it is the judge's error, with the knob that mends it."""
         try:
             return self._judge(outputs_path, sha256, atol, rtol)
         except Exception as e:
+            if _out_of_memory(e):
+                return {"ok": False, "max_abs_err": None, "judge_error": "the judge ran out of memory comparing the "
+                        f"outputs ({type(e).__name__}); raise VerifyConfig.task_memory_mb or run fewer workers"}
             return {"ok": False, "max_abs_err": None, "reason": f"candidate outputs could not be compared ({type(e).__name__}: {str(e)[:300]})"}
 
     def _judge(self, outputs_path: str, sha256: str | None, atol: float | None, rtol: float | None) -> dict[str, Any]:

@@ -59,6 +59,8 @@ class Group:
     judging: deque = field(default_factory=deque)  # (cid, partial result) awaiting the reference's judgement
     failed: str | None = None
     time_killed: bool = False  # the zygote killed its reference at twice the time limit
+    cand_mb: int = 0  # this task's candidate memory cap (task-sized), known once the reference is ready
+    task_mb: int = 0  # what one of its candidates holds at once (weights, a trial's inputs and outputs)
 
 
 @dataclass
@@ -73,6 +75,37 @@ class Cand:
     timed_out: bool = False
 
 
+def task_memory_ceiling(cfg: dict[str, Any]) -> int:
+    """The most a task-sized cap may grow to (MiB): `task_memory_mb`, else a quarter of physical memory,
+    never below the candidate cap `memory_mb`."""
+    if cfg.get("task_memory_mb"):
+        return max(int(cfg["task_memory_mb"]), int(cfg["memory_mb"]))
+    try:
+        phys = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") >> 20
+    except (ValueError, OSError):
+        phys = 0
+    return max(int(cfg["memory_mb"]), phys // 4)
+
+
+def candidate_memory_mb(memory_mb: int, ceiling_mb: int, task_mb: int) -> int:
+    """A candidate's memory cap: `memory_mb` of its own, plus room for four copies of what its task hands it
+    and asks back at once (the pipe frame, the decoded tensors, their device copy, its outputs), up to the
+    ceiling. A small task keeps `memory_mb`; a KernelBench-sized one is not killed for holding its inputs."""
+    return min(ceiling_mb, memory_mb + 4 * max(0, task_mb))
+
+
+def available_memory_mb() -> int | None:
+    """MemAvailable of /proc/meminfo in MiB, None where there is none (no throttling then)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) >> 10
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 class Zygote:
     def __init__(self, cfg: dict[str, Any]) -> None:
         self.cfg = cfg
@@ -80,6 +113,8 @@ class Zygote:
         self.workers: int = cfg["workers"]
         self.timeout: float = cfg["timeout_s"]
         self.limits = Limits(cfg["memory_mb"], cfg["cpu_time_s"], cfg["max_file_mb"], cfg["max_procs"])
+        self.ceiling_mb = task_memory_ceiling(cfg)
+        self.ref_peak_mb = 0  # the largest reference seen: what starting one more may cost the host
         self.base, self.lock_dir = dirs.create_base()
         self.groups: dict[str, Group] = {}
         self.queue: deque[str] = deque()  # gids waiting for a reference process
@@ -184,8 +219,10 @@ class Zygote:
                 os.chdir(g.dir)
                 # The reference writes the trial inputs file, which holds what its own memory held: its file cap
                 # is its memory cap (a GPU-sized task's inputs outgrow the candidate's file cap many times).
-                lim = Limits(self.limits.memory_mb, self.limits.cpu_time_s * 20,
-                             max(self.limits.max_file_mb, self.limits.memory_mb), self.limits.max_procs)
+                # Trusted benchmark code: capped by the task-sized ceiling, not by the candidate's cap (a
+                # KernelBench reference holds three trials of inputs, outputs and inputs after the call).
+                lim = Limits(self.ceiling_mb, self.limits.cpu_time_s * 20,
+                             max(self.limits.max_file_mb, self.ceiling_mb), self.limits.max_procs)
                 isolation.apply_limits(lim, drop_to_nobody=False)
                 code = reference_main(g.dir, g.seed, g.trials, self.cfg, req_r, resp_w, self.lock_dir)
             except BaseException:
@@ -213,6 +250,9 @@ class Zygote:
                 g.ref_ms, g.timing_method = msg.get("ref_ms"), msg.get("timing_method")
                 g.ref_compiled_ms = num(msg.get("ref_compiled_ms"))
                 g.nondeterministic = msg.get("nondeterministic")
+                g.task_mb = int(msg.get("candidate_mb") or 0)
+                g.cand_mb = candidate_memory_mb(self.limits.memory_mb, self.ceiling_mb, g.task_mb)
+                self.ref_peak_mb = max(self.ref_peak_mb, int(msg.get("peak_mb") or 0))
             elif msg.get("event") == "judged":
                 cid, partial = g.judging.popleft()
                 dirs.remove_file(os.path.join(g.dir, partial.pop("out_name")))
@@ -240,7 +280,9 @@ class Zygote:
         if self.device == "cuda":
             lock_fd = dirs.open_gpu_lock(self.lock_dir)
         # per-candidate caps over its whole tree: memory, and processes (the uid-wide RLIMIT_NPROC is shared)
-        cg_dirs = (self.cgroups.create(name + "-" + g.gid, self.limits.memory_mb << 20, min(128, self.limits.max_procs))
+        limits = Limits(g.cand_mb or self.limits.memory_mb, self.limits.cpu_time_s, self.limits.max_file_mb,
+                        self.limits.max_procs)
+        cg_dirs = (self.cgroups.create(name + "-" + g.gid, limits.memory_mb << 20, min(128, self.limits.max_procs))
                    if self.cgroups.available else [])
         out_name = new_output_name()
         pid = os.fork()
@@ -255,7 +297,7 @@ class Zygote:
                 isolation.close_fds(keep=tuple(fd for fd in (report_w, gdir_fd, lock_fd) if fd is not None))
                 isolation.scrub_env(cdir, self.device == "cpu")
                 sup = Supervisor(self.cfg, gdir_fd, out_name, report_w, lock_fd, cg_dirs)
-                rc = sup.run(code, self.limits, self.drop)
+                rc = sup.run(code, limits, self.drop)
             except BaseException:
                 import traceback
 
@@ -295,13 +337,22 @@ class Zygote:
         os.write(g.req_w, (json.dumps(req) + "\n").encode())
 
     # ----------------------------------------------------------------- loop
+    def room_for(self, need_mb: int) -> bool:
+        """Whether the host has `need_mb` to spare, or nothing of ours runs (then waiting frees nothing):
+        sized by the task, so sixteen KernelBench-sized processes do not start at once into the OOM killer."""
+        if self.busy() == 0:
+            return True
+        avail = available_memory_mb()
+        return avail is None or avail >= need_mb
+
     def schedule(self) -> None:
         for g in list(self.groups.values()):
-            while g.ready and g.pending and self.busy() < self.workers:
+            while g.ready and g.pending and self.busy() < self.workers and self.room_for(256 + 4 * g.task_mb):
                 cid, code = g.pending.popleft()
                 self.start_candidate(g, cid, code)
         open_refs = sum(1 for g in self.groups.values() if g.ref_pid)
-        while self.queue and self.busy() < self.workers and open_refs < 4 * self.workers:
+        while self.queue and self.busy() < self.workers and open_refs < 4 * self.workers \
+                and self.room_for(max(512, self.ref_peak_mb)):
             g = self.groups.get(self.queue.popleft())
             if g is not None:
                 self.start_reference(g)

@@ -47,7 +47,9 @@ fi
 if [ "$MODE" = judge ]; then
   # Seen on one H200 (16 cores, 2026-11-27): gpu_tests ~31 s, adversarial ~90 s, TritonBench-G 119/184 files in
   # 180 s (so ~280 s for all), KernelBench level 1 50/100 in 120 s before the reference could hold its inputs.
-  # Each section's limit is its own; the device tool gives 10 minutes a command: SKIP what does not fit.
+  # Each section's limit is its own; the device tool gives 10 minutes a command: SKIP what does not fit, e.g.
+  # call 1: SKIP="selfcheck_tbg" (gpu_tests + adversarial + KernelBench, ~7.5 min); call 2: SKIP="gpu_tests
+  # adversarial selfcheck_kb1" (TritonBench-G, ~5 min).
   B="${2:-.gpu/bench}"
   DEV="${DEVICE:-cuda}"  # DEVICE=cpu dry-runs the whole script here before device time is spent
   LIM=${LIMIT:+--limit $LIMIT}
@@ -65,8 +67,10 @@ if [ "$MODE" = judge ]; then
   # ADV_CASES=name,name: a few adversarial cases again (after a fix), without the whole suite
   [ -n "${ADV_CASES:-}" ] && section adversarial_focus "${T_ADV_FOCUS:-45}" "${ADV[@]}" TF_ADV_CASES="$ADV_CASES" \
     $PY -m pytest -q tests/rewards/test_adversarial.py -k test_adversarial_case --tb=short -rf -p no:cacheprovider
-  section selfcheck_kb1 "${T_KB1:-120}" $TF eval selfcheck --suite "kernelbench:$B/KernelBench:1" --device "$DEV" \
-    --verify_workers "$W" $LIM --out "$LOGS/selfcheck_kb1"
+  # KernelBench level 1 at its real sizes (median 4 GiB of inputs + outputs a task, 31 tasks above 8 GiB): fewer
+  # workers than cores, the caps sized by each task (`task_memory_mb`: a quarter of host memory by default)
+  section selfcheck_kb1 "${T_KB1:-240}" $TF eval selfcheck --suite "kernelbench:$B/KernelBench:1" --device "$DEV" \
+    --verify_workers "${KB_WORKERS:-4}" $LIM --out "$LOGS/selfcheck_kb1"
   section selfcheck_tbg "${T_TBG:-300}" $TF eval selfcheck --suite "tritonbench-g:$B/TritonBench" --device "$DEV" \
     --verify_workers "$W" $LIM --out "$LOGS/selfcheck_tbg"
   [ -n "${BENCH:-}" ] && section bench_verify "${T_BENCH:-25}" $TF bench verify --device "$DEV" --verify_workers "$W" --n 100 --verify_trials 3

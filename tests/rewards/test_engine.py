@@ -136,3 +136,70 @@ def test_a_reference_killed_for_time_says_so() -> None:
         r = eng.verify(SLOW_REFERENCE, (CANDS / "relu_ok.py").read_text())
     assert r.status is Status.INFRA_ERROR and not r.correct, r.summary()
     assert "reference process ran past twice the time limit (2 s) and was killed" in r.log, r.log
+
+
+BIG_RELU = '''
+import torch
+import torch.nn as nn
+
+
+class Model(nn.Module):
+    def forward(self, x):
+        return torch.relu(x)
+
+
+def get_inputs():
+    return [torch.randn(512, 4096)]
+
+
+def get_init_inputs():
+    return []
+'''
+
+WIDE_RELU = '''
+import torch
+import torch.nn as nn
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def relu_kernel(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    m = offs < n
+    tl.store(out_ptr + offs, tl.maximum(tl.load(x_ptr + offs, mask=m), 0.0), mask=m)
+
+
+class ModelNew(nn.Module):
+    def forward(self, x):
+        out = torch.empty_like(x)
+        relu_kernel[(triton.cdiv(x.numel(), 65536),)](x, out, x.numel(), BLOCK=65536)
+        return out
+'''
+
+
+def test_caps_are_sized_by_the_task() -> None:
+    """A task whose trials outweigh the candidate cap (8 MiB per tensor; the reference holds inputs, outputs
+    and inputs after the call of every trial, the judge a candidate's answer beside them) is judged: the
+    reference's cap is the task-sized ceiling, not the candidate's, and the honest answer is `ok`, not a
+    mismatch blamed on the candidate for the judge's own want of memory."""
+    with Engine(VerifyConfig(device="cpu", workers=1, trials=2, timeout_s=120, memory_mb=256, task_memory_mb=4096)) as eng:
+        r = eng.verify(BIG_RELU, WIDE_RELU)
+    assert r.status is Status.OK, r.summary()
+
+
+def test_task_sized_caps_rule() -> None:
+    from rewards.candidate_results import judged_result
+    from rewards.zygote import available_memory_mb, candidate_memory_mb, task_memory_ceiling
+
+    assert candidate_memory_mb(256, 4096, 0) == 256  # a small task keeps the configured cap
+    assert candidate_memory_mb(256, 4096, 100) == 656
+    assert candidate_memory_mb(256, 4096, 10_000) == 4096  # never past the ceiling
+    assert task_memory_ceiling({"memory_mb": 8192, "task_memory_mb": 16384}) == 16384
+    assert task_memory_ceiling({"memory_mb": 8192, "task_memory_mb": None}) >= 8192
+    avail = available_memory_mb()
+    assert avail is None or avail > 0
+    # the judge's own want of memory is nobody's mismatch
+    r = judged_result({"log": "", "kernel_launches": 2}, {"ok": False, "judge_error": "the judge ran out of memory"},
+                      {}, trials=2, ref_ms=None, ref_compiled_ms=None, nondeterministic=None)
+    assert r["status"] == "infra_error" and "out of memory" in r["log"]

@@ -213,12 +213,23 @@ class LaunchCounter:
             pass
         _suspend_autotune_benchmarking(self.rec)
         counter = self
+        try:
+            from triton.compiler.compiler import CompiledKernel
+        except ImportError:  # pragma: no cover - every Triton this runs on has it
+            CompiledKernel = None
         for cls in classes:
             orig = cls.run
+            # On a GPU a launch hands back the kernel it ran; None (a `jit_cache_hook` that skipped the
+            # compile) or anything else launched nothing that the count could stand for.
+            compiled = CompiledKernel if cls is _jit.JITFunction else None
 
-            def run(self, *args, __orig=orig, **kwargs):  # noqa: ANN001
+            def run(self, *args, __orig=orig, __compiled=compiled, **kwargs):  # noqa: ANN001
                 fn = getattr(self, "fn", None)
                 mine = getattr(fn, "__module__", None) == CAND_MODULE
+                if "warmup" in kwargs and type(kwargs["warmup"]) is not bool:
+                    # asked once, here: an object whose truth flips would tell Triton "warmup" (nothing
+                    # launched) and the count "launch"
+                    kwargs["warmup"] = bool(kwargs["warmup"])
                 warmup = kwargs.get("warmup", False)
                 if mine and not counter.rec.suspended:
                     check_kernel_args(args, kwargs)
@@ -230,7 +241,8 @@ class LaunchCounter:
                 except BaseException:
                     counter.failed_in_kernel = counter.failed_in_kernel or mine
                     raise
-                if mine and not warmup and programs and programs[-1] > 0:
+                if mine and not warmup and programs and programs[-1] > 0 and (
+                        __compiled is None or type(out) is __compiled):
                     counter.count += 1
                     name = _compiled_name(self, out, fn)
                     counter.by_name[name] = counter.by_name.get(name, 0) + 1
@@ -264,6 +276,9 @@ def _plain_grid(g: Any) -> tuple[int, ...]:
     return tuple(int.__int__(operator.index(d)) for d in items)  # int.__int__: an exact int, whatever __int__ says
 
 
+_MAX_LAUNCHED_PROGRAMS = 2**31 - 1
+
+
 def _grid_probe(grid: Any, programs: list[int]) -> Any:
     """Record how many programs a launch's grid asks for (a callable grid is wrapped, not called twice)
     and hand Triton the very grid that was counted."""
@@ -271,8 +286,12 @@ def _grid_probe(grid: Any, programs: list[int]) -> Any:
     def size(g: tuple[int, ...]) -> int:
         n = 1
         for d in g:
+            if d < 1:  # a grid with no program (a negative dimension ran none under the interpreter)
+                return 0
             n *= d
-        return n
+        # Triton's CUDA launcher multiplies the grid in C ints and launches only when that product is > 0:
+        # (65536, 65536) wraps to 0 there, no kernel runs, and a count for it would cover a foreign one.
+        return n if n <= _MAX_LAUNCHED_PROGRAMS else 0
 
     if callable(grid):
         def probe(meta: Any) -> Any:

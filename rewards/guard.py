@@ -460,6 +460,10 @@ def _replace_everywhere(wrapped: dict[int, Any]) -> None:
 _PY_KEY_NAMES = ("Python", "PythonTLSSnapshot", "PythonDispatcher", "PreDispatch")
 
 
+_PROFILER_SWITCHES = ("_enable_profiler", "_disable_profiler", "_prepare_profiler", "_toggle_collection_dynamic",
+                      "_enable_profiler_legacy", "_disable_profiler_legacy")
+
+
 def guard_mode_switches(rec: OpRecorder) -> None:
     """Refuse, inside a recorded region, the torch primitives that pop the recorder's modes, exclude the
     Python dispatch key, turn on the Python dispatcher (which runs `py_impl` kernels of built-in ops behind
@@ -511,9 +515,14 @@ def guard_mode_switches(rec: OpRecorder) -> None:
         "_dispatch_tls_set_dispatch_key_excluded": lambda *a, **k: bool(a) and py_key(a[0]),
         "_dispatch_tls_set_dispatch_key_included": lambda *a, **k: bool(a) and py_key(a[0]),
     }
+    # The profiler's switches: forward stopping it, or turning its device collection off and on around a
+    # stretch, hides that stretch's device kernels from the foreign-kernel check (the harness starts and
+    # stops its own profiler outside the recorded region).
+    profiler_checks = {n: (lambda *a, **k: True) for n in _PROFILER_SWITCHES}
     wrapped: dict[int, Any] = {}
-    for name, bad in checks.items():
-        orig = getattr(C, name, None)
+    for owner, name, bad in [(C, n, b) for n, b in checks.items()] + [
+            (getattr(C, "_autograd", None), n, b) for n, b in profiler_checks.items()]:
+        orig = getattr(owner, name, None)
         if orig is None:
             continue
 

@@ -318,3 +318,56 @@ def test_only_launches_that_ran_are_counted(mode: str, interpret: bool, tmp_path
     assert line is not None, got.stderr[-3000:]
     count, ran = int(line.split()[1]), line.endswith("True")
     assert count == int(ran), line
+
+
+_PROFILER_SCRIPT = '''
+import torch
+from torch.profiler import ProfilerActivity, profile
+from rewards.guard import OpRecorder, guard_mode_switches
+rec = OpRecorder()
+guard_mode_switches(rec)
+x = torch.ones(4)
+
+def seen(fn):
+    prof = profile(activities=[ProfilerActivity.CPU])  # the harness's, outside the recorded region
+    prof.__enter__()
+    rec.active += 1  # forward: the recorded region
+    try:
+        fn()
+    except RuntimeError as e:
+        print("REFUSED", "not allowed inside forward" in str(e))
+    finally:
+        rec.active -= 1
+        prof.__exit__(None, None, None)
+    return "aten::mm" in {e.name for e in prof.events()}
+
+def toggle():
+    torch.autograd.profiler._toggle_collection_dynamic(False, {ProfilerActivity.CPU})
+    torch.mm(x[None], x[:, None])
+    torch.autograd.profiler._toggle_collection_dynamic(True, {ProfilerActivity.CPU})
+
+def stop():
+    torch._C._autograd._disable_profiler()
+    torch.mm(x[None], x[:, None])
+
+print("HONEST", seen(lambda: torch.mm(x[None], x[:, None])))
+print("TOGGLE", seen(toggle))
+print("STOP", seen(stop))
+'''
+
+
+def test_forward_cannot_switch_the_profiler_off(tmp_path) -> None:  # noqa: ANN001
+    """Red team: forward toggled the profiler's collection off around a stretch (or stopped it) and that
+    stretch's kernels were missing from the device record; the foreign-kernel check matched what was left.
+    (CPU activity stands in for CUDA here; the switches are the same.)"""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    script = tmp_path / "prof.py"
+    script.write_text(_PROFILER_SCRIPT)
+    got = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
+    lines = [ln for ln in got.stdout.splitlines() if ln.split(" ")[0] in ("HONEST", "TOGGLE", "STOP", "REFUSED")]
+    assert lines == ["HONEST True", "REFUSED True", "TOGGLE False", "REFUSED True", "STOP False"], got.stdout + got.stderr[-2000:]

@@ -360,6 +360,12 @@ class _Harness:
             if self.policy is not None:
                 self.policy.denied["dispatch_tls"] += 1
             raise PermissionError("tritonforge sandbox: the candidate changed torch's thread-local dispatch state")
+        if torch._C._autograd._profiler_enabled():
+            # A profiler the candidate started (in `__init__`, backward) would stand in for the harness's, or
+            # keep it from starting: the foreign-kernel check would see only what the candidate let through.
+            if self.policy is not None:
+                self.policy.denied["profiler"] += 1
+            raise PermissionError("tritonforge sandbox: a profiler was left running outside the harness's own")
         if _active_torch_modes():
             # A mode the candidate entered and never left would run its code while the judge copies the
             # outputs (after forward, unrecorded), or sit under the recorder in the next trial.

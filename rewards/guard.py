@@ -213,12 +213,23 @@ class LaunchCounter:
             pass
         _suspend_autotune_benchmarking(self.rec)
         counter = self
+        try:
+            from triton.compiler.compiler import CompiledKernel
+        except ImportError:  # pragma: no cover - every Triton this runs on has it
+            CompiledKernel = None
         for cls in classes:
             orig = cls.run
+            # On a GPU a launch hands back the kernel it ran; None (a `jit_cache_hook` that skipped the
+            # compile) or anything else launched nothing that the count could stand for.
+            compiled = CompiledKernel if cls is _jit.JITFunction else None
 
-            def run(self, *args, __orig=orig, **kwargs):  # noqa: ANN001
+            def run(self, *args, __orig=orig, __compiled=compiled, **kwargs):  # noqa: ANN001
                 fn = getattr(self, "fn", None)
                 mine = getattr(fn, "__module__", None) == CAND_MODULE
+                if "warmup" in kwargs and type(kwargs["warmup"]) is not bool:
+                    # asked once, here: an object whose truth flips would tell Triton "warmup" (nothing
+                    # launched) and the count "launch"
+                    kwargs["warmup"] = bool(kwargs["warmup"])
                 warmup = kwargs.get("warmup", False)
                 if mine and not counter.rec.suspended:
                     check_kernel_args(args, kwargs)
@@ -230,7 +241,8 @@ class LaunchCounter:
                 except BaseException:
                     counter.failed_in_kernel = counter.failed_in_kernel or mine
                     raise
-                if mine and not warmup and programs and programs[-1] > 0:
+                if mine and not warmup and programs and programs[-1] > 0 and (
+                        __compiled is None or type(out) is __compiled):
                     counter.count += 1
                     name = _compiled_name(self, out, fn)
                     counter.by_name[name] = counter.by_name.get(name, 0) + 1
@@ -264,6 +276,9 @@ def _plain_grid(g: Any) -> tuple[int, ...]:
     return tuple(int.__int__(operator.index(d)) for d in items)  # int.__int__: an exact int, whatever __int__ says
 
 
+_MAX_LAUNCHED_PROGRAMS = 2**31 - 1
+
+
 def _grid_probe(grid: Any, programs: list[int]) -> Any:
     """Record how many programs a launch's grid asks for (a callable grid is wrapped, not called twice)
     and hand Triton the very grid that was counted."""
@@ -271,8 +286,12 @@ def _grid_probe(grid: Any, programs: list[int]) -> Any:
     def size(g: tuple[int, ...]) -> int:
         n = 1
         for d in g:
+            if d < 1:  # a grid with no program (a negative dimension ran none under the interpreter)
+                return 0
             n *= d
-        return n
+        # Triton's CUDA launcher multiplies the grid in C ints and launches only when that product is > 0:
+        # (65536, 65536) wraps to 0 there, no kernel runs, and a count for it would cover a foreign one.
+        return n if n <= _MAX_LAUNCHED_PROGRAMS else 0
 
     if callable(grid):
         def probe(meta: Any) -> Any:
@@ -441,6 +460,10 @@ def _replace_everywhere(wrapped: dict[int, Any]) -> None:
 _PY_KEY_NAMES = ("Python", "PythonTLSSnapshot", "PythonDispatcher", "PreDispatch")
 
 
+_PROFILER_SWITCHES = ("_enable_profiler", "_disable_profiler", "_prepare_profiler", "_toggle_collection_dynamic",
+                      "_enable_profiler_legacy", "_disable_profiler_legacy")
+
+
 def guard_mode_switches(rec: OpRecorder) -> None:
     """Refuse, inside a recorded region, the torch primitives that pop the recorder's modes, exclude the
     Python dispatch key, turn on the Python dispatcher (which runs `py_impl` kernels of built-in ops behind
@@ -492,9 +515,14 @@ def guard_mode_switches(rec: OpRecorder) -> None:
         "_dispatch_tls_set_dispatch_key_excluded": lambda *a, **k: bool(a) and py_key(a[0]),
         "_dispatch_tls_set_dispatch_key_included": lambda *a, **k: bool(a) and py_key(a[0]),
     }
+    # The profiler's switches: forward stopping it, or turning its device collection off and on around a
+    # stretch, hides that stretch's device kernels from the foreign-kernel check (the harness starts and
+    # stops its own profiler outside the recorded region).
+    profiler_checks = {n: (lambda *a, **k: True) for n in _PROFILER_SWITCHES}
     wrapped: dict[int, Any] = {}
-    for name, bad in checks.items():
-        orig = getattr(C, name, None)
+    for owner, name, bad in [(C, n, b) for n, b in checks.items()] + [
+            (getattr(C, "_autograd", None), n, b) for n, b in profiler_checks.items()]:
+        orig = getattr(owner, name, None)
         if orig is None:
             continue
 

@@ -59,6 +59,12 @@ def runtime_findings(trials: list[dict[str, Any]], device: str = "cpu", ready: d
         add("threads_streams", f"{threads} Python threads were running during forward; work must happen in forward, in kernels")
     if device == "cuda":
         for t in trials:
+            if not isinstance(t.get("device_kernels"), dict):
+                # No record is not "nothing foreign ran": a profiler that did not start (or was stopped)
+                # saw nothing, and the check must not pass on what it never saw.
+                add("torch_compute_fallback", "no device-kernel record for a forward (the profiler did not run): "
+                                              "the kernels that ran cannot be matched to the candidate's launches")
+                break
             foreign = _foreign_kernels(t.get("kernel_launches"), t.get("device_kernels"))
             if foreign:
                 add("torch_compute_fallback", f"device kernels not written by the candidate ran: {foreign[:5]}")

@@ -235,3 +235,139 @@ def test_a_launch_is_named_as_the_device_knows_it() -> None:
     assert _compiled_name(SimpleNamespace(__name__="k"), compiled, k) == "k_repr"
     assert _compiled_name(SimpleNamespace(__name__="k_jit"), None, k) == "k_jit"
     assert _compiled_name(object(), None, k) == "k"
+
+
+def test_a_grid_the_cuda_launcher_skips_is_not_counted() -> None:
+    """Red team: Triton's CUDA launcher computes `gridX * gridY * gridZ` in C ints and launches only when
+    it is > 0. (65536, 65536) wraps to 0 there: no kernel ran, yet the launch was counted, and the count
+    is what vouches for a device kernel of the same name."""
+    import numpy as np
+
+    from rewards.guard import _grid_probe
+
+    programs: list[int] = []
+    for grid in ((65536, 65536, 1), (65536, 32768), [65536, -65536, -1], (-1, -1)):
+        c_product = int(np.prod(np.array(grid, dtype=np.int32), dtype=np.int32))
+        assert c_product <= 0 or min(grid) < 0  # what the launcher sees: no launch (or an invalid one)
+        assert _grid_probe(grid, programs) == tuple(grid) and programs[-1] == 0, grid
+        probe = _grid_probe(lambda meta, g=grid: g, programs)
+        probe({})
+        assert programs[-1] == 0, grid
+    assert _grid_probe((1024, 4, 2), programs) == (1024, 4, 2) and programs[-1] == 8192
+
+
+_COUNTER_SCRIPT = '''
+import sys, types
+import triton
+import triton.language as tl
+from rewards.child import load_module
+from rewards.guard import CAND_MODULE, LaunchCounter, OpRecorder
+MODE = sys.argv[1]
+if MODE == "skipped_compile":
+    # what JITFunction.run returns when a (candidate-set) knobs.runtime.jit_cache_hook skips the compile
+    triton.runtime.jit.JITFunction.run = lambda self, *a, grid, warmup, **k: None
+counter = LaunchCounter(OpRecorder())
+src = """
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(out_ptr, BLOCK: tl.constexpr):
+    tl.store(out_ptr + tl.arange(0, BLOCK), tl.full((BLOCK,), 1.0, tl.float32))
+
+class Flip:
+    def __init__(self):
+        self.n = 0
+
+    def __bool__(self):
+        self.n += 1
+        return self.n == 1  # "warmup" to whoever asks first (Triton), "launch" after
+"""
+mod = load_module(CAND_MODULE, "candidate.py", src)
+import torch
+out = torch.zeros(8)
+if MODE == "flip":
+    mod.k.run(out, BLOCK=8, grid=(1,), warmup=mod.Flip())
+else:
+    mod.k[(1,)](out, BLOCK=8)
+print("COUNT", counter.count, sorted(counter.by_name.items()), "RAN", bool(out.sum() > 0))
+'''
+
+
+@pytest.mark.parametrize("mode,interpret", [("flip", True), ("skipped_compile", False)])
+def test_only_launches_that_ran_are_counted(mode: str, interpret: bool, tmp_path) -> None:  # noqa: ANN001
+    """Red team: a `warmup=` object whose truth flips (Triton asked first: "warmup", nothing launched; the
+    counter asked second: "launch"), and a launch whose compile a `jit_cache_hook` skipped (Triton returns
+    None, launching nothing), were each counted as one launch of the kernel: slack that vouches for a
+    foreign device kernel of that name."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    env["PYTHONPATH"] = str(repo)
+    if interpret:
+        env["TRITON_INTERPRET"] = "1"
+    script = tmp_path / "counter.py"
+    script.write_text(_COUNTER_SCRIPT)
+    got = subprocess.run([sys.executable, str(script), mode], capture_output=True, text=True, env=env, timeout=300)
+    line = next((ln for ln in got.stdout.splitlines() if ln.startswith("COUNT")), None)
+    assert line is not None, got.stderr[-3000:]
+    count, ran = int(line.split()[1]), line.endswith("True")
+    assert count == int(ran), line
+
+
+_PROFILER_SCRIPT = '''
+import torch
+from torch.profiler import ProfilerActivity, profile
+from rewards.guard import OpRecorder, guard_mode_switches
+rec = OpRecorder()
+guard_mode_switches(rec)
+x = torch.ones(4)
+
+def seen(fn):
+    prof = profile(activities=[ProfilerActivity.CPU])  # the harness's, outside the recorded region
+    prof.__enter__()
+    rec.active += 1  # forward: the recorded region
+    try:
+        fn()
+    except RuntimeError as e:
+        print("REFUSED", "not allowed inside forward" in str(e))
+    finally:
+        rec.active -= 1
+        prof.__exit__(None, None, None)
+    return "aten::mm" in {e.name for e in prof.events()}
+
+def toggle():
+    torch.autograd.profiler._toggle_collection_dynamic(False, {ProfilerActivity.CPU})
+    torch.mm(x[None], x[:, None])
+    torch.autograd.profiler._toggle_collection_dynamic(True, {ProfilerActivity.CPU})
+
+def stop():
+    torch._C._autograd._disable_profiler()
+    torch.mm(x[None], x[:, None])
+
+print("HONEST", seen(lambda: torch.mm(x[None], x[:, None])))
+print("TOGGLE", seen(toggle))
+print("STOP", seen(stop))
+'''
+
+
+def test_forward_cannot_switch_the_profiler_off(tmp_path) -> None:  # noqa: ANN001
+    """Red team: forward toggled the profiler's collection off around a stretch (or stopped it) and that
+    stretch's kernels were missing from the device record; the foreign-kernel check matched what was left.
+    (CPU activity stands in for CUDA here; the switches are the same.)"""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    script = tmp_path / "prof.py"
+    script.write_text(_PROFILER_SCRIPT)
+    got = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
+    lines = [ln for ln in got.stdout.splitlines() if ln.split(" ")[0] in ("HONEST", "TOGGLE", "STOP", "REFUSED")]
+    assert lines == ["HONEST True", "REFUSED True", "TOGGLE False", "REFUSED True", "STOP False"], got.stdout + got.stderr[-2000:]

@@ -80,3 +80,11 @@ def test_cut_markers_never_vouch_for_a_foreign_kernel() -> None:
     assert any("not written by the candidate" in f["message"] for f in findings)
     # nor a kernel the candidate names like a marker
     assert _foreign({"<cut: 1 more>": 5}, {"<cut: 1 more>": 1})
+
+
+def test_a_missing_device_record_fails_closed() -> None:
+    """Red team: a trial whose profiler did not start (or was stopped) reported device_kernels None, which the
+    foreign-kernel check read as "nothing foreign ran"."""
+    trial = _trial({"k": 1}, None)  # type: ignore[arg-type]
+    assert any("no device-kernel record" in f["message"] for f in runtime_findings([trial], device="cuda"))
+    assert runtime_findings([trial], device="cpu") == []  # nothing is profiled off CUDA

@@ -55,6 +55,20 @@ def _draw(mod: Any, device: str, seed: int) -> list[Any]:
     return list(mod.get_inputs())
 
 
+def out_of_memory_verdict(error: str, answer_bytes: int, honest_bytes: int) -> dict[str, Any]:
+    """The judge ran out of memory comparing an answer. An answer that weighs what the reference's does (its
+    outputs and inputs after the call, plus pickling slack) says nothing about the candidate: the judge's
+    error (`infra_error`, left out of every denominator, retried by eval). A heavier one (float64 for
+    float32, extra outputs) made the trouble itself: its mismatch, so no answer can turn a wrong verdict into
+    an excluded one by weighing enough."""
+    if answer_bytes > honest_bytes + honest_bytes // 10 + (1 << 20):
+        return {"ok": False, "max_abs_err": None,
+                "reason": f"candidate outputs weigh {answer_bytes >> 20} MiB, the reference's {honest_bytes >> 20} MiB, "
+                          f"and the judge ran out of memory comparing them ({error})"}
+    return {"ok": False, "max_abs_err": None, "judge_error": f"the judge ran out of memory comparing the outputs "
+            f"({error}); raise VerifyConfig.task_memory_mb or run fewer workers"}
+
+
 def _out_of_memory(e: BaseException) -> bool:
     msg = str(e)
     return isinstance(e, MemoryError) or (isinstance(e, RuntimeError) and (
@@ -180,12 +194,14 @@ class ReferenceRun:
         """Compare a candidate's outputs. Any failure here is that candidate's verdict, never the group's,
         except the judge's own want of memory: that says nothing about the candidate (an honest answer to a
         large task was scored a mismatch), so it is the judge's error, with the knob that mends it."""
+        self._answer_bytes = 0
         try:
             return self._judge(outputs_path, sha256, atol, rtol)
         except Exception as e:
             if _out_of_memory(e):
-                return {"ok": False, "max_abs_err": None, "judge_error": "the judge ran out of memory comparing the "
-                        f"outputs ({type(e).__name__}); raise VerifyConfig.task_memory_mb or run fewer workers"}
+                honest = sum(_nbytes(o) + _nbytes(p) for o, p in zip(self.outputs, self.post_inputs, strict=True)) \
+                    + _nbytes(self.timing_output or [])
+                return out_of_memory_verdict(type(e).__name__, self._answer_bytes, honest)
             return {"ok": False, "max_abs_err": None, "reason": f"candidate outputs could not be compared ({type(e).__name__}: {str(e)[:300]})"}
 
     def _judge(self, outputs_path: str, sha256: str | None, atol: float | None, rtol: float | None) -> dict[str, Any]:
@@ -194,6 +210,10 @@ class ReferenceRun:
         from rewards.compare import compare_outputs
         from rewards.isolation import read_untrusted
 
+        try:  # weighed before it is read: reading it may be what runs out of memory
+            self._answer_bytes = os.stat(outputs_path, follow_symlinks=False).st_size
+        except OSError:
+            pass
         raw = read_untrusted(outputs_path, MAX_OUTPUT_BYTES)
         if raw is None:
             return {"ok": False, "max_abs_err": None, "reason": "candidate outputs missing"}

@@ -199,7 +199,12 @@ def test_task_sized_caps_rule() -> None:
     assert task_memory_ceiling({"memory_mb": 8192, "task_memory_mb": None}) >= 8192
     avail = available_memory_mb()
     assert avail is None or avail > 0
-    # the judge's own want of memory is nobody's mismatch
+    # the judge's own want of memory is nobody's mismatch, unless the answer outweighs the reference's
+    from rewards.reference_run import out_of_memory_verdict
+
+    assert out_of_memory_verdict("MemoryError", 100 << 20, 100 << 20).get("judge_error")
+    heavy = out_of_memory_verdict("MemoryError", 200 << 20, 100 << 20)
+    assert heavy["ok"] is False and not heavy.get("judge_error") and "weigh 200 MiB" in heavy["reason"]
     r = judged_result({"log": "", "kernel_launches": 2}, {"ok": False, "judge_error": "the judge ran out of memory"},
                       {}, trials=2, ref_ms=None, ref_compiled_ms=None, nondeterministic=None)
     assert r["status"] == "infra_error" and "out of memory" in r["log"]

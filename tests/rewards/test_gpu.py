@@ -146,3 +146,30 @@ def test_a_kernel_named_like_torchs_does_not_vouch_for_it():
     assert not r.correct, r.summary()
     messages = [f.message for f in r.rule_findings]
     assert any("not written by the candidate" in m for m in messages), messages
+
+
+KB_SIZED_RELU = '''
+import torch
+import torch.nn as nn
+
+
+class Model(nn.Module):
+    def forward(self, x):
+        return torch.relu(x)
+
+
+def get_inputs():
+    return [torch.randn(16384, 16384)]  # 1 GiB, KernelBench level-1 scale
+
+
+def get_init_inputs():
+    return []
+'''
+
+
+def test_a_kernelbench_sized_task_is_judged(engine):
+    """Inputs drawn on the GPU, caps sized by the task (the candidate's 8 GiB default would not hold three
+    copies of a trial), the answer handed over through shared memory: an honest kernel is `ok`."""
+    cand = (HERE / "candidates" / "relu_ok.py").read_text().replace("BLOCK = 128", "BLOCK = 1024")
+    r = engine.verify(KB_SIZED_RELU, cand)
+    assert r.status is Status.OK, r.summary()

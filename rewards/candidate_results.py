@@ -64,6 +64,19 @@ def candidate_outcome(report: dict[str, Any] | None, wait_status: int, log: str,
     if report is None:
         why = describe_exit(os.waitstatus_to_exitcode(wait_status))
         return Outcome({"status": "crashed", "log": f"candidate supervisor {why} without a report\n" + log})
+    try:
+        return _reported_outcome(report, log, device=device, strict_rules=strict_rules)
+    except Exception as e:
+        # The report's fields (ops, launches, threads, kernel tables) are what the candidate's process sent its
+        # supervisor: a frame it forged can make them anything JSON holds. One the zygote cannot read is the
+        # candidate's failure; raised here it killed the zygote, and every verdict in flight became infra_error.
+        out = report.get("outputs")
+        return Outcome({"status": "crashed", "log": f"the candidate's report was malformed ({type(e).__name__}: "
+                                                    f"{str(e)[:200]})\n" + log},
+                       discard=out if report.get("status") == "ran" and isinstance(out, str) else None)
+
+
+def _reported_outcome(report: dict[str, Any], log: str, *, device: str, strict_rules: bool) -> Outcome:
     st = report.get("status")
     extra = {"runtime": {"denied": report.get("denied") or {}, "refused": (report.get("ops") or {}).get("refused", {})}}
     if st != "ran":

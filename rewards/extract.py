@@ -17,6 +17,10 @@ _FENCE = re.compile(r"^ {0,3}```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)^ {0,3}```[ 
 _OPEN_FENCE = re.compile(r"^ {0,3}```[ \t]*(python|py|python3)?[ \t]*\n", re.M)
 _FENCE_LINE = re.compile(r"^ {0,3}```", re.M)
 _PY_TAGS = {"python", "py", "python3", "triton"}
+# What ast.parse raises on text that is not Python: a completion nested past the parser's limits
+# (RecursionError, MemoryError) or holding NUL bytes (ValueError) is the candidate's doing, never an
+# exception out of the engine's static check (which would score it infra_error, left out of every reward).
+_UNPARSABLE = (SyntaxError, ValueError, RecursionError, MemoryError)
 
 
 def completion_text(completion: Any) -> str:
@@ -42,7 +46,7 @@ def extract_code(completion: Any) -> str | None:
         try:
             ast.parse(text)
             return text
-        except (SyntaxError, ValueError):
+        except _UNPARSABLE:
             pass
     blocks = [(tag.lower(), body) for tag, body in _FENCE.findall(text) if body.strip()]
     py_blocks = [b for t, b in blocks if t in _PY_TAGS]
@@ -60,6 +64,6 @@ def extract_code(completion: Any) -> str | None:
         return None
     try:
         ast.parse(text)
-    except SyntaxError:
+    except _UNPARSABLE:
         return None
     return text if ("import" in text or "def " in text or "class " in text) else None

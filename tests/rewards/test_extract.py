@@ -81,3 +81,24 @@ def test_fence_inside_a_docstring_is_code_not_the_answer() -> None:
     )
     code = extract_code(answer)
     assert code is not None and "class ModelNew" in code and code.rstrip().endswith("return x")
+
+
+# A completion nested past the parser's limits made ast.parse raise MemoryError out of extract_code, and the
+# engine scored the escaping exception infra_error ("static check failed"): left out of every reward, so a
+# wrong answer could abstain by opening with a line of 200000 minus signs.
+_DEEP = "x = " + "-" * 200000 + "1\n"
+
+
+def test_completion_past_the_parsers_limits_is_not_code() -> None:
+    assert extract_code("import torch\n" + _DEEP) is None
+    assert extract_code(_DEEP + f"```python\n{CODE}```\n") is not None  # (ModelNew + fences: parsed first)
+
+
+def test_completion_past_the_parsers_limits_is_the_candidates_verdict() -> None:
+    from rewards.config import VerifyConfig
+    from rewards.engine import static_check
+    from rewards.types import Status
+
+    for text in ("import torch\n" + _DEEP, _DEEP + "```python\nclass ModelNew:\n    pass\n```\n"):
+        _, early, _ = static_check(text, VerifyConfig(device="cpu"))
+        assert early is not None and early.status is not Status.INFRA_ERROR

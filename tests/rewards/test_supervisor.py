@@ -88,3 +88,25 @@ def test_a_missing_device_record_fails_closed() -> None:
     trial = _trial({"k": 1}, None)  # type: ignore[arg-type]
     assert any("no device-kernel record" in f["message"] for f in runtime_findings([trial], device="cuda"))
     assert runtime_findings([trial], device="cpu") == []  # nothing is profiled off CUDA
+
+
+def test_a_report_the_zygote_cannot_read_is_the_candidates_crash() -> None:
+    """A report's ops/launches/threads are what the candidate's process sent (a forged frame can make them any
+    JSON): reading one that is malformed raised in the zygote's loop, the zygote died, and every verdict in
+    flight came back infra_error (left out of every reward). Now it is the candidate's `crashed`."""
+    from rewards.candidate_results import candidate_outcome
+
+    def outcome(report: dict) -> dict:
+        out = candidate_outcome(report, 0, "", group_failed=None, timed_out=False, timeout_s=10.0, device="cpu",
+                                strict_rules=True)
+        assert out.result is not None
+        return out.result
+
+    assert outcome({"status": "runtime_error", "ops": "not a dict"})["status"] == "crashed"
+    assert outcome({"status": "runtime_error", "ops": {"forbidden": [1]}})["status"] == "crashed"
+    ran = {"status": "ran", "outputs": "out-x.pt", "trials": [{"launches": "many"}]}
+    out = candidate_outcome(ran, 0, "", group_failed=None, timed_out=False, timeout_s=10.0, device="cpu",
+                            strict_rules=True)
+    assert out.result is not None and out.result["status"] == "crashed" and out.discard == "out-x.pt"
+    # a well-formed report reads as before
+    assert outcome({"status": "runtime_error", "ops": {"forbidden": {}}})["status"] == "runtime_error"

@@ -334,7 +334,10 @@ class Zygote:
         g.judging.append((c.cid, out.partial))
         assert g.req_w is not None
         req = {"op": "judge", "path": os.path.join(g.dir, out.partial["out_name"]), "sha256": report.get("sha256")}
-        os.write(g.req_w, (json.dumps(req) + "\n").encode())
+        try:
+            os.write(g.req_w, (json.dumps(req) + "\n").encode())
+        except OSError:  # the reference died and is not reaped yet: its reaping fails the group, this one with it
+            pass
 
     # ----------------------------------------------------------------- loop
     def room_for(self, need_mb: int) -> bool:

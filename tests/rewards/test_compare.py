@@ -93,3 +93,14 @@ def test_structure_shape_dtype_and_nan_positions_still_decide() -> None:
     assert not compare_tensors(r, r.double(), None, None, "o").ok
     assert not compare_outputs([r], [r, r], None, None, "o").ok
     assert not compare_tensors(torch.arange(4), torch.arange(4).flip(0), None, None, "o").ok
+
+
+def test_reasons_stay_short_whatever_the_candidate_returns() -> None:
+    """A candidate's string or int can be any size; the reason line travels to the zygote as JSON and a huge
+    one could starve the judge's process (its group would then be infra_error, left out of the reward)."""
+    from rewards.compare import compare_scalars
+
+    r = compare_scalars("expected", "x" * 10_000_000, None, None, "output")
+    assert not r.ok and len(r.reason) < 1000 and "10000000 chars" in r.reason
+    r = compare_scalars(3, 10 ** 5000, None, None, "output")
+    assert not r.ok and len(r.reason) < 1000

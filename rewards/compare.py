@@ -9,7 +9,9 @@ Rules, for every leaf of the (flattened) outputs:
   so did a softmax that counts padding in its denominator). The norm bound scales with the data, so those
   fail at every size, while honest reorderings of a sum stay orders of magnitude below it.
 * Python scalars (a test's `.item()`, a count, a flag): bools and ints exactly, floats within the
-  float32 tolerances (they usually come from float32 tensors); a 0-d tensor and a number compare by value.
+  float32 tolerances and relative bound (they usually come from float32 tensors); a one-element tensor and a
+  number compare by value, with the tensor's dtype's tolerances and bound (a number dodges no check a 0-d
+  tensor would meet).
 * nothing at all: a reference that yields no leaves compares nothing, so it can accept any candidate;
   `compare_outputs(..., require_nonempty=True)` reports that instead of passing.
 """
@@ -121,8 +123,12 @@ def _brief(v: Any) -> str:
     return repr(v)[:300]
 
 
-def compare_scalars(ref: Any, cand: Any, atol: float | None, rtol: float | None, what: str) -> Comparison:
-    """A Python scalar/string of the reference against the candidate's leaf."""
+def compare_scalars(ref: Any, cand: Any, atol: float | None, rtol: float | None, what: str,
+                    dtype: torch.dtype = torch.float32, nrtol: float | None = None) -> Comparison:
+    """A Python scalar/string of the reference (or the value of a one-element tensor of `dtype`) against the
+    candidate's leaf. Floats face what a 0-d tensor of `dtype` faces: its atol/rtol and its norm-relative
+    bound, which for one value is a relative error of `nrtol`: without it a number slipped past the bound
+    a tensor meets (a 0-d answer of 6e-5 returned as the Python float 0.0 passed on atol alone)."""
     if isinstance(ref, str):
         ok = isinstance(cand, str) and cand == ref
         return Comparison(ok, 0.0 if ok else None, "" if ok else f"{what}: {_brief(cand)} != expected {_brief(ref)}")
@@ -133,9 +139,10 @@ def compare_scalars(ref: Any, cand: Any, atol: float | None, rtol: float | None,
         ok = not isinstance(c, complex) and c == ref
         err = 0.0 if ok else (None if isinstance(c, complex) else _float_err(abs(c - ref)))
         return Comparison(ok, err, "" if ok else f"{what}: {_brief(c)} != expected {_brief(ref)}")
-    d_atol, d_rtol = TOLERANCES[torch.float32]
+    d_atol, d_rtol = TOLERANCES.get(dtype, (1e-4, 1e-4))
     atol = d_atol if atol is None else atol
     rtol = d_rtol if rtol is None else rtol
+    nrtol = NORM_RTOL.get(dtype, 1e-3) if nrtol is None else nrtol
     r, cc = complex(ref), complex(c)
     if any(math.isnan(v) for v in (r.real, r.imag)) or any(math.isnan(v) for v in (cc.real, cc.imag)):
         ok = all(math.isnan(v) for v in (r.real, cc.real)) or (r == cc)
@@ -144,8 +151,11 @@ def compare_scalars(ref: Any, cand: Any, atol: float | None, rtol: float | None,
         ok = r == cc
         return Comparison(ok, float("inf"), "" if ok else f"{what}: {c!r} != expected {ref!r}")
     err = abs(cc - r)
-    ok = err <= atol + rtol * abs(r)
-    return Comparison(ok, err, "" if ok else f"{what}: {c!r} != expected {ref!r} (atol={atol:g} rtol={rtol:g})")
+    if not err <= atol + rtol * abs(r):
+        return Comparison(False, err, f"{what}: {c!r} != expected {ref!r} (atol={atol:g} rtol={rtol:g})")
+    if err > nrtol * abs(r) + 1e-6 * atol:  # compare_tensors' norm bound and floor, for one element
+        return Comparison(False, err, f"{what}: {c!r} != expected {ref!r} (relative error above {nrtol:g})")
+    return Comparison(True, err)
 
 
 def compare_tensors(ref: torch.Tensor, cand: Any, atol: float | None, rtol: float | None, what: str,
@@ -206,9 +216,11 @@ def compare_leaf(ref: Any, cand: Any, atol: float | None, rtol: float | None, wh
         return Comparison(ok, 0.0 if ok else None, "" if ok else f"{what}: {type(cand).__name__} != expected {type(ref).__name__}")
     if isinstance(ref, torch.Tensor):
         if not isinstance(cand, torch.Tensor) and ref.numel() == 1 and _number(cand) is not None:
-            return compare_scalars(_number(ref), cand, atol, rtol, what)
+            # judged as the tensor would be: its dtype's tolerances and norm bound, not float32's atol alone
+            real = ref.dtype.to_real() if ref.is_complex() else ref.dtype
+            return compare_scalars(_number(ref), cand, atol, rtol, what, real, nrtol)
         return compare_tensors(ref, cand, atol, rtol, what, nrtol)
-    return compare_scalars(ref, cand, atol, rtol, what)
+    return compare_scalars(ref, cand, atol, rtol, what, nrtol=nrtol)
 
 
 def compare_outputs(ref: list[Any], cand: Any, atol: float | None, rtol: float | None, what: str,

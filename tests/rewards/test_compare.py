@@ -104,3 +104,20 @@ def test_reasons_stay_short_whatever_the_candidate_returns() -> None:
     assert not r.ok and len(r.reason) < 1000 and "10000000 chars" in r.reason
     r = compare_scalars(3, 10 ** 5000, None, None, "output")
     assert not r.ok and len(r.reason) < 1000
+
+
+def test_a_number_for_a_tensor_meets_the_tensor_s_bounds() -> None:
+    """A one-element tensor answered with a Python number is judged as the tensor would be: the 0-d answer
+    6e-5 (a mean softmax probability over 16k classes) returned as the float 0.0 passed on atol alone, while
+    the 0-d tensor 0.0 fails the norm bound; and a float64 answer got float32's tolerances."""
+    ref = torch.tensor(6.1e-5)
+    assert not compare_outputs([ref], [torch.tensor(0.0)], None, None, "o").ok
+    assert not compare_outputs([ref], [0.0], None, None, "o").ok
+    assert not compare_outputs([ref.reshape(1, 1)], [0.0], None, None, "o").ok
+    assert not compare_outputs([6.1e-5], [0.0], None, None, "o").ok  # a test's .item() alike
+    assert not compare_outputs([torch.tensor(1.0, dtype=torch.float64)], [1.00005], None, None, "o").ok
+    assert not compare_outputs([torch.tensor(6.1e-5 + 0j)], [0j], None, None, "o").ok
+    # honest answers keep passing: reordered fp32 sums, half precision rounding, exact ints and flags
+    assert compare_outputs([ref], [6.1e-5 * (1 + 1e-6)], None, None, "o").ok
+    assert compare_outputs([torch.tensor(1.0, dtype=torch.float16)], [1.0009765625], None, None, "o").ok
+    assert compare_outputs([torch.tensor(3), torch.tensor(True), 0.0], [3, True, 0.0], None, None, "o").ok

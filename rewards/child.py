@@ -120,7 +120,19 @@ def _clone_untrusted(obj: Any, depth: int) -> Any:
 
 
 def _fresh(inp: list[Any], device: str) -> list[Any]:
-    return _to([x.clone() if isinstance(x, torch.Tensor) else x for x in inp], device)
+    """A call's own copies of `inp`'s tensors, nested ones too (an input may be a list of tensors: a
+    foreach-style in-place update). Cloning only the top level let a CPU reference write into the very
+    tensors it keeps as the trial's inputs, which the candidate then received already updated."""
+    def fresh(x: Any) -> Any:
+        if isinstance(x, torch.Tensor):
+            return x.clone()
+        if isinstance(x, (list, tuple)):
+            return type(x)(fresh(o) for o in x)
+        if isinstance(x, dict):
+            return {k: fresh(v) for k, v in x.items()}
+        return x
+
+    return _to([fresh(x) for x in inp], device)
 
 
 def _sync(device: str) -> None:

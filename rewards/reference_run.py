@@ -23,9 +23,21 @@ INPUTS_FILE = "inputs.pt"
 MAX_OUTPUT_BYTES = 1 << 34
 
 
+def input_tensors(obj: Any) -> list[torch.Tensor]:
+    """The tensors among a call's inputs in a fixed order, nested ones included (a list of tensors updated
+    in place is an answer as much as a top-level tensor is)."""
+    if isinstance(obj, torch.Tensor):
+        return [obj]
+    if isinstance(obj, (list, tuple)):
+        return [t for o in obj for t in input_tensors(o)]
+    if isinstance(obj, dict):
+        return [t for v in obj.values() for t in input_tensors(v)]
+    return []
+
+
 def _mutates(before: list[Any], after: list[Any]) -> bool:
     """Whether the reference wrote into any of its tensor inputs (an in-place task compares those)."""
-    for b, a in zip(before, after, strict=False):
+    for b, a in zip(input_tensors(before), input_tensors(after), strict=False):
         if isinstance(b, torch.Tensor) and isinstance(a, torch.Tensor) and (
                 b.shape != a.shape or not torch.equal(b.to(a.dtype), a)):
             return True
@@ -240,8 +252,7 @@ class ReferenceRun:
             if not cmp.ok:
                 return {"ok": False, "max_abs_err": cmp.max_abs_err, "reason": "while being timed: " + cmp.reason}
         for t, (ref_p, cand_p) in enumerate(zip(self.post_inputs, posts, strict=True)):
-            ref_t = [x for x in ref_p if isinstance(x, torch.Tensor)]
-            cmp = compare_outputs(ref_t, [x for x in cand_p if isinstance(x, torch.Tensor)], atol, rtol, f"trial {t} input")
+            cmp = compare_outputs(input_tensors(ref_p), input_tensors(cand_p), atol, rtol, f"trial {t} input")
             if not cmp.ok:
                 return {"ok": False, "max_abs_err": worst, "reason": "candidate mutated its inputs: " + cmp.reason}
         return {"ok": True, "max_abs_err": worst, "reason": ""}

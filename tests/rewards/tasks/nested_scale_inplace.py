@@ -1,0 +1,22 @@
+import torch
+import torch.nn as nn
+
+
+class Model(nn.Module):
+    """Multi-tensor in-place scale (a foreach-style optimizer step over a list of tensors), returning the list."""
+
+    def __init__(self):
+        super().__init__()
+
+    def forward(self, xs, alpha: float):
+        for x in xs:
+            x.mul_(alpha)
+        return xs
+
+
+def get_inputs():
+    return [[torch.randn(16, 64), torch.randn(32)], 3.0]
+
+
+def get_init_inputs():
+    return []

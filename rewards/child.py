@@ -167,6 +167,8 @@ def _result_leaves(out: Any, trusted: bool) -> list[Any]:
             bad = next((k for k in o if type(k) not in PLAIN_KEYS), None) if not trusted else None
             if bad is not None:  # sorting calls repr(key): a key of the candidate's class would run its code
                 raise TypeError(f"forward returned a dict keyed by {type(bad).__name__}; use str or int keys")
+            # the keys are part of the answer: without this leaf {"a": .., "b": ..} passed for {"neg": .., "pos": ..}
+            leaves.append("dict keys " + repr(sorted(o, key=repr)))
             for k in sorted(o, key=repr):
                 walk(o[k], depth + 1)
         elif o is None or t in (bool, int, float, complex, str):

@@ -83,8 +83,17 @@ def _to(obj: Any, device: str) -> Any:
     if isinstance(obj, torch.Tensor):
         return obj.to(device)
     if isinstance(obj, (list, tuple)):
-        return type(obj)(_to(o, device) for o in obj)
+        return _rebuilt(obj, [_to(o, device) for o in obj])
+    if isinstance(obj, dict):
+        return {k: _to(v, device) for k, v in obj.items()}
     return obj
+
+
+def _rebuilt(seq: list | tuple, items: list[Any]) -> Any:
+    """`seq`'s type holding `items`: a namedtuple takes them as fields, a list/tuple (or torch.Size) as one."""
+    if type(seq) in (list, tuple):
+        return type(seq)(items)
+    return type(seq)(*items) if hasattr(seq, "_fields") else type(seq)(items)
 
 
 def _clone_cpu(obj: Any, trusted: bool = True) -> Any:
@@ -126,13 +135,27 @@ def _fresh(inp: list[Any], device: str) -> list[Any]:
     def fresh(x: Any) -> Any:
         if isinstance(x, torch.Tensor):
             return x.clone()
+        if isinstance(x, (list, tuple, dict)) and not _holds_tensor(x):
+            return x  # a torch.Size, a namedtuple of numbers: nothing to copy, and kept as it is
         if isinstance(x, (list, tuple)):
-            return type(x)(fresh(o) for o in x)
+            return _rebuilt(x, [fresh(o) for o in x])
         if isinstance(x, dict):
             return {k: fresh(v) for k, v in x.items()}
         return x
 
     return _to([fresh(x) for x in inp], device)
+
+
+def _holds_tensor(x: Any, depth: int = 0) -> bool:
+    if isinstance(x, torch.Tensor):
+        return True
+    if depth > 32:
+        return False
+    if isinstance(x, (list, tuple)):
+        return any(_holds_tensor(o, depth + 1) for o in x)
+    if isinstance(x, dict):
+        return any(_holds_tensor(v, depth + 1) for v in x.values())
+    return False
 
 
 def _sync(device: str) -> None:

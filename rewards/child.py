@@ -12,6 +12,7 @@ tensors, a forward's outputs as plain data) and the candidate harness. The two r
 
 from __future__ import annotations
 
+import collections
 import os
 import secrets
 import sys
@@ -168,7 +169,7 @@ def _result_leaves(out: Any, trusted: bool) -> list[Any]:
     Python scalars. The one walk of a result, for its values (`plain_outputs`) and for its gradients
     (`input_grads`).
 
-    Only exact built-in containers (tuple, list, dict with str/int keys) are walked and only exact tensor
+    Only exact built-in containers (tuple, list, dict or OrderedDict with str/int keys) are walked and only exact tensor
     types accepted: a subclass, or a key's `repr` while sorting, could run candidate code here, after
     forward, where no recorder watches it; a kernel's result is a dense tensor anyway."""
     leaves: list[Any] = []
@@ -186,7 +187,8 @@ def _result_leaves(out: Any, trusted: bool) -> list[Any]:
         elif t in (tuple, list) or (trusted and isinstance(o, (tuple, list))):
             for x in o:
                 walk(x, depth + 1)
-        elif t is dict:
+        elif t is dict or t is collections.OrderedDict or (trusted and isinstance(o, dict)):
+            # OrderedDict: a C type of the stdlib, its iteration and lookups run no code of the candidate's
             bad = next((k for k in o if type(k) not in PLAIN_KEYS), None) if not trusted else None
             if bad is not None:  # sorting calls repr(key): a key of the candidate's class would run its code
                 raise TypeError(f"forward returned a dict keyed by {type(bad).__name__}; use str or int keys")

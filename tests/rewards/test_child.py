@@ -20,3 +20,13 @@ def test_each_call_gets_its_own_copies_of_nested_inputs() -> None:
         assert a is not b and a.data_ptr() != b.data_ptr()
     out[3][0].mul_(5)  # a call's in-place update never reaches the inputs kept for the next
     assert torch.equal(src[3][0], torch.ones(1)) and out[5] == 7
+
+
+def test_an_ordered_dict_result_is_judged_like_a_dict() -> None:
+    from rewards.child import _result_leaves
+
+    a, b = torch.ones(1), torch.zeros(1)
+    want = _result_leaves({"pos": a, "neg": b}, trusted=True)
+    for trusted in (True, False):
+        got = _result_leaves(collections.OrderedDict(neg=b, pos=a), trusted=trusted)
+        assert got[0] == want[0] == "dict keys ['neg', 'pos']" and got[1] is b and got[2] is a

@@ -109,6 +109,8 @@ def _clone_cpu(obj: Any, trusted: bool = True) -> Any:
         return _clone_untrusted(obj, 0)
     if isinstance(obj, torch.Tensor):
         return obj.detach().to("cpu", copy=True)
+    if type(obj) in (tuple, torch.Size):  # kept as they are (both survive weights_only loading): a task's
+        return type(obj)(_clone_cpu(o) for o in obj)  # torch.Size input reached the candidate as a list
     if isinstance(obj, (list, tuple)):
         return [_clone_cpu(o) for o in obj]
     return obj
@@ -120,7 +122,7 @@ def _clone_untrusted(obj: Any, depth: int) -> Any:
         raise TypeError("an input is nested too deeply")
     if t in _EXACT_TENSORS:
         return _copy_cpu(obj)
-    if t in (list, tuple):
+    if t in (list, tuple, torch.Size):  # torch.Size: a C type, as a task's input hands it
         return [_clone_untrusted(o, depth + 1) for o in obj]
     if t is dict and all(type(k) in PLAIN_KEYS for k in obj):
         return {k: _clone_untrusted(v, depth + 1) for k, v in obj.items()}

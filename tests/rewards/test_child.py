@@ -30,3 +30,13 @@ def test_an_ordered_dict_result_is_judged_like_a_dict() -> None:
     for trusted in (True, False):
         got = _result_leaves(collections.OrderedDict(neg=b, pos=a), trusted=trusted)
         assert got[0] == want[0] == "dict keys ['neg', 'pos']" and got[1] is b and got[2] is a
+
+
+def test_trial_inputs_keep_tuples_and_sizes() -> None:
+    from rewards.child import _clone_cpu
+
+    src = [torch.Size([2, 3]), (torch.ones(1), 2), [torch.zeros(1)]]
+    out = _clone_cpu(src)
+    assert type(out[0]) is torch.Size and out[0] == src[0]
+    assert type(out[1]) is tuple and out[1][1] == 2 and out[1][0] is not src[1][0] and type(out[2]) is list
+    assert _clone_cpu(out, trusted=False)[0] == [2, 3]  # a candidate's input left as a torch.Size is copied too

@@ -138,7 +138,7 @@ def _fresh(inp: list[Any], device: str) -> list[Any]:
     def fresh(x: Any) -> Any:
         if isinstance(x, torch.Tensor):
             return x.clone()
-        if isinstance(x, (list, tuple, dict)) and not _holds_tensor(x):
+        if isinstance(x, (list, tuple, dict)) and not input_tensors(x):
             return x  # a torch.Size, a namedtuple of numbers: nothing to copy, and kept as it is
         if isinstance(x, (list, tuple)):
             return _rebuilt(x, [fresh(o) for o in x])
@@ -149,16 +149,16 @@ def _fresh(inp: list[Any], device: str) -> list[Any]:
     return _to([fresh(x) for x in inp], device)
 
 
-def _holds_tensor(x: Any, depth: int = 0) -> bool:
-    if isinstance(x, torch.Tensor):
-        return True
-    if depth > 32:
-        return False
-    if isinstance(x, (list, tuple)):
-        return any(_holds_tensor(o, depth + 1) for o in x)
-    if isinstance(x, dict):
-        return any(_holds_tensor(v, depth + 1) for v in x.values())
-    return False
+def input_tensors(obj: Any) -> list[torch.Tensor]:
+    """The tensors among a call's inputs in a fixed order, nested ones included (a list of tensors updated
+    in place is an answer as much as a top-level tensor is)."""
+    if isinstance(obj, torch.Tensor):
+        return [obj]
+    if isinstance(obj, (list, tuple)):
+        return [t for o in obj for t in input_tensors(o)]
+    if isinstance(obj, dict):
+        return [t for v in obj.values() for t in input_tensors(v)]
+    return []
 
 
 def _sync(device: str) -> None:

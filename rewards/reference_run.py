@@ -16,23 +16,21 @@ from typing import Any
 
 import torch
 
-from rewards.child import _clone_cpu, _fresh, _sync, _to, grad_leaves, input_grads, load_module, plain_outputs
+from rewards.child import (
+    _clone_cpu,
+    _fresh,
+    _sync,
+    _to,
+    grad_leaves,
+    input_grads,
+    input_tensors,
+    load_module,
+    plain_outputs,
+)
 
 REF_MODULE = "tf_reference"
 INPUTS_FILE = "inputs.pt"
 MAX_OUTPUT_BYTES = 1 << 34
-
-
-def input_tensors(obj: Any) -> list[torch.Tensor]:
-    """The tensors among a call's inputs in a fixed order, nested ones included (a list of tensors updated
-    in place is an answer as much as a top-level tensor is)."""
-    if isinstance(obj, torch.Tensor):
-        return [obj]
-    if isinstance(obj, (list, tuple)):
-        return [t for o in obj for t in input_tensors(o)]
-    if isinstance(obj, dict):
-        return [t for v in obj.values() for t in input_tensors(v)]
-    return []
 
 
 def _mutates(before: list[Any], after: list[Any]) -> bool:

@@ -12,6 +12,7 @@ nobody); without root they are skipped, not passed.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import sys
 import threading
@@ -37,12 +38,25 @@ DEVICE = os.environ.get("TRITONFORGE_ADVERSARIAL_DEVICE", "cpu")
 WORKERS = int(os.environ.get("TF_ADV_WORKERS", "2"))  # the GPU box has 16 cores; CI has 2
 IS_ROOT = os.geteuid() == 0
 
-MANIFESTS = ("cases.yaml", "cases_v2.yaml", "cases_v3.yaml")
+# Every manifest in the folder: cases.yaml (the first suite) and cases_vN*.yaml (the red-team rounds; a round
+# may span several files, one per concern, so parallel work never edits the same manifest).
+MANIFESTS = tuple(sorted(p.name for p in ADV.glob("cases*.yaml")))
 # TF_ADV_MANIFESTS=cases_v2.yaml runs one manifest only (the consistency check always reads all of them).
 SELECTED = tuple(m for m in os.environ.get("TF_ADV_MANIFESTS", ",".join(MANIFESTS)).split(",") if m)
 V2_CLASSES = {"hidden_compute", "attr_modules", "secrets", "forged_report", "sandbox", "robustness", "control"}
 V3_CLASSES = V2_CLASSES | {"audit", "dodge"}
-PREFIX = {"cases_v2.yaml": ("v2_", V2_CLASSES), "cases_v3.yaml": ("v3_", V3_CLASSES)}
+# host_compute: computing over tensor memory without an ATen op (numpy views, element callbacks, scalar reads,
+# casts); target_compile: kernels the GPU compiler refuses; host_resources: files/inodes a kernel never needs.
+# Honest patterns that were refused are controls (class control).
+V4_CLASSES = V3_CLASSES | {"host_compute", "target_compile", "host_resources"}
+ROUND_CLASSES = {"v2": V2_CLASSES, "v3": V3_CLASSES, "v4": V4_CLASSES}
+
+
+def manifest_prefix(manifest: str) -> tuple[str, set[str]] | None:
+    """The case-name prefix and the classes of a red-team manifest (`cases_v4_compile.yaml` -> "v4_")."""
+    m = re.match(r"cases_(v\d+)", manifest)
+    return None if m is None else (m.group(1) + "_", ROUND_CLASSES[m.group(1)])
+
 
 pytestmark = pytest.mark.slow
 
@@ -76,8 +90,9 @@ def test_manifest_is_consistent() -> None:
         assert (TASKS / c["task"]).is_file(), c["task"]
         assert (ADV / c["candidate"]).is_file(), c["candidate"]
         assert c["category"] in {"escape", "cheat", "crash", "control"}
-        if c["manifest"] != "cases.yaml":
-            prefix, classes = PREFIX[c["manifest"]]
+        rnd = manifest_prefix(c["manifest"])
+        if rnd is not None:
+            prefix, classes = rnd
             assert c["name"].startswith(prefix) and c.get("class") in classes, c["name"]
             assert Path(c["candidate"]).name.startswith(prefix), c["candidate"]
             assert (c["category"] == "control") == (c["class"] == "control"), c["name"]

@@ -1,0 +1,34 @@
+# ruff: noqa
+# Honest: relu in float32 by a kernel, the output cast to float16 as the reference casts its own.
+import torch
+import torch.nn as nn
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def copy_kernel(src, dst, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    m = offs < n
+    tl.store(dst + offs, tl.load(src + offs, mask=m), mask=m)
+
+
+def copy(src, dst):
+    n = src.numel()
+    copy_kernel[(triton.cdiv(n, 256),)](src, dst, n, BLOCK=256)
+
+
+@triton.jit
+def relu_kernel(src, dst, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    m = offs < n
+    tl.store(dst + offs, tl.maximum(tl.load(src + offs, mask=m, other=0.0), 0.0), mask=m)
+
+
+class ModelNew(nn.Module):
+    def forward(self, x):
+        x = x.contiguous()
+        out = torch.empty_like(x)
+        n = x.numel()
+        relu_kernel[(triton.cdiv(n, 256),)](x, out, n, BLOCK=256)
+        return out.to(torch.float16)

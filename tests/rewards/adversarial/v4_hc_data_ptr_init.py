@@ -1,0 +1,38 @@
+# ruff: noqa
+# An __array_interface__ over a buffer's data_ptr() taken in __init__ (static rules off: the runtime alone must refuse it); numpy computes relu in place between two kernel copies.
+import torch
+import torch.nn as nn
+import triton
+import triton.language as tl
+import numpy
+
+
+class Mem:
+    def __init__(self, ptr):
+        self.__array_interface__ = {"data": (ptr, False), "shape": (16, 64), "typestr": "<f4", "version": 3}
+
+
+@triton.jit
+def copy_kernel(src, dst, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    m = offs < n
+    tl.store(dst + offs, tl.load(src + offs, mask=m), mask=m)
+
+
+def copy(src, dst):
+    n = src.numel()
+    copy_kernel[(triton.cdiv(n, 256),)](src, dst, n, BLOCK=256)
+
+
+class ModelNew(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.buf = torch.zeros(16, 64)
+        self.arr = numpy.asarray(Mem(self.buf.data_ptr()))
+
+    def forward(self, x):
+        copy(x.contiguous(), self.buf)
+        numpy.maximum(self.arr, 0.0, out=self.arr)
+        out = torch.empty_like(x)
+        copy(self.buf, out)
+        return out

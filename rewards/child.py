@@ -36,7 +36,9 @@ from rewards.guard import (
     OpRecorder,
     count_thread_starts,
     guard_mode_switches,
+    guard_raw_exports,
     python_threads,
+    scalar_read_budget,
     thread_starts,
     tls_state,
 )
@@ -285,10 +287,11 @@ class _Harness:
         self.rfd, self.wfd, self.device, self.max_payload = rfd, wfd, device, max_payload
         self.enforce = True
         self.rec = OpRecorder()
-        # One pair of recorder modes for every trial, alive as long as the harness: forward can reach the modes
+        # One set of recorder modes for every trial, alive as long as the harness: forward can reach the modes
         # (torch's mode stack) and hang an object of its own on them, whose `__del__` would run when fresh
-        # per-trial modes were dropped right after forward, unrecorded, before the outputs are copied.
-        self.modes = self.rec.modes()
+        # per-trial modes were dropped right after forward, unrecorded, before the outputs are copied. Made
+        # in `run`, after the function mode is on for good (`OpRecorder.watch`).
+        self.modes: Any = None
         self.counter: LaunchCounter | None = None
         self.policy: Any = None
         self.stage = "setup"
@@ -309,6 +312,7 @@ class _Harness:
         header, payload = channel.recv(self.rfd, self.max_payload)
         init = channel.decode_payload(payload)
         self.enforce = bool(header.get("enforce_runtime", True))
+        self.rec.answer_dtypes = _dtypes(header.get("answer_dtypes"))
         self.counter = LaunchCounter(self.rec)
         import logging
 
@@ -317,8 +321,12 @@ class _Harness:
         guard_signal_handlers()
         count_thread_starts()
         guard_mode_switches(self.rec)
+        guard_raw_exports(self.rec)
         freeze_modules()
         admit_guarded_modules()
+        if self.enforce:
+            self.rec.watch()  # from here to the end: no host view of tensor memory for the candidate's code
+        self.modes = self.rec.modes()
         self.fingerprint = dispatch_fingerprint()
         self.tls = tls_state()
         self.starts_seen = thread_starts()
@@ -333,7 +341,9 @@ class _Harness:
             return
         self.stage = "init"
         torch.manual_seed(int(header["seed"]))
-        model = mod.ModelNew(*init["init_inputs"])
+        # Copies made by torch: a tensor decoded from the payload lives in the payload's memory (a storage torch
+        # did not allocate), which forward's foreign-memory check would read as host memory.
+        model = mod.ModelNew(*_fresh(list(init["init_inputs"]), "cpu"))
         state = init["state_dict"]
         try:
             mine = model.state_dict()
@@ -366,6 +376,7 @@ class _Harness:
             torch.empty(64 * 1024 * 1024, dtype=torch.float32, device="cuda").fill_(float("nan"))
         self.check_dispatcher()  # nothing left active from the previous trial's backward
         self.rec.reset()
+        self.rec.scalar_budget = scalar_read_budget(dev_inp)
         before, before_by_name = self.counter.count, dict(self.counter.by_name)
         kernels: list[str] | None = None
         with torch.set_grad_enabled(bool(grad_idx)):
@@ -407,9 +418,10 @@ class _Harness:
             if self.policy is not None:
                 self.policy.denied["profiler"] += 1
             raise PermissionError("tritonforge sandbox: a profiler was left running outside the harness's own")
-        if _active_torch_modes():
+        if not self._own_modes_only():
             # A mode the candidate entered and never left would run its code while the judge copies the
-            # outputs (after forward, unrecorded), or sit under the recorder in the next trial.
+            # outputs (after forward, unrecorded), or sit under the recorder in the next trial; the
+            # recorder's own function mode missing means host views could be made unseen.
             for _ in range(64):
                 if not _active_torch_modes():
                     break
@@ -417,6 +429,17 @@ class _Harness:
             if self.policy is not None:
                 self.policy.denied["torch_mode"] += 1
             raise PermissionError("tritonforge sandbox: forward left a torch function/dispatch mode active")
+
+    def _own_modes_only(self) -> bool:
+        """Outside forward the mode stacks hold exactly what the harness put there: the recorder's function
+        mode (when the runtime record is on) and no dispatch mode."""
+        from torch.overrides import _get_current_function_mode_stack
+        from torch.utils._python_dispatch import _get_current_dispatch_mode_stack
+
+        want = [self.rec.function_mode] if self.rec.function_mode is not None else []
+        fstack = _get_current_function_mode_stack()
+        return (len(fstack) == len(want) and all(a is b for a, b in zip(fstack, want, strict=True))
+                and not _get_current_dispatch_mode_stack())
 
     def _forward(self, model: Any, dev_inp: list[Any]) -> Any:
         if not self.enforce:
@@ -470,6 +493,16 @@ def _drop_torch_modes() -> None:
         _pop_mode()
     except Exception:
         pass
+
+
+def _dtypes(names: Any) -> frozenset[torch.dtype]:
+    """torch dtypes from their names as the reference reported them ("torch.float16"); unknown names dropped."""
+    out = set()
+    for n in names or []:
+        d = getattr(torch, str(n).removeprefix("torch."), None)
+        if isinstance(d, torch.dtype):
+            out.add(d)
+    return frozenset(out)
 
 
 def _reseed() -> None:

@@ -8,7 +8,15 @@ the candidate's Triton kernels did the work is decided here, from what actually 
   Every ATen op that executes is checked against `ALLOWED_ATEN` (allocation, views, copies, dtype/device
   moves, the bookkeeping real Triton wrappers do); anything else is a torch fallback. Tensor -> Python /
   numpy escapes (`tolist`, `numpy`, `__array__`, storage access) are refused outright, and scalar reads
-  (`.item()`) are capped, so an answer cannot be computed in Python or numpy and copied in.
+  (`.item()`) are capped by the task's size, so an answer cannot be computed in Python or numpy and copied in.
+* Host compute over tensor memory that no ATen op would show is closed by mechanism, not by a list of
+  methods: (1) host views of tensor memory cannot be made by the candidate at any time (the function mode
+  stays on from before the candidate's module loads until the process ends, so a numpy view made at import
+  or in `__init__` is refused like one made in forward); (2) in forward every CPU tensor an op or a kernel
+  launch touches must live in memory torch allocated (a tensor over numpy, a bytearray, DLPack or a file is
+  host compute waiting to happen); (3) a torch function handed a Python callable in forward (`apply_`,
+  `map_`, ...) would run Python per element: refused; (4) a dtype cast in forward that changes a value
+  (truncation, a bool mask, integer wrap-around) is compute unless it rounds to a dtype the answer itself has.
 * Custom operators (`torch.library.custom_op` / `triton_op`) are not opaque: their Python body is run
   under a fresh recorder, so a `wrap_triton` launch counts and a torch op inside still shows.
 * Under the Triton interpreter the recorder is suspended only inside the interpreter's own argument
@@ -70,7 +78,19 @@ DENIED_FUNCTIONS = frozenset({
 })
 # Refused only when the candidate's own code calls them (Triton's launcher needs them).
 DENIED_FROM_CANDIDATE = frozenset({"data_ptr", "storage_offset_ptr", "_cdata"})
-MAX_SCALAR_READS = 64  # `.item()` per forward: enough for shapes and flags, far too few to compute an output
+# Scalar reads (`.item()`, `float(t)`, `int(t)`) per forward: enough for lengths and flags, and a tiny share of
+# the task's input elements, so that no answer can be read out and computed in Python.
+MAX_SCALAR_READS = 64
+MIN_SCALAR_READS = 2
+SCALAR_READS_PER_INPUT = 1 / 16
+# Tensor methods that hand host code a view of a tensor's memory (numpy arrays, DLPack capsules, storages
+# and their addresses). Refused to the candidate's code at every stage, not only in forward: a view made at
+# import or in `__init__` of a buffer that forward's kernels fill is a host-side compute engine.
+HOST_VIEWS = frozenset({"numpy", "__array__", "__dlpack__", "untyped_storage", "storage", "_typed_storage"})
+# Ops whose result is a (possibly) other-dtype copy: (index of the source in args, index of the destination in
+# args, or None for the op's result).
+_CAST_OPS = {"_to_copy": (0, None), "copy_": (1, 0), "copy": (1, None), "_copy_from": (0, 1),
+             "_copy_from_and_resize": (0, 1)}
 _ALLOWED_NAMESPACES = frozenset({"aten"})
 
 
@@ -80,20 +100,57 @@ class OpRecorder:
     def __init__(self) -> None:
         self.forbidden: Counter[str] = Counter()
         self.refused: Counter[str] = Counter()
+        self.host: Counter[str] = Counter()  # host-side compute over tensor memory (no ATen op of its own)
         self.scalar_reads = 0
+        self.scalar_budget = MAX_SCALAR_READS  # set per trial from the task's inputs (`scalar_read_budget`)
+        self.answer_dtypes: frozenset[Any] = frozenset()  # dtypes of the reference's answer (casts to them round)
         self.suspended = 0
         self.active = 0  # recorded regions (forward, custom-op bodies) currently open
+        self.watching = False  # the function mode is on for the process's life (`watch`): host views refused
+        self.function_mode: _FunctionMode | None = None
 
     def reset(self) -> None:
         self.forbidden.clear()
         self.refused.clear()
+        self.host.clear()
         self.scalar_reads = 0
 
     def summary(self) -> dict[str, Any]:
-        return {"forbidden": dict(self.forbidden), "refused": dict(self.refused), "scalar_reads": self.scalar_reads}
+        return {"forbidden": dict(self.forbidden), "refused": dict(self.refused), "host": dict(self.host),
+                "scalar_reads": self.scalar_reads}
 
     def modes(self) -> _Modes:
         return _Modes(self)
+
+    def watch(self) -> _FunctionMode:
+        """Push the function mode for the rest of the process (before candidate code loads): from here on
+        the candidate's code cannot make host views of tensor memory, and in forward every torch call is
+        checked. Forward's recorded regions then push only the dispatch mode."""
+        fm = _FunctionMode(self)
+        self.suspended += 1
+        try:
+            fm.__enter__()
+        finally:
+            self.suspended -= 1
+        self.function_mode, self.watching = fm, True
+        return fm
+
+
+def scalar_read_budget(inputs: Any) -> int:
+    """Scalar reads one forward may make: a tiny share of the input elements (a length, a flag), between
+    MIN_SCALAR_READS and MAX_SCALAR_READS. 64 reads were a whole solution of a 32+32-element dot product."""
+    import torch
+
+    def numel(o: Any) -> int:
+        if isinstance(o, torch.Tensor):
+            return o.numel()
+        if isinstance(o, (list, tuple)):
+            return sum(numel(x) for x in o)
+        if isinstance(o, dict):
+            return sum(numel(x) for x in o.values())
+        return 0
+
+    return max(MIN_SCALAR_READS, min(MAX_SCALAR_READS, int(numel(inputs) * SCALAR_READS_PER_INPUT)))
 
 
 class _FunctionMode(TorchFunctionMode):
@@ -102,13 +159,51 @@ class _FunctionMode(TorchFunctionMode):
         self.rec = rec
 
     def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
-        name = getattr(func, "__name__", "")
-        if not self.rec.suspended and (name in DENIED_FUNCTIONS or (
-                name in DENIED_FROM_CANDIDATE and initiator(sys._getframe(1)) == "candidate")):
-            self.rec.refused[name] += 1
-            raise RuntimeError(f"tritonforge sandbox: Tensor.{name} is not allowed inside forward "
-                               "(computing outside torch/Triton hides the work from the judge)")
+        rec = self.rec
+        if not rec.suspended:
+            name = getattr(func, "__name__", "")
+            if rec.active:
+                if name in DENIED_FUNCTIONS or (
+                        name in DENIED_FROM_CANDIDATE and initiator(sys._getframe(1)) == "candidate"):
+                    rec.refused[name] += 1
+                    raise RuntimeError(f"tritonforge sandbox: Tensor.{name} is not allowed inside forward "
+                                       "(computing outside torch/Triton hides the work from the judge)")
+                if _python_callback(args, kwargs):
+                    rec.host[f"{name} with a Python callback"] += 1
+                    rec.refused[f"{name} (Python callback)"] += 1
+                    raise RuntimeError(f"tritonforge sandbox: {name} was handed a Python callable inside forward: "
+                                       "torch would run Python per element, outside the kernels")
+            elif rec.watching and ((name in HOST_VIEWS and candidate_on_stack(sys._getframe(1))) or (
+                    name in DENIED_FROM_CANDIDATE and initiator(sys._getframe(1)) == "candidate")):
+                rec.refused[name] += 1
+                raise RuntimeError(f"tritonforge sandbox: Tensor.{name} is not allowed in a candidate (a host view "
+                                   "of tensor memory computes where no kernel and no op record can see it)")
         return func(*args, **(kwargs or {}))
+
+
+def _python_callback(args: Any, kwargs: Any) -> bool:
+    """Whether a torch call is handed something callable (a function, a lambda, a class, a bound method) that
+    torch would call back: `apply_`/`map_`/`map2_` run it per element, in Python, unrecorded."""
+    import torch
+
+    def cb(v: Any) -> bool:
+        return callable(v) and not isinstance(v, torch.Tensor)
+
+    for v in list(args) + list((kwargs or {}).values()):
+        if cb(v) or (type(v) in (list, tuple) and any(cb(x) for x in v)):
+            return True
+    return False
+
+
+def candidate_on_stack(frame: Any) -> bool:
+    """Whether the candidate's code is anywhere below `frame` (it asked for this, directly or through a
+    helper: numpy's `asarray` calls `Tensor.__array__` from a torch frame on the candidate's behalf)."""
+    f = frame
+    while f is not None:
+        if f.f_globals.get("__name__") == CAND_MODULE or f.f_code.co_filename == "candidate.py":
+            return True
+        f = f.f_back
+    return False
 
 
 class _DispatchMode(TorchDispatchMode):
@@ -134,9 +229,72 @@ class _DispatchMode(TorchDispatchMode):
             rec.forbidden[f"aten::{packet}"] += 1
         elif packet == "_local_scalar_dense":
             rec.scalar_reads += 1
-            if rec.scalar_reads > MAX_SCALAR_READS:
-                rec.forbidden["aten::_local_scalar_dense (too many .item() reads)"] += 1
-        return func(*args, **kwargs)
+            if rec.scalar_reads > rec.scalar_budget:
+                rec.host[f"more than {rec.scalar_budget} scalar reads (.item()/float()/int()) for this task's size"] += 1
+        if any(foreign_memory(t, rec) for t in _tensor_args(args, kwargs)):
+            rec.host[f"aten::{packet} on a tensor over memory torch did not allocate (numpy, a buffer, DLPack, a file)"] += 1
+        out = func(*args, **kwargs)
+        if packet in _CAST_OPS:
+            _record_cast(rec, packet, args, out)
+        return out
+
+
+def _tensor_args(args: Any, kwargs: Any) -> list[Any]:
+    import torch
+
+    found = []
+    for v in list(args) + list(kwargs.values()):
+        if isinstance(v, torch.Tensor):
+            found.append(v)
+        elif type(v) in (list, tuple):
+            found.extend(x for x in v if isinstance(x, torch.Tensor))
+    return found
+
+
+def foreign_memory(t: Any, rec: OpRecorder) -> bool:
+    """Whether a CPU tensor lives in memory torch did not allocate: `from_numpy`, `frombuffer`, DLPack and
+    `from_file` give non-resizable storages over someone else's bytes, which host code (numpy, a bytearray,
+    a file) reads and writes with no op to record. Torch's own allocations are resizable."""
+    import torch
+
+    if type(t) not in (torch.Tensor, torch.nn.Parameter) or t.device.type != "cpu":
+        return False
+    rec.suspended += 1
+    try:
+        return not torch.Tensor.untyped_storage(t).resizable()
+    except Exception:
+        return False
+    finally:
+        rec.suspended -= 1
+
+
+def _record_cast(rec: OpRecorder, packet: str, args: Any, out: Any) -> None:
+    """Record a dtype cast that changed a value (float -> int truncation, a bool mask, integer wrap-around,
+    rounding to a narrower float): that is compute, unless a kernel does it. Rounding a float to a dtype the
+    reference's answer has is the answer's own last step (the reference casts its output too), not compute."""
+    import torch
+
+    src_i, dst_i = _CAST_OPS[packet]
+    src = args[src_i] if len(args) > src_i else None
+    dst = out if dst_i is None else (args[dst_i] if len(args) > dst_i else None)
+    if not isinstance(src, torch.Tensor) or not isinstance(dst, torch.Tensor) or src.dtype == dst.dtype:
+        return
+    if src.is_floating_point() and dst.is_floating_point() and dst.dtype in rec.answer_dtypes:
+        return
+    rec.suspended += 1
+    try:
+        back = dst.to(device=src.device, dtype=src.dtype)
+        ref = src.expand_as(back) if src.shape != back.shape else src
+        same = back == ref
+        if ref.is_floating_point() or ref.is_complex():
+            same = same | (back.isnan() & ref.isnan())
+        changed = not bool(same.all())
+    except Exception:
+        changed = True  # a cast the harness cannot undo to compare changed something it cannot vouch for
+    finally:
+        rec.suspended -= 1
+    if changed:
+        rec.host[f"aten::{packet} cast {src.dtype} -> {dst.dtype} that changes values (cast inside the kernel)"] += 1
 
 
 def _custom_op_body(func: Any) -> Any:
@@ -151,16 +309,21 @@ def _custom_op_body(func: Any) -> Any:
 
 
 class _Modes:
-    """Both modes for one region (function mode outermost, as torch expects)."""
+    """The modes of one recorded region (function mode outermost, as torch expects). Where the recorder's
+    function mode is already on for the process (`OpRecorder.watch`), a region adds the dispatch mode only:
+    one function mode sees every torch call once."""
 
     def __init__(self, rec: OpRecorder) -> None:
-        self.fm, self.dm = _FunctionMode(rec), _DispatchMode(rec)
+        self.rec = rec
+        self.fm = None if rec.function_mode is not None else _FunctionMode(rec)
+        self.dm = _DispatchMode(rec)
 
     def __enter__(self) -> _Modes:
-        rec = self.fm.rec
+        rec = self.rec
         rec.suspended += 1  # pushing our own modes is not the candidate switching the recorder off
         try:
-            self.fm.__enter__()
+            if self.fm is not None:
+                self.fm.__enter__()
             self.dm.__enter__()
         finally:
             rec.suspended -= 1
@@ -168,12 +331,13 @@ class _Modes:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        rec = self.fm.rec
+        rec = self.rec
         rec.active -= 1
         rec.suspended += 1
         try:
             self.dm.__exit__(*exc)
-            self.fm.__exit__(*exc)
+            if self.fm is not None:
+                self.fm.__exit__(*exc)
         finally:
             rec.suspended -= 1
 
@@ -233,6 +397,9 @@ class LaunchCounter:
                 warmup = kwargs.get("warmup", False)
                 if mine and not counter.rec.suspended:
                     check_kernel_args(args, kwargs)
+                    if counter.rec.active and any(foreign_memory(t, counter.rec) for t in _kernel_tensors(args, kwargs)):
+                        counter.rec.host["a kernel launched on a tensor over memory torch did not allocate "
+                                         "(numpy, a buffer, DLPack, a file)"] += 1
                 programs: list[int] = []
                 if "grid" in kwargs:
                     kwargs["grid"] = _grid_probe(kwargs["grid"], programs)
@@ -303,6 +470,24 @@ def _grid_probe(grid: Any, programs: list[int]) -> Any:
     g = _plain_grid(grid)
     programs.append(size(g))
     return g
+
+
+def _kernel_tensors(args: tuple, kwargs: dict[str, Any]) -> list[Any]:
+    """The tensors among a launch's arguments (plain data only: `check_kernel_args` passed them)."""
+    import torch
+
+    found: list[Any] = []
+
+    def walk(v: Any, depth: int) -> None:
+        if isinstance(v, torch.Tensor):
+            found.append(v)
+        elif type(v) in (tuple, list) and depth < 4:
+            for x in v:
+                walk(x, depth + 1)
+
+    for v in list(args) + [v for k, v in kwargs.items() if k not in ("grid", "warmup")]:
+        walk(v, 0)
+    return found
 
 
 def check_kernel_args(args: tuple, kwargs: dict[str, Any]) -> None:
@@ -454,12 +639,37 @@ def _replace_everywhere(wrapped: dict[int, Any]) -> None:
                 d[k] = w
 
 
+def guard_raw_exports(rec: OpRecorder) -> None:
+    """Refuse the candidate the tensor exports that bypass torch's function modes (`torch.utils.dlpack.
+    to_dlpack` is a bare C function): a DLPack capsule is a host view of the tensor's memory for numpy."""
+    import torch
+
+    C = torch._C
+    wrapped: dict[int, Any] = {}
+    for name in ("_to_dlpack", "_to_dlpack_versioned"):
+        orig = getattr(C, name, None)
+        if not callable(orig):
+            continue
+
+        def guarded(*a: Any, __orig=orig, __name=name, **k: Any) -> Any:
+            if not rec.suspended and candidate_on_stack(sys._getframe(1)):
+                rec.refused[__name] += 1
+                raise RuntimeError(f"tritonforge sandbox: torch._C.{__name} is not allowed in a candidate (a host "
+                                   "view of tensor memory computes where no kernel and no op record can see it)")
+            return __orig(*a, **k)
+
+        wrapped[id(orig)] = guarded
+    _replace_everywhere(wrapped)  # torch._C's own entry and every module that imported the function
+
+
 # The thread-local switches that take the recorder's modes out of the dispatch path. Called from inside a
 # recorded forward, torch ops run between switching off and on again unseen (`_disable_current_modes`,
 # excluding the Python dispatch key, the Python dispatcher with a `py_impl` kernel on an allowed op...).
 _PY_KEY_NAMES = ("Python", "PythonTLSSnapshot", "PythonDispatcher", "PreDispatch")
 
 
+# The switches that take the function mode away; refused for the candidate's whole life, not only in forward.
+_WATCHED_SWITCHES = frozenset({"_pop_torch_function_stack", "DisableTorchFunction"})
 _PROFILER_SWITCHES = ("_enable_profiler", "_disable_profiler", "_prepare_profiler", "_toggle_collection_dynamic",
                       "_enable_profiler_legacy", "_disable_profiler_legacy")
 
@@ -480,6 +690,11 @@ def guard_mode_switches(rec: OpRecorder) -> None:
 
     def live() -> bool:
         return rec.active > 0 and not rec.suspended
+
+    def watched() -> bool:
+        # the function mode is on from before the candidate loads: popping or disabling it in `__init__`
+        # (then pushing it back) would let a host view of tensor memory be made unseen
+        return (rec.active > 0 or rec.watching) and not rec.suspended
 
     def refuse(name: str) -> None:
         rec.refused[name] += 1
@@ -527,7 +742,7 @@ def guard_mode_switches(rec: OpRecorder) -> None:
             continue
 
         def guarded(*a: Any, __orig=orig, __bad=bad, __name=name, **k: Any) -> Any:
-            if live() and __bad(*a, **k):
+            if (watched() if __name in _WATCHED_SWITCHES else live()) and __bad(*a, **k):
                 refuse(__name)
             return __orig(*a, **k)
 

@@ -152,7 +152,7 @@ class ReferenceRun:
             torch.save({"init_inputs": _clone_cpu(cand_init),
                         "state_dict": state,
                         "inputs": self.inputs, "seed": seed, "trial_bytes": trial_bytes, "grad_inputs": self.grad_idx,
-                        "timing_inputs": self.timing_inputs}, f)
+                        "timing_inputs": self.timing_inputs, "answer_dtypes": _answer_dtypes(self.outputs, self.post_inputs)}, f)
 
     def _run(self, inp: list[Any]) -> tuple[list[Any], list[Any]]:
         """(outputs, inputs after the call) of one reference forward, as the candidate's are taken
@@ -256,3 +256,13 @@ class ReferenceRun:
             if not cmp.ok:
                 return {"ok": False, "max_abs_err": worst, "reason": "candidate mutated its inputs: " + cmp.reason}
         return {"ok": True, "max_abs_err": worst, "reason": ""}
+
+
+def _answer_dtypes(outputs: list[list[Any]], post_inputs: list[list[Any]]) -> list[str]:
+    """The dtypes of what is judged (outputs, inputs updated in place): a candidate's cast to one of them
+    rounds its answer the way the reference's does, which the candidate's op record does not count as compute."""
+    from rewards.child import input_tensors
+
+    found = {str(t.dtype) for o in outputs for t in input_tensors(o)}
+    found |= {str(t.dtype) for p in post_inputs for t in input_tensors(p)}
+    return sorted(found)

@@ -40,17 +40,19 @@ def runtime_findings(trials: list[dict[str, Any]], device: str = "cpu", ready: d
 
     forbidden: dict[str, int] = {}
     refused: dict[str, int] = {}
+    host: dict[str, int] = {}
     for t in trials:
         ops = t.get("ops") or {}
-        for k, v in (ops.get("forbidden") or {}).items():
-            forbidden[str(k)] = forbidden.get(str(k), 0) + int(v or 0)
-        for k, v in (ops.get("refused") or {}).items():
-            refused[str(k)] = refused.get(str(k), 0) + int(v or 0)
+        for table, into in (("forbidden", forbidden), ("refused", refused), ("host", host)):
+            for k, v in (ops.get(table) or {}).items():
+                into[str(k)] = into.get(str(k), 0) + int(v or 0)
     if forbidden:
-        top = ", ".join(f"{k} x{v}" for k, v in sorted(forbidden.items(), key=lambda kv: -kv[1])[:8])
-        add("torch_compute_fallback", f"PyTorch compute ran inside forward: {top}; the Triton kernels must do the work")
+        add("torch_compute_fallback", f"PyTorch compute ran inside forward: {_top(forbidden)}; the Triton kernels must do the work")
+    if host:
+        add("torch_compute_fallback", f"forward computed on the host, outside the kernels: {_top(host)}; "
+                                      "the Triton kernels must do the work")
     if refused:
-        add("torch_compute_fallback", f"forward moved tensor data out of torch or switched off the op record "
+        add("torch_compute_fallback", f"the candidate moved tensor data out of torch or switched off the op record "
                                       f"({', '.join(sorted(refused))}); compute belongs in the kernel")
     if error:
         return out
@@ -73,6 +75,10 @@ def runtime_findings(trials: list[dict[str, Any]], device: str = "cpu", ready: d
     if not launches or not all(launches):
         add("kernel_not_launched", f"kernels launched per trial: {launches}; every forward must launch a kernel defined in the candidate")
     return out
+
+
+def _top(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} x{v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])[:8])
 
 
 def _foreign_kernels(launched: Any, seen: Any) -> list[str]:

@@ -121,7 +121,8 @@ class Supervisor:
             return {"status": "infra_error", "log": f"supervisor could not read the trial inputs: {type(e).__name__}: {e}"}
         try:
             channel.send(wfd, {"op": "init", "seed": data["seed"], "source": source, "private_tmp": self.private_tmp,
-                               "enforce_runtime": bool(self.cfg.get("enforce_runtime", True))},
+                               "enforce_runtime": bool(self.cfg.get("enforce_runtime", True)),
+                               "answer_dtypes": list(data.get("answer_dtypes") or [])},
                          channel.encode_payload({"init_inputs": data["init_inputs"], "state_dict": data["state_dict"]}))
             head, _ = channel.recv(rfd, 1 << 20)
             if head.get("event") != "ready":

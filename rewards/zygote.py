@@ -460,6 +460,12 @@ def main() -> None:
     # Warm what the recorder's modes import lazily (torch._dynamo alone takes ~1.7 s), once, here.
     with OpRecorder().modes():
         torch.empty(4).reshape(2, 2).contiguous().clone()
+    # ... and what every candidate process would otherwise import for itself, each time: Triton's code
+    # generator (with its ~50 gluon modules: `rewards.audit.admit_guarded_modules`, the compile check) and
+    # torch's serialisation helpers (the report channel's payloads).
+    import triton.compiler.code_generator  # noqa: F401
+
+    rewards.channel.decode_payload(rewards.channel.encode_payload({"outputs": [torch.zeros(2)]}))
 
     try:
         Zygote(cfg).run()

@@ -56,9 +56,128 @@ def test_data_escapes_are_refused(escape: str) -> None:
 def test_scalar_reads_are_capped() -> None:
     x = torch.randn(MAX_SCALAR_READS + 8)
     rec, _ = _record(lambda: [x[i].item() for i in range(x.numel())])
-    assert any("item" in k for k in rec.summary()["forbidden"])
+    assert any("scalar reads" in k for k in rec.summary()["host"])
     rec, _ = _record(lambda: [x[i].item() for i in range(4)])
-    assert rec.summary()["forbidden"] == {}
+    assert rec.summary()["forbidden"] == {} and rec.summary()["host"] == {}
+
+
+def test_the_scalar_read_budget_scales_with_the_task() -> None:
+    """A constant budget of 64 reads was a whole solution for a 32+32-element dot product."""
+    from rewards.guard import MIN_SCALAR_READS, scalar_read_budget
+
+    assert scalar_read_budget([torch.randn(32), torch.randn(32)]) == 4
+    assert scalar_read_budget([torch.randn(4, 8)]) == MIN_SCALAR_READS
+    assert scalar_read_budget([torch.randn(4096, 4096), torch.tensor([3])]) == MAX_SCALAR_READS
+    assert scalar_read_budget([{"a": torch.randn(256)}, [torch.randn(256)], 7]) == 32
+    x, y = torch.randn(32), torch.randn(32)
+    rec = OpRecorder()
+    rec.scalar_budget = scalar_read_budget([x, y])
+    with torch.no_grad(), rec.modes():
+        sum(x[i].item() * y[i].item() for i in range(32))
+    assert sum(rec.summary()["host"].values()) == 64 - rec.scalar_budget
+
+
+@pytest.mark.parametrize("make", [
+    lambda: torch.from_numpy(__import__("numpy").zeros(8, dtype="float32")),
+    lambda: torch.frombuffer(bytearray(32), dtype=torch.float32),
+    lambda: torch.utils.dlpack.from_dlpack(__import__("numpy").zeros(8, dtype="float32")),
+])
+def test_ops_on_foreign_memory_are_host_compute(make) -> None:  # noqa: ANN001
+    """A tensor over numpy/bytearray/DLPack memory is written by a copy and read by host code unseen."""
+    foreign = make()
+    x = torch.randn(8)
+    rec, _ = _record(lambda: foreign.copy_(x))
+    assert any("did not allocate" in k for k in rec.summary()["host"]), rec.summary()
+    own = torch.empty(8)
+    rec, _ = _record(lambda: own[2:].copy_(x[2:]))  # a view of torch's own memory is torch's
+    assert rec.summary()["host"] == {}
+
+
+@pytest.mark.parametrize(("src", "dtype", "computes"), [
+    (torch.randn(64) * 4, torch.int32, True),  # truncation
+    (torch.randint(-2, 3, (64,)).float(), torch.bool, True),  # a != 0 mask
+    (torch.randint(0, 100000, (64,)), torch.uint8, True),  # wrap-around: x mod 256
+    (torch.randn(64), torch.float16, True),  # narrowing to a dtype the answer does not have
+    (torch.randint(0, 200, (64,)).float(), torch.int64, False),  # exact integers
+    (torch.randn(64).half(), torch.float32, False),  # widening
+    (torch.tensor([float("nan"), 1.0]), torch.float64, False),  # NaN survives the round trip
+])
+def test_casts_that_change_values_are_host_compute(src: torch.Tensor, dtype: torch.dtype, computes: bool) -> None:
+    rec, _ = _record(lambda: src.to(dtype))
+    assert bool(rec.summary()["host"]) is computes, rec.summary()
+    out = torch.empty(src.shape, dtype=dtype)
+    rec, _ = _record(lambda: out.copy_(src))
+    assert bool(rec.summary()["host"]) is computes, rec.summary()
+
+
+def test_rounding_to_the_answers_own_dtype_is_not_compute() -> None:
+    """The reference returns float16 computed in float32: the candidate's last cast rounds like the reference's."""
+    x = torch.randn(64)
+    rec = OpRecorder()
+    rec.answer_dtypes = frozenset({torch.float16})
+    with torch.no_grad(), rec.modes():
+        x.to(torch.float16)
+        x.to(torch.int32)  # the answer's dtype covers float rounding only
+    assert list(rec.summary()["host"]) == ["aten::_to_copy cast torch.float32 -> torch.int32 that changes values (cast inside the kernel)"]
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: x.apply_(lambda v: v * 2),
+    lambda x: x.map_(x, lambda a, b: a + b),
+    lambda x: x.map2_(x, x, lambda a, b, c: a + b + c),
+    lambda x: torch.Tensor.apply_(x, float),
+])
+def test_python_element_callbacks_are_refused_in_forward(call) -> None:  # noqa: ANN001
+    x = torch.randn(8)
+    rec = OpRecorder()
+    with pytest.raises(RuntimeError, match="Python callable"), torch.no_grad(), rec.modes():
+        call(x)
+    assert rec.summary()["host"] and rec.summary()["refused"]
+
+
+def _watched_recorder():  # noqa: ANN202
+    """A recorder whose function mode is on for good, as the candidate harness runs it (popped afterwards)."""
+    rec = OpRecorder()
+    fm = rec.watch()
+    return rec, fm
+
+
+def test_host_views_are_refused_to_the_candidate_outside_forward_too() -> None:
+    """A numpy view made at import or in __init__ of a buffer forward's kernels fill computes unseen."""
+    import numpy as np
+
+    from rewards.guard import CAND_MODULE
+
+    buf = torch.zeros(8)
+    rec, fm = _watched_recorder()
+    try:
+        for make in (lambda f: buf.numpy(), lambda f: np.asarray(buf), lambda f: np.from_dlpack(buf),
+                     lambda f: buf.untyped_storage(), lambda f: buf.data_ptr()):
+            with pytest.raises(RuntimeError, match="not allowed in a candidate"):
+                _call_as(CAND_MODULE, make)
+        # torch, Triton and the harness keep their own uses (serialising, launching): no candidate frame below
+        assert _call_as("torch.serialization", lambda f: buf.untyped_storage().nbytes()) == 32
+        assert _call_as("triton.runtime.jit", lambda f: buf.data_ptr()) > 0
+        assert rec.active == 0
+    finally:
+        fm.__exit__(None, None, None)
+
+
+def test_dlpack_export_that_bypasses_the_function_mode_is_refused() -> None:
+    """torch.utils.dlpack.to_dlpack is a bare C function no function mode sees."""
+    from rewards.guard import CAND_MODULE, guard_raw_exports
+
+    rec = OpRecorder()
+    orig = torch._C._to_dlpack
+    try:
+        guard_raw_exports(rec)
+        with pytest.raises(RuntimeError, match="not allowed in a candidate"):
+            _call_as(CAND_MODULE, lambda f: torch.utils.dlpack.to_dlpack(torch.zeros(4)))
+        assert torch.utils.dlpack.to_dlpack(torch.zeros(4)) is not None  # trusted callers keep it
+    finally:
+        from rewards.guard import _replace_everywhere
+
+        _replace_everywhere({id(torch._C._to_dlpack): orig})
 
 
 def test_custom_op_bodies_are_not_opaque() -> None:

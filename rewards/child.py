@@ -282,11 +282,32 @@ def classify(exc: BaseException, stage: str, in_kernel: bool) -> str:
     return "runtime_error"
 
 
+_PROCESS_RECORDER: list[OpRecorder] = []
+
+
+def process_recorder() -> OpRecorder:
+    """The recorder of this process, with the process-wide guards that hold it installed: refused signal
+    handlers, counted thread starts, the mode switches and the raw DLPack export. Each of those rebinds a
+    function wherever a loaded module holds it, a walk over every module's namespace; run in the zygote, it
+    happens once, before the fork, and every candidate process inherits it (in a forked child the walk also
+    touched every object's refcount, copying most of the heap page by page: ~0.2 s per candidate). Outside a
+    candidate's harness the guards are inert: they act only while this recorder is active or watching, or
+    once the audit policy is armed."""
+    if not _PROCESS_RECORDER:
+        rec = OpRecorder()
+        guard_signal_handlers()
+        count_thread_starts()
+        guard_mode_switches(rec)
+        guard_raw_exports(rec)
+        _PROCESS_RECORDER.append(rec)
+    return _PROCESS_RECORDER[0]
+
+
 class _Harness:
     def __init__(self, rfd: int, wfd: int, device: str, max_payload: int) -> None:
         self.rfd, self.wfd, self.device, self.max_payload = rfd, wfd, device, max_payload
         self.enforce = True
-        self.rec = OpRecorder()
+        self.rec = process_recorder()
         # One set of recorder modes for every trial, alive as long as the harness: forward can reach the modes
         # (torch's mode stack) and hang an object of its own on them, whose `__del__` would run when fresh
         # per-trial modes were dropped right after forward, unrecorded, before the outputs are copied. Made
@@ -318,10 +339,6 @@ class _Harness:
 
         logging.currentframe = lambda: None  # a frame source outside the audit hook's view (findCaller copes)
         guard_operator_registry()
-        guard_signal_handlers()
-        count_thread_starts()
-        guard_mode_switches(self.rec)
-        guard_raw_exports(self.rec)
         freeze_modules()
         admit_guarded_modules()
         if self.enforce:

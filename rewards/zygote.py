@@ -465,6 +465,8 @@ def main() -> None:
     # torch's serialisation helpers (the report channel's payloads).
     import triton.compiler.code_generator  # noqa: F401
 
+    rewards.child.process_recorder()  # the process-wide guards, installed once here for every candidate
+
     rewards.channel.decode_payload(rewards.channel.encode_payload({"outputs": [torch.zeros(2)]}))
 
     try:

@@ -135,7 +135,9 @@ def tree_usage(dir_fd: int, stop_after_inodes: int) -> tuple[int, int]:
                             continue
                         entries += 1
                         total_bytes += st.st_blocks * 512
-                        if stat.S_ISDIR(st.st_mode) and entries <= stop_after_inodes:
+                        if entries > stop_after_inodes:
+                            break
+                        if stat.S_ISDIR(st.st_mode):
                             try:
                                 stack.append(os.open(e.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd))
                             except OSError:

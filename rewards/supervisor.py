@@ -12,6 +12,7 @@ process before candidate code existed). Whatever the candidate writes to disk or
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -24,6 +25,7 @@ from typing import Any
 import torch
 
 from rewards import cgroups, channel, isolation
+from rewards.config import VerifyConfig
 from rewards.isolation import Limits
 from rewards.runtime_findings import capped_counts
 
@@ -73,7 +75,7 @@ class Supervisor:
         self.lock_fd, self.cg_dirs = lock_fd, cg_dirs
         self.device: str = cfg["device"]
         self.private_tmp = False
-        self.scratch = isolation.Scratch.from_mb(int(cfg.get("scratch_mb") or 128))
+        self.scratch = isolation.Scratch.from_mb(int(cfg.get("scratch_mb", VerifyConfig.scratch_mb)))
         self.reaped = False  # the candidate process was waited for (its pid may belong to someone else now)
 
     def run(self, source: str, limits: Limits, drop: bool) -> int:
@@ -137,6 +139,9 @@ class Supervisor:
         if self.device == "cuda":  # initialise the driver before seccomp takes sockets and namespaces away
             torch.cuda.init()
             torch.empty(1, device="cuda")
+        # No file of the candidate's (its logs included, which live outside the scratch tmpfs) may outgrow the
+        # scratch cap: what is bigger would be a violation anyway, and this keeps it off the host meanwhile.
+        limits = dataclasses.replace(limits, max_file_mb=min(limits.max_file_mb, (self.scratch.cap_bytes >> 20) + 1))
         isolation.apply_limits(limits, drop_to_nobody=drop, cgroup_capped=bool(self.cg_dirs))
         isolation.set_parent_death_signal()  # credentials changed: re-arm
         if self.cfg.get("seccomp", True):

@@ -108,7 +108,9 @@ def _numpy_scalar_of_plain_values(ctx: Context, names: set[str], call: ast.Call,
     if not (q.startswith("numpy.") and q.split(".", 1)[1] in NUMPY_SCALAR_TYPES):
         return False
     values = [*call.args, *(kw.value for kw in call.keywords)]
-    return not any(is_tensor(ctx, names, v) for v in values)
+    # A sequence makes an array (`np.float32([v for v in x])` runs over elements): only single values pass.
+    sequences = (ast.List, ast.Tuple, ast.Set, ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.Starred)
+    return not any(is_tensor(ctx, names, v) or isinstance(v, sequences) for v in values)
 
 
 @rule("torch_compute_fallback",

@@ -558,7 +558,8 @@ def test_numpy_scalars_of_python_ints_are_not_compute(grid: str) -> None:
 
 
 @pytest.mark.parametrize("grid", ["np.int64(x)", "np.float32(x[0])", "np.maximum(n, 64)", "np.asarray(x).sum()",
-                                  "np.int64(np.asarray(x).max())"])
+                                  "np.int64(np.asarray(x).max())", "np.float32([v for v in x])",
+                                  "np.int64(*x)"])
 def test_numpy_over_tensor_data_stays_refused(grid: str) -> None:
     assert "torch_compute_fallback" in rules_hit(cand(NUMPY_GRID.format(grid=grid)))
 

@@ -292,15 +292,17 @@ def _shared_private_tmpfs(dirs: list[str], keep: list[str], scratch: Scratch) ->
             return []
         root = os.open(eligible[0], os.O_RDONLY | os.O_DIRECTORY)
         for i, d in enumerate(eligible):
-            sub = f"d{i}"
-            os.mkdir(sub, dir_fd=root)
-            os.chmod(f"/proc/self/fd/{root}/{sub}", 0o1777)
-            for j, rel, kfd in keep_fds:
-                if j == i:
-                    target = f"/proc/self/fd/{root}/{sub}/{rel}"
-                    os.makedirs(target, exist_ok=True)
-                    _mount(f"/proc/self/fd/{kfd}", target, "", MS_BIND | MS_REC)
-            if _mount(f"/proc/self/fd/{root}/{sub}", d, "", MS_BIND | MS_REC):
+            sub = f"/proc/self/fd/{root}/d{i}"
+            try:  # best effort per place, like every isolation step: what took effect is reported
+                os.mkdir(sub)
+                os.chmod(sub, 0o1777)
+                for j, rel, kfd in keep_fds:
+                    if j == i:
+                        os.makedirs(f"{sub}/{rel}", exist_ok=True)
+                        _mount(f"/proc/self/fd/{kfd}", f"{sub}/{rel}", "", MS_BIND | MS_REC)
+            except OSError:
+                continue
+            if _mount(sub, d, "", MS_BIND | MS_REC):
                 covered.append(d)
         scratch.fd = root
         scratch.base_bytes, scratch.base_inodes = scratch.used()

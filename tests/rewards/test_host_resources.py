@@ -213,3 +213,30 @@ def test_honest_interpreter_run_writes_under_one_mib() -> None:
     good = (HERE / "candidates" / "softmax_ok.py").read_text()
     res = verify(ref, good, VerifyConfig(device="cpu", trials=2, timeout_s=60, workers=1, scratch_mb=1))
     assert res.status.value == "ok", res.log
+
+
+@pytest.mark.skipif(not ROOT, reason="mount namespaces need root")
+def test_paths_the_interpreter_needs_stay_visible_under_the_shared_tmpfs(tmp_path: Path) -> None:
+    """A venv or checkout living under a covered place (here a folder under /tmp) is bound back in place;
+    the rest of the host's /tmp is hidden."""
+    import tempfile
+
+    keep = tempfile.mkdtemp(prefix="tf_keep_", dir="/tmp")
+    Path(keep, "module.py").write_text("X = 1\n")
+    host_entries = set(os.listdir("/tmp"))
+
+    def probe() -> dict:
+        assert isolation._unshare(isolation.CLONE_NEWNS)
+        isolation._mount("none", "/", "", isolation.MS_REC | isolation.MS_PRIVATE)
+        scratch = isolation.Scratch.from_mb(2)
+        covered = isolation._shared_private_tmpfs(["/tmp", "/var/tmp"], [keep], scratch)
+        return {"covered": covered, "listing": sorted(os.listdir("/tmp")), "module": Path(keep, "module.py").read_text(),
+                "written": scratch.written()}
+
+    try:
+        res = _in_child(probe)
+    finally:
+        isolation.rmtree(keep)
+    assert res["covered"] == ["/tmp", "/var/tmp"], res
+    assert res["listing"] == [os.path.basename(keep)] and len(host_entries) > 1, res
+    assert res["module"] == "X = 1\n" and res["written"] == [0, 0], res

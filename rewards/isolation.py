@@ -268,6 +268,12 @@ def _private_tmpfs(d: str, keep: list[str], mode: str = "1777", options: str = "
     return ok
 
 
+def _default_scratch_mb() -> int:
+    from rewards.config import VerifyConfig
+
+    return int(VerifyConfig.scratch_mb)
+
+
 def _shared_private_tmpfs(dirs: list[str], keep: list[str], scratch: Scratch) -> list[str]:
     """Show every directory of `dirs` as its own empty folder of ONE tmpfs capped by `scratch`, the `keep`
     paths under them bound back in place. Returns the directories covered.
@@ -350,7 +356,7 @@ def enter_namespaces(want_network: bool, will_drop: bool = False, writable: list
 
     In the new mount namespace every host place user nobody could write (`PRIVATE_DIRS` plus `writable`)
     is covered by a private folder of one capped tmpfs (`scratch`, its descriptor and starting usage kept
-    there; 64 MiB when none is given), so nothing the candidate writes reaches the host, no host socket in
+    there; `VerifyConfig.scratch_mb` when none is given), so nothing the candidate writes reaches the host, no host socket in
     those places is reachable, and all its writes share one cap. With `will_drop` (the candidate becomes
     nobody), root-only directories above the interpreter or the package (a pyenv or conda under /root) are
     replaced by a traversable tmpfs holding only those paths, so lazy imports keep working and the rest of
@@ -367,7 +373,7 @@ def enter_namespaces(want_network: bool, will_drop: bool = False, writable: list
             keep = _needed_paths()
             places = {os.path.realpath(d): d for d in dict.fromkeys([*PRIVATE_DIRS, *writable])
                       if os.path.isdir(d) and not os.path.islink(d)}
-            covered = _shared_private_tmpfs(list(places), keep, scratch or Scratch.from_mb(64))
+            covered = _shared_private_tmpfs(list(places), keep, scratch or Scratch.from_mb(_default_scratch_mb()))
             got += [f"tmpfs:{places[d]}" for d in covered]
             if will_drop:
                 for d in _root_only_ancestors(keep):

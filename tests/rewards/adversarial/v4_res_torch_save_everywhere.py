@@ -1,7 +1,7 @@
 # ruff: noqa
 """Host resources: torch.save (a C++ file writer, no Python open) of a 60 MiB tensor into every private
-writable place, /tmp, /var/tmp, /dev/shm and /run, in __init__; a full disk is skipped quietly. Each place
-used to be a tmpfs of its own: together they held four times one cap. Then solves relu honestly."""
+writable place, /tmp, /var/tmp, /dev/shm and /run, in __init__; a full disk is skipped quietly. Were each
+place a tmpfs of its own, together they would hold four times one cap. Then solves relu honestly."""
 import torch
 import torch.nn as nn
 import triton

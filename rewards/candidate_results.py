@@ -80,7 +80,7 @@ def _reported_outcome(report: dict[str, Any], log: str, *, device: str, strict_r
     st = report.get("status")
     extra = {"runtime": {"denied": report.get("denied") or {}, "refused": (report.get("ops") or {}).get("refused", {})}}
     if st != "ran":
-        if st not in ("compile_error", "runtime_error", "timeout", "crashed", "infra_error"):
+        if st not in ("compile_error", "runtime_error", "timeout", "crashed", "infra_error", "sandbox_violation"):
             st = "crashed"
         res: dict[str, Any] = {"status": st, "error_type": str(report.get("error_type") or "")[:100],
                                "log": str(report.get("log") or "")[-6000:] + log, "extra": extra}

@@ -153,24 +153,49 @@ def oom_killed(dirs: list[str]) -> bool:
     return False
 
 
-def destroy(dirs: list[str]) -> None:
-    """Kill whatever is still in the cgroup(s), then remove them."""
+def destroy(dirs: list[str], wait_s: float = 10.0) -> bool:
+    """Kill whatever is in the cgroup(s), wait until every process there has finished exiting, then remove
+    them. Returns whether all were removed within `wait_s`.
+
+    Waiting for the directory to go, not for `cgroup.procs` to read empty: a killed process leaves that
+    list as soon as it starts exiting, while it may still be tearing down gigabytes of memory or its mount
+    namespace; the kernel refuses to remove a cgroup until its last task has passed that point. So when
+    this returns True, no process of the candidate is alive (a verdict reported after it is final)."""
+    end = time.monotonic() + wait_s
+    gone = True
     for d in dirs:
-        for _ in range(50):
+        while True:
+            _kill_members(d)
             try:
-                with open(os.path.join(d, "cgroup.procs")) as f:
-                    pids = [int(x) for x in f.read().split()]
-            except (OSError, ValueError):
+                os.rmdir(d)
                 break
-            if not pids:
+            except FileNotFoundError:
                 break
-            for p in pids:
-                try:
-                    os.kill(p, signal.SIGKILL)
-                except OSError:
-                    pass
-            time.sleep(0.01)
-        _rmdir(d)
+            except OSError:
+                if time.monotonic() > end:
+                    gone = False
+                    break
+                time.sleep(0.005)
+    return gone
+
+
+def _kill_members(d: str) -> None:
+    """SIGKILL every process of one cgroup (`cgroup.kill` where the kernel has it: atomic, forks included)."""
+    try:
+        with open(os.path.join(d, "cgroup.kill"), "w") as f:
+            f.write("1")
+    except OSError:
+        pass
+    try:
+        with open(os.path.join(d, "cgroup.procs")) as f:
+            pids = [int(x) for x in f.read().split()]
+    except (OSError, ValueError):
+        return
+    for p in pids:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def _rmdir(d: str) -> None:

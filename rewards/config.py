@@ -33,6 +33,7 @@ class VerifyConfig:
     cpu_time_s: int | None = field(default=None, metadata={"help": "CPU-seconds limit per child; None derives it from timeout_s."})
     task_memory_mb: int | None = field(default=None, metadata={"help": "Ceiling of the task-sized caps (MiB): the reference process's memory, and a candidate's when its task's inputs and outputs need more than memory_mb. None: a quarter of physical memory, at least memory_mb."})
     max_file_mb: int = field(default=256, metadata={"help": "Largest file a candidate may write (MiB)."})
+    scratch_mb: int = field(default=128, metadata={"help": "What a candidate may write in all (MiB): its private temporary directories (one tmpfs of this size, 32 inodes per MiB) plus its logs. Triton's cache needs ~0.6 MB and ~9 inodes per compiled kernel; a run that writes more is a sandbox_violation."})
     max_procs: int = field(default=512, metadata={"help": "Process/thread limit of the sandbox user, shared by all running candidates (fork storms stop here; CUDA and Triton need a few threads each)."})
     time_gpu: bool = field(default=True, metadata={"help": "On CUDA, time reference and candidate and report speedup."})
     timing_warmup: int = field(default=3, metadata={"help": "GPU warm-up runs before timing."})
@@ -56,6 +57,8 @@ class VerifyConfig:
             raise ValueError("workers must be >= 1")
         if self.memory_mb < 256:
             raise ValueError("memory_mb must be >= 256")
+        if self.scratch_mb < 1:
+            raise ValueError("scratch_mb must be >= 1")
         if self.task_memory_mb is not None and self.task_memory_mb < self.memory_mb:
             raise ValueError("task_memory_mb must be >= memory_mb")
 

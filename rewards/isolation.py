@@ -7,9 +7,11 @@ active (the set depends on the privileges the engine was started with):
   files in the private dir (the protocol channel is never writable by the candidate), every other fd
   closed, scrubbed environment, private cwd and TRITON_CACHE_DIR, rlimits (address space, CPU seconds,
   file size, open files, no core dumps), parent-death signal.
-- as root: new network, mount, PID, IPC and UTS namespaces; a fresh tmpfs over every place user nobody
-  could write (/tmp, /var/tmp, /dev/shm, /run and whatever `host_writable_dirs` finds), so writes vanish
-  with the candidate and no host socket or lock file there is reachable; its own /proc (other processes are
+- as root: new network, mount, PID, IPC and UTS namespaces; every place user nobody could write (/tmp,
+  /var/tmp, /dev/shm, /run and whatever `host_writable_dirs` finds) shows a private folder of ONE tmpfs with
+  a size and inode cap (`Scratch`), so writes vanish with the candidate, no host socket or lock file there
+  is reachable, and every route into those places (Python's open, numpy's tofile, torch.save's C++ writer,
+  os.write) shares one budget that the supervisor reads back after the candidate exits; its own /proc (other processes are
   invisible; when the candidate's init process dies the kernel kills every process it left); then user
   `nobody` with RLIMIT_NPROC. The memory/process cap over the whole tree is a cgroup (`rewards.cgroups`),
   and the last layer a seccomp filter (`rewards.seccomp`).
@@ -58,6 +60,96 @@ class Limits:
     cpu_time_s: int
     max_file_mb: int
     max_procs: int
+
+
+# Inodes allowed per MiB of scratch: Triton's cache holds ~9 entries (a directory, IRs, ptx, cubin, json) of
+# ~0.6 MB per compiled kernel (62 KB per inode measured), so 32 per MiB leaves it twice the room it needs
+# while a flood of empty files stops early.
+INODES_PER_MB = 32
+# tmpfs room above the cap, so that filling the tmpfs always reads as "more than the cap" afterwards.
+_SLACK_BYTES = 1 << 20
+_SLACK_INODES = 64
+
+
+@dataclass
+class Scratch:
+    """The candidate's private writable places, as one capped tmpfs, and what was written to them.
+
+    `enter_namespaces` mounts it and keeps a descriptor of its root here (the candidate never holds it: its
+    process closes every inherited fd) together with what the empty layout already uses; `written()` is
+    the growth since then, read from the filesystem's own counters (statvfs), so it covers every route a
+    write can take and costs nothing to read however many files there are."""
+
+    cap_bytes: int
+    cap_inodes: int
+    fd: int | None = None
+    base_bytes: int = 0
+    base_inodes: int = 0
+
+    @classmethod
+    def from_mb(cls, scratch_mb: int) -> Scratch:
+        return cls(cap_bytes=scratch_mb << 20, cap_inodes=scratch_mb * INODES_PER_MB)
+
+    def mount_options(self, mode: str) -> str:
+        return (f"size={self.cap_bytes + _SLACK_BYTES},nr_inodes={self.cap_inodes + _SLACK_INODES},"
+                f"mode={mode}")
+
+    def used(self) -> tuple[int, int]:
+        """(bytes, inodes) the tmpfs holds now; (0, 0) when none is mounted."""
+        if self.fd is None:
+            return 0, 0
+        st = os.fstatvfs(self.fd)
+        return (st.f_blocks - st.f_bfree) * st.f_frsize, st.f_files - st.f_ffree
+
+    def written(self) -> tuple[int, int]:
+        """(bytes, inodes) added since the private places were set up."""
+        b, i = self.used()
+        return max(0, b - self.base_bytes), max(0, i - self.base_inodes)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            try:
+                os.close(self.fd)
+            except OSError:
+                pass
+            self.fd = None
+
+
+def tree_usage(dir_fd: int, stop_after_inodes: int) -> tuple[int, int]:
+    """(bytes allocated, entries) below an open directory, without following links; stops counting once
+    more than `stop_after_inodes` entries were seen (a hostile tree is not worth walking to the end).
+    Iterative and fd-relative, like `rmtree`: no recursion limit at any depth."""
+    import stat
+
+    total_bytes, entries = 0, 0
+    stack = [os.dup(dir_fd)]
+    try:
+        while stack and entries <= stop_after_inodes:
+            fd = stack.pop()
+            try:
+                with os.scandir(fd) as it:
+                    for e in it:
+                        try:
+                            st = e.stat(follow_symlinks=False)
+                        except OSError:
+                            continue
+                        entries += 1
+                        total_bytes += st.st_blocks * 512
+                        if entries > stop_after_inodes:
+                            break
+                        if stat.S_ISDIR(st.st_mode):
+                            try:
+                                stack.append(os.open(e.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd))
+                            except OSError:
+                                pass
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+    finally:
+        for fd in stack:
+            os.close(fd)
+    return total_bytes, entries
 
 
 def _unshare(flags: int) -> bool:
@@ -148,9 +240,14 @@ def _root_only_ancestors(keep: list[str]) -> list[str]:
     return sorted(found)
 
 
-def _private_tmpfs(d: str, keep: list[str], mode: str = "1777") -> bool:
-    """Cover `d` with an empty tmpfs, then bind the `keep` paths that lived under it back in place."""
-    inside = [k for k in keep if k == d or k.startswith(d + os.sep)]
+def _keep_inside(d: str, keep: list[str]) -> list[str]:
+    return [k for k in keep if k == d or k.startswith(d + os.sep)]
+
+
+def _private_tmpfs(d: str, keep: list[str], mode: str = "1777", options: str = "size=1m,nr_inodes=1024") -> bool:
+    """Cover `d` with an empty tmpfs, then bind the `keep` paths that lived under it back in place (used for
+    the root-only directories above the interpreter: they hold only those mount points)."""
+    inside = _keep_inside(d, keep)
     if d in inside:
         return False  # the interpreter itself lives at d: leave it alone
     fds = []
@@ -159,7 +256,7 @@ def _private_tmpfs(d: str, keep: list[str], mode: str = "1777") -> bool:
             fds.append((k, os.open(k, os.O_PATH)))
         except OSError:
             pass
-    ok = _mount("tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV, f"size=64m,mode={mode}")
+    ok = _mount("tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV, f"{options},mode={mode}")
     for k, fd in fds:
         if ok:
             try:
@@ -169,6 +266,56 @@ def _private_tmpfs(d: str, keep: list[str], mode: str = "1777") -> bool:
                 pass
         os.close(fd)
     return ok
+
+
+def _default_scratch_mb() -> int:
+    from rewards.config import VerifyConfig
+
+    return int(VerifyConfig.scratch_mb)
+
+
+def _shared_private_tmpfs(dirs: list[str], keep: list[str], scratch: Scratch) -> list[str]:
+    """Show every directory of `dirs` as its own empty folder of ONE tmpfs capped by `scratch`, the `keep`
+    paths under them bound back in place. Returns the directories covered.
+
+    One filesystem for all of them, so its size and inode caps bound what the candidate writes through any
+    route into any of them together (separate tmpfs mounts would each grant the cap again). The tmpfs is
+    mounted on the first directory, each directory gets a folder `d<i>` of it, and that folder is bound
+    over the directory (the first one's folder over the mount itself, hiding the others)."""
+    eligible = [d for d in dirs if d not in _keep_inside(d, keep)]
+    if not eligible:
+        return []
+    keep_fds: list[tuple[int, str, int]] = []  # opened before any mount hides them
+    for i, d in enumerate(eligible):
+        for k in _keep_inside(d, keep):
+            try:
+                keep_fds.append((i, os.path.relpath(k, d), os.open(k, os.O_PATH)))
+            except OSError:
+                pass
+    covered: list[str] = []
+    try:
+        if not _mount("tmpfs", eligible[0], "tmpfs", MS_NOSUID | MS_NODEV, scratch.mount_options("755")):
+            return []
+        root = os.open(eligible[0], os.O_RDONLY | os.O_DIRECTORY)
+        for i, d in enumerate(eligible):
+            sub = f"/proc/self/fd/{root}/d{i}"
+            try:  # best effort per place, like every isolation step: what took effect is reported
+                os.mkdir(sub)
+                os.chmod(sub, 0o1777)
+                for j, rel, kfd in keep_fds:
+                    if j == i:
+                        os.makedirs(f"{sub}/{rel}", exist_ok=True)
+                        _mount(f"/proc/self/fd/{kfd}", f"{sub}/{rel}", "", MS_BIND | MS_REC)
+            except OSError:
+                continue
+            if _mount(sub, d, "", MS_BIND | MS_REC):
+                covered.append(d)
+        scratch.fd = root
+        scratch.base_bytes, scratch.base_inodes = scratch.used()
+    finally:
+        for _, _, kfd in keep_fds:
+            os.close(kfd)
+    return covered
 
 
 # Places every user can write on a typical host; each gets a private tmpfs in the candidate's view
@@ -203,15 +350,17 @@ def host_writable_dirs(roots: tuple[str, ...] = ("/var", "/home", "/srv", "/opt"
     return sorted(found)
 
 
-def enter_namespaces(want_network: bool, will_drop: bool = False, writable: list[str] | tuple[str, ...] = ()) -> list[str]:
+def enter_namespaces(want_network: bool, will_drop: bool = False, writable: list[str] | tuple[str, ...] = (),
+                     scratch: Scratch | None = None) -> list[str]:
     """Unshare net+mount+pid+ipc+uts namespaces. Returns the names that took effect. Call before fork().
 
     In the new mount namespace every host place user nobody could write (`PRIVATE_DIRS` plus `writable`)
-    is covered by a private tmpfs, so nothing the candidate writes reaches the host and no host socket in
-    those places is reachable. With `will_drop` (the candidate becomes nobody), root-only directories
-    above the interpreter or the package (a pyenv or conda under /root) are replaced by a traversable tmpfs
-    holding only those paths, so lazy imports keep working and the rest of the home directory is not even
-    visible."""
+    is covered by a private folder of one capped tmpfs (`scratch`, its descriptor and starting usage kept
+    there; `VerifyConfig.scratch_mb` when none is given), so nothing the candidate writes reaches the host, no host socket in
+    those places is reachable, and all its writes share one cap. With `will_drop` (the candidate becomes
+    nobody), root-only directories above the interpreter or the package (a pyenv or conda under /root) are
+    replaced by a traversable tmpfs holding only those paths, so lazy imports keep working and the rest of
+    the home directory is not even visible."""
     got: list[str] = []
     if os.geteuid() == 0:
         flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | (CLONE_NEWNET if want_network else 0)
@@ -222,9 +371,10 @@ def enter_namespaces(want_network: bool, will_drop: bool = False, writable: list
         if "mntns" in got:
             _mount("none", "/", "", MS_REC | MS_PRIVATE)
             keep = _needed_paths()
-            for d in dict.fromkeys([*PRIVATE_DIRS, *writable]):
-                if os.path.isdir(d) and not os.path.islink(d) and _private_tmpfs(os.path.realpath(d), keep):
-                    got.append(f"tmpfs:{d}")
+            places = {os.path.realpath(d): d for d in dict.fromkeys([*PRIVATE_DIRS, *writable])
+                      if os.path.isdir(d) and not os.path.islink(d)}
+            covered = _shared_private_tmpfs(list(places), keep, scratch or Scratch.from_mb(_default_scratch_mb()))
+            got += [f"tmpfs:{places[d]}" for d in covered]
             if will_drop:
                 for d in _root_only_ancestors(keep):
                     if _private_tmpfs(d, keep, mode="755"):

@@ -33,6 +33,18 @@ def is_dunder(name: str) -> bool:
     return len(name) > 4 and name.startswith("__") and name.endswith("__")
 
 
+def bindings(node: ast.AST) -> list[tuple[ast.AST, ast.AST]]:
+    """(target, value) of every binding `node` makes: `a = b = v`, `a: T = v` and `(a := v)` alike.
+
+    An annotated assignment is an assignment (`ModelNew: type[nn.Module] = _Impl` binds ModelNew); one
+    without a value (`x: int`) binds nothing."""
+    if isinstance(node, ast.Assign):
+        return [(t, node.value) for t in node.targets]
+    if isinstance(node, (ast.AnnAssign, ast.NamedExpr)) and node.value is not None:
+        return [(node.target, node.value)]
+    return []
+
+
 class GetattrToAttribute(ast.NodeTransformer):
     """Rewrite `getattr(x, "name"[, d])` as `x.name`: a literal getattr is just attribute access."""
 
@@ -61,6 +73,9 @@ class Context:
     compute_attrs: set[str] = field(default_factory=set)  # self.<attr> holding an nn compute module
     reachable: list[FuncNode] = field(default_factory=list)
     tensors: dict[ast.AST, set[str]] = field(default_factory=dict)  # func -> names known to be tensors
+    # `torch.ops.<ns>.<name>` (and `.default`) of operators the candidate registers itself with
+    # torch.library.triton_op/custom_op -> the function that implements it (None when not a module def)
+    own_ops: dict[str, FuncNode | None] = field(default_factory=dict)
 
     # -- name resolution --
     def qual(self, node: ast.AST) -> str | None:
@@ -116,12 +131,10 @@ def build_context(tree: ast.Module, reference: str | None) -> Context:
                     ctx.aliases[a.asname or a.name] = f"{mod}.{a.name}"
     for _ in range(3):  # `F = torch.nn.functional`, `sm = F.softmax`: follow simple rebinding
         for node in ast.walk(tree):
-            if isinstance(node, (ast.Assign, ast.NamedExpr)):
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                q = ctx.qual(node.value)
-                for t in targets:
-                    if q and isinstance(t, ast.Name) and t.id not in ctx.aliases:
-                        ctx.aliases[t.id] = q
+            for t, value in bindings(node):
+                q = ctx.qual(value)
+                if q and isinstance(t, ast.Name) and t.id not in ctx.aliases:
+                    ctx.aliases[t.id] = q
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             ctx.functions[node.name] = node
@@ -131,6 +144,7 @@ def build_context(tree: ast.Module, reference: str | None) -> Context:
     # defines itself is the candidate's own code; only `Model` always means the reference.
     ctx.reference_names = frozenset(n for n in ctx.reference_names if n in REFERENCE_NAMES or n not in ctx.classes)
     _find_kernels(ctx)
+    _find_own_ops(ctx)
     _find_modelnew(ctx)
     _find_reachable(ctx)
     _infer_tensors(ctx)
@@ -152,27 +166,89 @@ def _find_kernels(ctx: Context) -> None:
             ctx.kernel_defs.add(node)
     for _ in range(2):  # `k = triton.jit(f)` and `k2 = k`
         for node in ast.walk(ctx.tree):
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                v = node.value
+            pairs = bindings(node)
+            if len(pairs) == 1 and isinstance(pairs[0][0], ast.Name) and not isinstance(node, ast.NamedExpr):
+                target, v = pairs[0]
                 is_kernel = (isinstance(v, ast.Call) and _is_triton_decorator(ctx, v.func if isinstance(
                     v.func, ast.Call) else v)) or (isinstance(v, ast.Name) and v.id in ctx.kernels)
                 if is_kernel:
-                    ctx.kernels.setdefault(node.targets[0].id, node)
+                    ctx.kernels.setdefault(target.id, node)
     for node in list(ctx.kernels.values()):  # a def wrapped later by `k = triton.jit(f)`
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Call):
             for a in node.value.args:
                 if isinstance(a, ast.Name) and a.id in ctx.functions:
                     ctx.kernel_defs.add(ctx.functions[a.id])
+
+
+# Operator registrations whose body is the candidate's Python function (run under the op record at runtime).
+_OP_DEFINERS = frozenset({"torch.library.triton_op", "torch.library.custom_op"})
+# Namespaces of operators torch ships, used when torch's own registry cannot be read.
+_BUILTIN_OP_NAMESPACES = frozenset({"aten", "prim", "prims", "quantized", "_quantized", "profiler", "inductor",
+                                    "higher_order", "c10d", "_c10d_functional", "mkldnn", "onednn", "fbgemm"})
+
+
+def builtin_op_namespaces() -> frozenset[str]:
+    """Namespaces torch itself registers operators in: a candidate's `triton_op("aten::add")` is not its own
+    operator, and `torch.ops.aten.add` is torch's compute whatever the candidate registered."""
+    global _BUILTIN_NS_CACHE
+    if _BUILTIN_NS_CACHE is None:
+        try:
+            import torch
+
+            names = torch._C._dispatch_get_all_op_names()
+            _BUILTIN_NS_CACHE = _BUILTIN_OP_NAMESPACES | {n.split("::", 1)[0] for n in names if "::" in n}
+        except Exception:
+            _BUILTIN_NS_CACHE = _BUILTIN_OP_NAMESPACES
+    return _BUILTIN_NS_CACHE
+
+
+_BUILTIN_NS_CACHE: frozenset[str] | None = None
+
+
+def _op_definition(ctx: Context, call: ast.AST) -> str | None:
+    """`ns.name` when `call` is `triton_op("ns::name", ...)`/`custom_op("ns::name", ...)` with a literal name
+    in a namespace of the candidate's own; None otherwise."""
+    if not (isinstance(call, ast.Call) and ctx.qual(call.func) in _OP_DEFINERS and call.args):
+        return None
+    name = call.args[0]
+    if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
+        return None
+    ns, sep, op = name.value.partition("::")
+    if not (sep and ns.isidentifier() and op.isidentifier()) or ns in builtin_op_namespaces():
+        return None
+    return f"{ns}.{op}"
+
+
+def _find_own_ops(ctx: Context) -> None:
+    """Operators the candidate registers (`@triton_op("ns::name")` on a def, or `triton_op("ns::name", ...)(fn)`),
+    so a call through `torch.ops.ns.name` is read as a call of that function, not as torch compute."""
+    def add(op: str, fn: FuncNode | None) -> None:
+        for q in (f"torch.ops.{op}", f"torch.ops.{op}.default"):
+            ctx.own_ops[q] = fn
+
+    for node in ast.walk(ctx.tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for d in node.decorator_list:
+                op = _op_definition(ctx, d)
+                if op:
+                    add(op, node)
+        elif isinstance(node, ast.Call) and node.args:
+            curried = _op_definition(ctx, node.func)  # triton_op("ns::name", ...)(fn)
+            direct = _op_definition(ctx, node) if len(node.args) > 1 else None  # custom_op("ns::name", fn)
+            if curried or direct:
+                target = node.args[0] if curried else node.args[1]
+                add(curried or direct or "", ctx.functions.get(target.id) if isinstance(target, ast.Name) else None)
 
 
 def _find_modelnew(ctx: Context) -> None:
     for node in ctx.tree.body:
         if isinstance(node, ast.ClassDef) and node.name == MODELNEW:
             ctx.modelnew, ctx.modelnew_bound = node, True
-        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == MODELNEW for t in node.targets):
+        elif any(isinstance(t, ast.Name) and t.id == MODELNEW for t, _ in bindings(node)):
             ctx.modelnew_bound = True
-            if isinstance(node.value, ast.Name) and node.value.id in ctx.classes:
-                ctx.modelnew = ctx.classes[node.value.id]
+            value = bindings(node)[0][1]
+            if isinstance(value, ast.Name) and value.id in ctx.classes:
+                ctx.modelnew = ctx.classes[value.id]
         elif isinstance(node, (ast.Import, ast.ImportFrom)) and any(
             (a.asname or a.name) == MODELNEW for a in node.names
         ):
@@ -181,12 +257,13 @@ def _find_modelnew(ctx: Context) -> None:
         return
     init = ctx.methods(ctx.modelnew).get("__init__")
     for node in ast.walk(init) if init else ():
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
-            q = ctx.qual(node.value.func) or ""
-            if q.startswith("torch.nn.") and q.split(".")[2] not in NN_NON_COMPUTE and q.split(".")[2] != "init":
-                for t in node.targets:
-                    if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
-                        ctx.compute_attrs.add(t.attr)
+        for t, value in bindings(node):
+            if not isinstance(value, ast.Call):
+                continue
+            q = ctx.qual(value.func) or ""
+            is_layer = q.startswith("torch.nn.") and q.split(".")[2] not in NN_NON_COMPUTE and q.split(".")[2] != "init"
+            if is_layer and isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
+                ctx.compute_attrs.add(t.attr)
 
 
 # Methods of an autograd.Function (or any helper class) that the forward call never runs: gradients are
@@ -203,15 +280,13 @@ def _find_reachable(ctx: Context) -> None:
     # module-level `SM = lambda ...`, then called from forward. Map those names to the code they hold.
     held: dict[str, list[ast.AST]] = {}
     for n in ast.walk(ctx.modelnew):
-        if isinstance(n, ast.Assign):
-            for t in n.targets:
-                if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
-                    held.setdefault("self." + t.attr, []).append(n.value)
+        for t, value in bindings(n):
+            if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
+                held.setdefault("self." + t.attr, []).append(value)
     for n in ctx.tree.body:
-        if isinstance(n, ast.Assign):
-            for t in n.targets:
-                if isinstance(t, ast.Name):
-                    held.setdefault(t.id, []).append(n.value)
+        for t, value in bindings(n):
+            if isinstance(t, ast.Name):
+                held.setdefault(t.id, []).append(value)
 
     def code_in(values: list[ast.AST]) -> list[FuncNode]:
         """Functions held as objects (a lambda, or a function name not called here: `self.f = helper`).
@@ -241,6 +316,8 @@ def _find_reachable(ctx: Context) -> None:
                     todo.append(ctx.functions[n.id])
                 elif n.id in ctx.classes and ctx.classes[n.id] is not ctx.modelnew:
                     todo.extend(m for name, m in ctx.methods(ctx.classes[n.id]).items() if name not in _NOT_FORWARD)
+            elif isinstance(n, ast.Attribute) and ctx.own_ops.get(ctx.qual(n) or "") is not None:
+                todo.append(ctx.own_ops[ctx.qual(n) or ""])  # torch.ops.ns.name of the candidate's own op
             elif isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in ("self", "cls"):
                 if n.attr in own:
                     todo.append(own[n.attr])

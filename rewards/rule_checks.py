@@ -20,6 +20,8 @@ from rewards.rule_lists import (
     FORBIDDEN_QUALIFIED,
     FOREIGN_KERNELS,
     FRAME_ATTRS,
+    MAPPING_METHODS,
+    NUMPY_SCALAR_TYPES,
     STREAM_QUALIFIED,
     TENSOR_METHODS_ALLOWED,
     TENSOR_METHODS_DENIED,
@@ -99,6 +101,18 @@ def _torch_call_denied(q: str) -> str | None:
     return None
 
 
+def _numpy_scalar_of_plain_values(ctx: Context, names: set[str], call: ast.Call, q: str) -> bool:
+    """`np.int64(n + 255)`: a numpy scalar built from values no tensor flows into directly. Scalar arithmetic
+    on Python ints (a launch grid) computes nothing over tensor memory; `np.int64(x)` of a tensor does (and
+    reaches its memory through `__array__`, which the runtime record refuses as well)."""
+    if not (q.startswith("numpy.") and q.split(".", 1)[1] in NUMPY_SCALAR_TYPES):
+        return False
+    values = [*call.args, *(kw.value for kw in call.keywords)]
+    # A sequence makes an array (`np.float32([v for v in x])` runs over elements): only single values pass.
+    sequences = (ast.List, ast.Tuple, ast.Set, ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.Starred)
+    return not any(is_tensor(ctx, names, v) or isinstance(v, sequences) for v in values)
+
+
 @rule("torch_compute_fallback",
       "PyTorch/numpy ops, tensor arithmetic or nn submodules on the forward path would do the work instead "
       "of the kernel.")
@@ -108,6 +122,8 @@ def _torch_compute_fallback(ctx: Context) -> Found:
         if isinstance(n, ast.Call):
             f = n.func
             q = ctx.qual(f)
+            if q in ctx.own_ops or (q is not None and _numpy_scalar_of_plain_values(ctx, names, n, q)):
+                continue  # the candidate's own operator (its body is followed), or np.int64(n) on Python ints
             if q is not None:
                 why = _torch_call_denied(q)
                 if why:
@@ -121,7 +137,8 @@ def _torch_compute_fallback(ctx: Context) -> Found:
                       and f.value.value.id == "self" and f.value.attr in ctx.compute_attrs
                       and f.attr in ("forward", "__call__")):
                     yield f"calls nn submodule `self.{f.value.attr}.{f.attr}`", line_of(n)
-                elif ((is_tensor(ctx, names, f.value) and f.attr not in TENSOR_METHODS_ALLOWED)
+                elif ((is_tensor(ctx, names, f.value) and f.attr not in TENSOR_METHODS_ALLOWED
+                       and f.attr not in MAPPING_METHODS)
                       or f.attr.rstrip("_") in TENSOR_METHODS_DENIED or f.attr in TENSOR_METHODS_DENIED):
                     yield f"tensor method `.{f.attr}()` on the forward path (PyTorch compute)", line_of(n)
         elif isinstance(n, (ast.Attribute, ast.Name)) and isinstance(n.ctx, ast.Load):
@@ -288,6 +305,7 @@ def _subclass_reference(ctx: Context) -> Found:
 def _forbidden_import(ctx: Context) -> Found:
     # `torch._C._cuda_getCurrentRawStream` is allowed as a whole: its inner `torch._C` node is not a use.
     inner = {id(n.value) for n in ast.walk(ctx.tree) if isinstance(n, ast.Attribute) and ctx.qual(n) in TORCH_ALLOWED}
+    inner |= _own_op_chain_nodes(ctx)
     for n in ast.walk(ctx.tree):
         if id(n) in inner:
             continue
@@ -334,6 +352,20 @@ def _forbidden_import(ctx: Context) -> Found:
         elif (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("setattr", "delattr")
               and (len(n.args) < 2 or not (isinstance(n.args[1], ast.Constant) and isinstance(n.args[1].value, str)))):
             yield f"{n.func.id}() with a computed name (defeats the static rules)", line_of(n)
+
+
+def _own_op_chain_nodes(ctx: Context) -> set[int]:
+    """ids of the nodes of every `torch.ops.<ns>.<name>[.default]` chain naming an operator the candidate
+    registered itself (`torch.ops`, `torch.ops.<ns>` inside it included): calling one's own triton_op the
+    documented way reaches no module. Any other `torch.ops` use stays forbidden."""
+    ids: set[int] = set()
+    for n in ast.walk(ctx.tree):
+        if isinstance(n, ast.Attribute) and ctx.qual(n) in ctx.own_ops:
+            node: ast.AST = n
+            while isinstance(node, ast.Attribute):
+                ids.add(id(node))
+                node = node.value
+    return ids
 
 
 def _module_allowed(name: str) -> bool:

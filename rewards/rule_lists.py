@@ -115,6 +115,9 @@ TENSOR_METHODS_ALLOWED = frozenset({
     "swapaxes", "unsqueeze_", "squeeze_", "is_floating_point", "item", "dim_order", "untyped_storage",
     "new_tensor", "tensor_split", "broadcast_to", "is_cuda",
 })
+# Methods of a mapping (a dict input of tensors): `d.values()` hands out the tensors, it computes nothing. A
+# tensor has no keys/items/get, and a sparse tensor's `.values()` is an accessor of its stored values.
+MAPPING_METHODS = frozenset({"keys", "values", "items", "get"})
 # Method names that compute when called on a tensor, used when the receiver's type is unknown.
 # A trailing "_" (in-place variant) is stripped before the lookup.
 TENSOR_METHODS_DENIED = frozenset({
@@ -136,6 +139,11 @@ TENSOR_METHODS_DENIED = frozenset({
     "layer_norm", "sigmoid_", "hardsigmoid", "hardswish", "selu", "celu", "renorm", "trace", "det",
     "inverse", "pinverse", "cholesky", "svd", "qr", "triangular_solve", "unfold", "tensordot", "kron",
     "logit", "xlogy", "nan_to_num", "sinh", "cosh", "asin", "acos", "atan", "sgn", "count_nonzero",
+})
+# numpy scalar types: `np.int64(n)` of Python numbers is scalar bookkeeping (a grid), not compute over tensors.
+NUMPY_SCALAR_TYPES = frozenset({
+    "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "intp", "uintp", "float16",
+    "float32", "float64", "half", "single", "double", "longlong", "ulonglong", "bool_",
 })
 # nn classes that hold no compute; every other torch.nn.* submodule would do the work when called.
 NN_NON_COMPUTE = frozenset({"Parameter", "ParameterList", "ParameterDict", "Buffer", "Identity"})

@@ -25,6 +25,10 @@ Fatal findings fail the rule gate (`VerifyResult.rule_ok`, `rule_reward`) and, w
   timing_tamper            mixed  patching timers is fatal; merely using `time`/CUDA events is a warning
   caching_outputs          no     heuristic warning; the runtime check (fresh inputs every trial) is the defence
 
+`torch.ops.<ns>.<name>` is admitted only for an operator the candidate registers itself with
+`torch.library.triton_op`/`custom_op` (never in a namespace torch registers operators in, such as `aten`); its
+body is then followed as part of forward. Annotated assignments bind like assignments (`ModelNew: Any = Impl`).
+
 Imports are an allowlist (`ALLOWED_IMPORT_ROOTS`): anything else is forbidden_import. Dynamic attribute
 access is normalised first (`getattr(x, "name")` is read as `x.name`); a non-literal `getattr`/`setattr`
 name is forbidden because it makes every other rule blind. Static rules are a filter, not a security

@@ -12,6 +12,7 @@ process before candidate code existed). Whatever the candidate writes to disk or
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -24,6 +25,7 @@ from typing import Any
 import torch
 
 from rewards import cgroups, channel, isolation
+from rewards.config import VerifyConfig
 from rewards.isolation import Limits
 from rewards.runtime_findings import capped_counts
 
@@ -54,6 +56,18 @@ def _cap(report: dict[str, Any]) -> bytes:
                                                    f"({len(data)} bytes after trimming)"}).encode()
 
 
+def scratch_verdict(written_bytes: int, written_inodes: int, scratch: isolation.Scratch) -> dict[str, Any] | None:
+    """A sandbox_violation when the candidate wrote more than its scratch cap (bytes or inodes) into its private
+    places and logs, else None. The cap is what Triton's cache needs with room to spare (`VerifyConfig.scratch_mb`):
+    a kernel has no use for more, so filling the disk is a finding, not a way to pass."""
+    if written_bytes <= scratch.cap_bytes and written_inodes <= scratch.cap_inodes:
+        return None
+    return {"status": "sandbox_violation", "error_type": "ScratchExceeded",
+            "log": (f"the candidate wrote {written_bytes / (1 << 20):.1f} MiB in {written_inodes} files and "
+                    f"directories to its private directories and logs; the limit is {scratch.cap_bytes >> 20} MiB "
+                    f"and {scratch.cap_inodes} inodes (Triton's cache needs far less; a kernel needs no more)")}
+
+
 class Supervisor:
     def __init__(self, cfg: dict[str, Any], gdir_fd: int, out_name: str, report_fd: int, lock_fd: int | None,
                  cg_dirs: list[str]) -> None:
@@ -61,10 +75,15 @@ class Supervisor:
         self.lock_fd, self.cg_dirs = lock_fd, cg_dirs
         self.device: str = cfg["device"]
         self.private_tmp = False
+        self.scratch = isolation.Scratch.from_mb(int(cfg.get("scratch_mb", VerifyConfig.scratch_mb)))
+        self.reaped = False  # the candidate process was waited for (its pid may belong to someone else now)
 
     def run(self, source: str, limits: Limits, drop: bool) -> int:
+        # The candidate's own directory (its logs; without a mount namespace also its TMPDIR and Triton cache),
+        # held open before the private mounts hide its path.
+        home_fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
         got = isolation.enter_namespaces(bool(self.cfg.get("isolate_network", True)), will_drop=drop,
-                                         writable=self.cfg.get("host_writable", []))
+                                         writable=self.cfg.get("host_writable", []), scratch=self.scratch)
         private_tmp = "tmpfs:/tmp" in got
         self.private_tmp = private_tmp
         p2c_r, p2c_w = os.pipe()
@@ -81,11 +100,33 @@ class Supervisor:
         os.close(p2c_r)
         os.close(c2p_w)
         report = self._drive(pid, source, p2c_w, c2p_r)
+        if not self.reaped:  # e.g. the inputs could not be read: it must be gone before its writes are counted
+            self._died(pid, "stopped by its supervisor", [])
+        report = self._check_scratch(report, home_fd)
         try:
             os.write(self.report_fd, _cap(report))
         except OSError:
             pass
         return 0
+
+    def _check_scratch(self, report: dict[str, Any], home_fd: int) -> dict[str, Any]:
+        """After the candidate exited: what it wrote to its private places (the shared tmpfs) and its own
+        directory (logs, and the TMPDIR without a mount namespace). Over the cap, the verdict is a
+        sandbox_violation whatever the run gave, and outputs already written are not judged."""
+        tmpfs_bytes, tmpfs_inodes = self.scratch.written()
+        home_bytes, home_inodes = isolation.tree_usage(home_fd, self.scratch.cap_inodes)
+        os.close(home_fd)
+        self.scratch.close()
+        violation = scratch_verdict(tmpfs_bytes + home_bytes, tmpfs_inodes + home_inodes, self.scratch)
+        if violation is None:
+            return report
+        if report.get("status") == "ran":
+            try:
+                os.unlink(self.out_name, dir_fd=self.gdir_fd)
+            except OSError:
+                pass
+        violation["log"] += "\n" + str(report.get("log") or "")[-2000:]
+        return violation
 
     # ----------------------------------------------------------------- the candidate process
     def _child(self, rfd: int, wfd: int, limits: Limits, drop: bool, got: list[str], private_tmp: bool) -> None:
@@ -98,6 +139,9 @@ class Supervisor:
         if self.device == "cuda":  # initialise the driver before seccomp takes sockets and namespaces away
             torch.cuda.init()
             torch.empty(1, device="cuda")
+        # No file of the candidate's (its logs included, which live outside the scratch tmpfs) may outgrow the
+        # scratch cap: what is bigger would be a violation anyway, and this keeps it off the host meanwhile.
+        limits = dataclasses.replace(limits, max_file_mb=min(limits.max_file_mb, (self.scratch.cap_bytes >> 20) + 1))
         isolation.apply_limits(limits, drop_to_nobody=drop, cgroup_capped=bool(self.cg_dirs))
         isolation.set_parent_death_signal()  # credentials changed: re-arm
         if self.cfg.get("seccomp", True):
@@ -202,23 +246,30 @@ class Supervisor:
 
     def _wait(self, pid: int, timeout: float = 5.0) -> int | None:
         """Exit status of the candidate process (killed after `timeout`); None if already reaped."""
+        if self.reaped:
+            return None
         end = time.monotonic() + timeout
         try:
             while time.monotonic() < end:
                 done, status = os.waitpid(pid, os.WNOHANG)
                 if done:
+                    self.reaped = True
                     return status
                 time.sleep(0.005)
             os.kill(pid, signal.SIGKILL)
-            return os.waitpid(pid, 0)[1]
+            status = os.waitpid(pid, 0)[1]
+            self.reaped = True
+            return status
         except (ChildProcessError, ProcessLookupError):
+            self.reaped = True
             return None
 
     def _died(self, pid: int, why: str, trials: list[dict[str, Any]]) -> dict[str, Any]:
-        try:
-            os.kill(pid, signal.SIGKILL)  # harmless on a zombie: its real exit status stays
-        except OSError:
-            pass
+        if not self.reaped:
+            try:
+                os.kill(pid, signal.SIGKILL)  # harmless on a zombie: its real exit status stays
+            except OSError:
+                pass
         status = self._wait(pid, 1.0)
         code = os.waitstatus_to_exitcode(status) if status is not None else 0
         if cgroups.oom_killed(self.cg_dirs):

@@ -316,9 +316,12 @@ class Zygote:
         except OSError:
             pass
         report = read_report(c.report_r)
-        cgroups.destroy(c.cg_dirs)
+        # Waits until every process of the candidate has finished exiting: the verdict is final once sent.
+        all_gone = cgroups.destroy(c.cg_dirs)
         g = self.groups.get(c.gid)
         log = dirs.tail(os.path.join(c.dir, "stderr.txt")) + dirs.tail(os.path.join(c.dir, "stdout.txt"), 1000)
+        if not all_gone:
+            log += "\n[sandbox] processes of this candidate were still exiting when its verdict was sent"
         isolation.rmtree(c.dir)
         if g is None:
             return

@@ -433,3 +433,153 @@ def test_pathological_source_is_a_syntax_error() -> None:
     deep = cand(HONEST_FORWARD) + "x = " + "-" * 200000 + "1\n" + "y = " + "(" * 5000 + "1" + ")" * 5000 + "\n"
     _, early, _ = static_check("```python\n" + deep + "```", VerifyConfig(device="cpu"))
     assert early is not None and early.status.value == "syntax_error"
+
+
+# --------------------------------------------------------------------- honest patterns of issue 18 (part 4)
+TRITON_OP = """\
+@torch.library.triton_op("tfunit::copy", mutates_args=())
+def copy(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    torch.library.wrap_triton(k)[(triton.cdiv(x.numel(), 64),)](x, out, x.numel(), BLOCK=64)
+    return out{extra}
+
+
+class ModelNew(nn.Module):
+    def forward(self, x):
+        return torch.ops.tfunit.copy{suffix}(x)
+"""
+
+
+@pytest.mark.parametrize("suffix", ["", ".default"])
+def test_own_triton_op_called_through_torch_ops_is_admitted(suffix: str) -> None:
+    assert rules_hit(cand(TRITON_OP.format(extra="", suffix=suffix))) == set()
+
+
+def test_own_op_registered_without_decorator_is_admitted() -> None:
+    body = TRITON_OP.replace('@torch.library.triton_op("tfunit::copy", mutates_args=())\n', "").format(
+        extra='\n\n\ncopy_op = torch.library.triton_op("tfunit::copy", mutates_args=())(copy)', suffix="")
+    assert rules_hit(cand(body)) == set()
+
+
+def test_torch_compute_in_own_op_body_is_followed_through_torch_ops() -> None:
+    """The op's body is on the forward path when forward reaches it through torch.ops."""
+    body = TRITON_OP.format(extra="", suffix="").replace("out = torch.empty_like(x)", "out = torch.relu(x)")
+    findings = [f for f in check_rules(cand(body)) if f.fatal]
+    assert [f.rule for f in findings] == ["torch_compute_fallback"], findings
+    assert "torch.relu" in findings[0].message
+
+
+@pytest.mark.parametrize("call", [
+    "torch.ops.aten.relu(x)",  # torch's own operator
+    "torch.ops.tfother.copy(x)",  # an operator the candidate did not register
+    "torch.ops.load_library('x.so')",
+])
+def test_other_torch_ops_stay_refused(call: str) -> None:
+    body = TRITON_OP.format(extra="", suffix="").replace("return torch.ops.tfunit.copy(x)", f"return {call}")
+    assert rules_hit(body_code := cand(body)) & {"forbidden_import", "torch_compute_fallback"}, check_rules(body_code)
+
+
+def test_op_registered_in_a_torch_namespace_is_not_the_candidates() -> None:
+    body = TRITON_OP.format(extra="", suffix="").replace("tfunit::copy", "aten::copy").replace(
+        "torch.ops.tfunit.copy", "torch.ops.aten.copy")
+    assert "forbidden_import" in rules_hit(cand(body))
+
+
+ANNOTATED = """\
+class _Impl(nn.Module):
+    def forward(self, x):
+        out = torch.empty_like(x){compute}
+        k[(triton.cdiv(x.numel(), 64),)](x, out, x.numel(), BLOCK=64)
+        return out
+
+
+ModelNew: {annotation} = _Impl
+"""
+
+
+@pytest.mark.parametrize("annotation", ["type[nn.Module]", "Any", "'type[nn.Module]'"])
+def test_modelnew_bound_by_annotated_assignment(annotation: str) -> None:
+    header = "from typing import Any\n" + HEADER
+    assert rules_hit(cand(ANNOTATED.format(compute="", annotation=annotation), header)) == set()
+    cheat = ANNOTATED.format(compute="\n        x = torch.relu(x)", annotation=annotation)
+    assert rules_hit(cand(cheat, header)) == {"torch_compute_fallback"}
+
+
+def test_annotation_without_value_binds_nothing() -> None:
+    body = ANNOTATED.format(compute="", annotation="type[nn.Module]").replace(" = _Impl", "")
+    assert "no_modelnew" in rules_hit(cand(body))
+
+
+def test_annotated_assignments_are_followed_like_assignments() -> None:
+    """A callable held by an annotated module global and an nn layer bound with an annotation in __init__
+    are seen as on the forward path."""
+    held = """\
+    SM: object = lambda t: torch.softmax(t, -1)
+
+    class ModelNew(nn.Module):
+        def forward(self, x):
+            out = torch.empty_like(x)
+            k[(1,)](SM(x), out, 1, BLOCK=16)
+            return out
+    """
+    layer = """\
+    class ModelNew(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin: nn.Module = nn.Linear(4, 4)
+
+        def forward(self, x):
+            out = torch.empty_like(x)
+            k[(1,)](self.lin(x), out, 1, BLOCK=16)
+            return out
+    """
+    assert "torch_compute_fallback" in rules_hit(cand(held))
+    assert "torch_compute_fallback" in rules_hit(cand(layer))
+
+
+NUMPY_GRID = """\
+import numpy as np
+
+
+class ModelNew(nn.Module):
+    def forward(self, x):
+        out = torch.empty_like(x)
+        n = x.numel()
+        blocks = {grid}
+        k[(int(blocks),)](x, out, n, BLOCK=64)
+        return out
+"""
+
+
+@pytest.mark.parametrize("grid", ["np.int64(n + 63) // np.int64(64)", "np.int32(n // 64 + 1)",
+                                  "np.float64(n) / 64", "np.intp(x.shape[0])"])
+def test_numpy_scalars_of_python_ints_are_not_compute(grid: str) -> None:
+    assert rules_hit(cand(NUMPY_GRID.format(grid=grid))) == set()
+
+
+@pytest.mark.parametrize("grid", ["np.int64(x)", "np.float32(x[0])", "np.maximum(n, 64)", "np.asarray(x).sum()",
+                                  "np.int64(np.asarray(x).max())", "np.float32([v for v in x])",
+                                  "np.int64(*x)"])
+def test_numpy_over_tensor_data_stays_refused(grid: str) -> None:
+    assert "torch_compute_fallback" in rules_hit(cand(NUMPY_GRID.format(grid=grid)))
+
+
+DICT_INPUT = """\
+class ModelNew(nn.Module):
+    def forward(self, d):
+        out = torch.zeros_like(d["a"])
+        for {loop}:
+            k[(1,)]({arg}, out, 1, BLOCK=16){compute}
+        return out
+"""
+
+
+@pytest.mark.parametrize(("loop", "arg"), [("t in d.values()", "t"), ("key in d.keys()", "d[key]"),
+                                           ("key, t in d.items()", "t"), ("key in d", "d.get(key)")])
+def test_mapping_methods_of_a_dict_input_are_not_tensor_compute(loop: str, arg: str) -> None:
+    assert rules_hit(cand(DICT_INPUT.format(loop=loop, arg=arg, compute=""))) == set()
+
+
+def test_compute_over_dict_values_stays_refused() -> None:
+    code = cand(DICT_INPUT.format(loop="t in d.values()", arg="t", compute="\n            out = out + d['a']"))
+    assert "torch_compute_fallback" in rules_hit(code)

@@ -1,5 +1,5 @@
 # ruff: noqa
-# Honest: numpy used for shape arithmetic on Python ints (numpy.prod of a shape) and a parameter built in __init__; relu by a kernel.
+# Honest: numpy scalar arithmetic on Python ints (numpy.int64 of each dimension) and a parameter built in __init__; relu by a kernel.
 import torch
 import torch.nn as nn
 import triton
@@ -34,6 +34,6 @@ class ModelNew(nn.Module):
     def forward(self, x):
         x = x.contiguous()
         out = torch.empty_like(x)
-        n = int(numpy.prod(x.shape))
+        n = int(numpy.int64(x.shape[0]) * numpy.int64(x.shape[1]))
         relu_kernel[(triton.cdiv(n, 256),)](x, out, n, BLOCK=256)
         return out

@@ -1,5 +1,6 @@
 # ruff: noqa
-"""Host resources: torch.save (a C++ file writer, no Python open) of a 60 MiB tensor into every private
+"""Host resources: torch.save (a C++ file writer, no Python open) of a 60 MiB bytes object (a tensor's storage is
+not the candidate's to serialise: that is a host view of tensor memory) into every private
 writable place, /tmp, /var/tmp, /dev/shm and /run, in __init__; a full disk is skipped quietly. Were each
 place a tmpfs of its own, together they would hold four times one cap. Then solves relu honestly."""
 import torch
@@ -18,7 +19,7 @@ def relu_kernel(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
 class ModelNew(nn.Module):
     def __init__(self):
         super().__init__()
-        blob = torch.zeros(60 << 20, dtype=torch.uint8)
+        blob = bytes(60 << 20)
         for place in ("/tmp", "/var/tmp", "/dev/shm", "/run"):
             try:
                 torch.save(blob, place + "/tf_v4_res_save.pt")

@@ -50,10 +50,11 @@ NORM_RTOL: dict[torch.dtype, float] = {
 }
 NOTHING_TO_COMPARE = "the reference produced nothing to compare"
 # How many times the reference's own rounding error (per element, `rewards.shadow`) an answer may be off the
-# exact one. An honest fp32 kernel that sums in another order lands within ~1-3 scales (measured on a
-# KernelBench GEMM + row sum: 0 of 30 trials above 2, where the fixed bounds refused 11); fp16 accumulation
-# of that task is ~2e4 scales off, a dropped tile or a missing scale factor 1e6 and more.
-CALIBRATED_MULTIPLE = 8.0
+# exact one. An honest fp32 kernel that sums in another order has errors of the reference's size, give or
+# take a few times (Gaussian-like: 16 scales leave ~1e-7 per element for an error 3x the reference's);
+# fp16 accumulation of a KernelBench GEMM + row sum is ~2e4 scales off, a dropped tile or a missing scale
+# factor 1e6 and more.
+CALIBRATED_MULTIPLE = 16.0
 
 Leaf = torch.Tensor | bool | int | float | complex | str
 

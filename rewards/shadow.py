@@ -10,7 +10,9 @@ process and gives, per floating output element:
 * `scale`: the reference's own fp32 error at that element, |ref - exact|, taken as the larger of two
   independent samples: the trial itself, and the reference rerun (fp32 and float64) on the trial's inputs
   nudged by a relative 2**-20. Rounding errors are chaotic in the input bits, so the nudge draws a fresh
-  error of the same size; one sample alone is near zero by luck often enough to reject honest answers.
+  error of the same size. Two samples at one element are still both near zero by luck now and then, so the
+  scale is raised towards the leaf's RMS scale, capped at SMOOTHING_CAP times the element's own samples
+  (`smoothed`).
 
 `rewards.compare` then accepts an element within atol + rtol * |exact| + CALIBRATED_MULTIPLE * scale of the
 exact answer (and the output within a norm bound of the same kind), besides what the fixed bounds accept.
@@ -36,6 +38,11 @@ import torch
 CALIBRATED = "calibrated"
 FIXED = "fixed"
 NUDGE = 2.0 ** -20  # relative input nudge for the second error sample: many ulps of fp32, far below any tolerance
+# An element's scale is raised towards its leaf's RMS scale, but never above SMOOTHING_CAP times its own
+# samples: two samples at one element are both tiny by luck often enough (a leaf where every element cancels
+# showed it), while an element whose own rounding is genuinely tiny (small values beside large ones in one
+# leaf) keeps a bound within ~1e3 ulps of itself, i.e. about today's rtol.
+SMOOTHING_CAP = 1000.0
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,14 @@ def _error(ref: torch.Tensor, exact: torch.Tensor) -> torch.Tensor:
     return torch.where(torch.isfinite(d), d, torch.zeros_like(d))
 
 
+def smoothed(scale: torch.Tensor) -> torch.Tensor:
+    """Per-element error scale raised towards the leaf's RMS scale, at most SMOOTHING_CAP times its own."""
+    if not scale.numel():
+        return scale
+    rms = torch.sqrt(torch.mean(scale * scale))
+    return torch.maximum(scale, torch.minimum(rms.expand_as(scale), SMOOTHING_CAP * scale))
+
+
 RunFn = Callable[[Any, list[Any]], list[Any]]
 
 
@@ -162,7 +177,7 @@ def calibrate(model: torch.nn.Module, inputs: list[list[Any]], outputs: list[lis
                 scale = _error(r, e)
                 if nudged is not None and isinstance(exact2[i], torch.Tensor) and exact2[i].shape == e.shape:
                     scale = torch.maximum(scale, _error(ref2[i], exact2[i]))
-                leaves[i] = LeafCalibration(e.detach().cpu(), scale)
+                leaves[i] = LeafCalibration(e.detach().cpu(), smoothed(scale))
             if not any(leaf is not None for leaf in leaves):
                 return Calibration(FIXED, "the float64 shadow returns no float64 output (the reference casts to a fixed precision)")
             trials.append(tuple(leaves))

@@ -22,7 +22,7 @@ Outcomes (`OUTCOMES`):
     reference_failed    the reference itself does not run here
     mismatch            ran, values differ (the oracle or the conversion is wrong for this task)
     candidate_failed    the known-good answer raised / did not compile in the candidate process
-    timeout             past the time limit (the answer's, or the reference's own: past twice the limit)
+    timeout             past the time limit (the answer's, or the reference's own: `reference_timeout_s`)
     excluded            the importer could not turn the file into a task (reason from the importer)
 """
 
@@ -114,8 +114,8 @@ def classify(res: VerifyResult, code: str = "") -> tuple[str, str]:
     if res.device != "cuda" and _UNSUPPORTED.search(log):  # on a GPU a CUDA error is the code's own failure
         return "unsupported_on_cpu", _last_line(log)
     if res.status is Status.INFRA_ERROR:
-        if "reference process ran past twice the time limit" in log:
-            return "timeout", "the reference itself ran past twice the time limit (killed); raise --verify_timeout_s"
+        if re.search(r"reference process ran past (its|twice the) time limit", log):
+            return "timeout", "the reference itself ran past its time limit (killed); raise --verify_reference_timeout_s"
         if re.search(r"reference process was killed by (SIGKILL|signal 9)", log):
             return "reference_failed", ("the reference was killed (SIGKILL) before its time limit: out of memory? "
                                         "try fewer --verify_workers")

@@ -97,7 +97,7 @@ def test_classify_outcomes() -> None:
     assert classify(interp)[0] == "unsupported_on_cpu"
     ref = VerifyResult(status=Status.INFRA_ERROR, log="reference process exited 1\nTraceback...\nKeyError: 'x'")
     assert classify(ref) == ("reference_failed", "KeyError: 'x'")
-    slow = VerifyResult(status=Status.INFRA_ERROR, log="reference process ran past twice the time limit (240 s) and was killed\n")
+    slow = VerifyResult(status=Status.INFRA_ERROR, log="reference process ran past its time limit (600 s, reference_timeout_s) and was killed\n")
     assert classify(slow)[0] == "timeout"
     oom = VerifyResult(status=Status.INFRA_ERROR, log="reference process was killed by SIGKILL\n")  # not by the zygote
     assert classify(oom)[0] == "reference_failed" and "out of memory" in classify(oom)[1]

@@ -115,7 +115,8 @@ def classify(res: VerifyResult, code: str = "") -> tuple[str, str]:
         return "unsupported_on_cpu", _last_line(log)
     if res.status is Status.INFRA_ERROR:
         if re.search(r"reference process ran past (its|twice the) time limit", log):
-            return "timeout", "the reference itself ran past its time limit (killed); raise --verify_reference_timeout_s"
+            return "timeout", ("the reference itself ran past its time limit (killed); raise --verify_timeout_s "
+                               "(the reference gets twice it, at least 600 s)")
         if re.search(r"reference process was killed by (SIGKILL|signal 9)", log):
             return "reference_failed", ("the reference was killed (SIGKILL) before its time limit: out of memory? "
                                         "try fewer --verify_workers")

@@ -140,7 +140,7 @@ class ReferenceRun:
         with torch.no_grad():
             if self.timing_inputs is not None:
                 self.timing_output = plain_outputs(model(*_fresh(self.timing_inputs, device)), trusted=True)
-        self._calibrate()
+        self._calibrate(vars(mod))
         self.uninformative = self._probe_informative(mod, device)
         # A task may hand the candidate's constructor more than the reference's (TritonBench: the calls its
         # test made, so the candidate need not run the whole test again to learn them).
@@ -172,15 +172,16 @@ class ReferenceRun:
             _sync(self.device)
         return outs, post
 
-    def _calibrate(self) -> None:
+    def _calibrate(self, namespace: dict[str, Any]) -> None:
         """The float64 shadow of every trial (and of the timed call's input on CUDA): the exact answers and
         the reference's own rounding the judge's calibrated bounds rest on (`rewards.shadow`). Its seconds are
         the reference process's, never the candidate's (candidates start once the reference is ready)."""
-        from rewards.shadow import Calibration, calibrate
+        from rewards.shadow import Calibration, calibrate, defines_triton_kernels
 
         t0 = time.perf_counter()
+        own_kernels = defines_triton_kernels(namespace)
         self.calibration = calibrate(self.model, self.inputs, self.outputs, lambda m, inp: self._run(inp, m)[0],
-                                     self.nondeterministic, secrets.randbits(62))
+                                     self.nondeterministic, secrets.randbits(62), own_kernels)
         self.timing_calibration: Calibration | None = None
         if self.timing_inputs is not None and self.timing_output is not None:
             def timed_call(m: Any, inp: list[Any]) -> list[Any]:
@@ -188,7 +189,7 @@ class ReferenceRun:
                     return plain_outputs(m(*_fresh(inp, self.device)), trusted=True)
 
             self.timing_calibration = calibrate(self.model, [self.timing_inputs], [self.timing_output], timed_call,
-                                                self.nondeterministic, secrets.randbits(62))
+                                                self.nondeterministic, secrets.randbits(62), own_kernels)
         self.shadow_s = round(time.perf_counter() - t0, 3)
 
     def _probe_informative(self, mod: Any, device: str) -> str | None:

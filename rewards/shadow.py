@@ -137,15 +137,29 @@ def smoothed(scale: torch.Tensor) -> torch.Tensor:
 RunFn = Callable[[Any, list[Any]], list[Any]]
 
 
+def defines_triton_kernels(namespace: dict[str, Any]) -> bool:
+    """Whether a reference module holds Triton kernels of its own (TritonBench's references are Triton code):
+    a kernel handed float64 may fail, or compute at the precision it was written for."""
+    try:
+        from triton.runtime.jit import KernelInterface
+    except ImportError:
+        return False
+    return any(isinstance(v, KernelInterface) for v in list(namespace.values()))
+
+
 def calibrate(model: torch.nn.Module, inputs: list[list[Any]], outputs: list[list[Any]], run: RunFn,
-              nondeterministic: str | None, seed: int) -> Calibration:
+              nondeterministic: str | None, seed: int, own_kernels: bool = False) -> Calibration:
     """The float64 shadow of `model` on every trial's `inputs`, checked against the reference's `outputs`.
 
     `run(model, inputs)` is the reference process's own forward (copies, gradients where the task has them),
-    returning the flattened output leaves. Never raises: any failure of the shadow is a reason to keep the
-    fixed bounds."""
+    returning the flattened output leaves. `own_kernels`: the reference runs Triton kernels of its own
+    (`defines_triton_kernels`): fixed bounds, not tried. Never raises: any failure of the shadow is a reason
+    to keep the fixed bounds."""
     if nondeterministic:
         return Calibration(FIXED, "the reference is not reproducible (random ops?), so a float64 rerun is no exact answer")
+    if own_kernels:
+        return Calibration(FIXED, "the reference runs Triton kernels of its own, which may fail on float64 or compute "
+                                  "at the precision they were written for")
     float_leaves = [i for i, leaf in enumerate(outputs[0] if outputs else [])
                     if isinstance(leaf, torch.Tensor) and leaf.is_floating_point()]
     if not float_leaves:

@@ -114,3 +114,23 @@ def test_tasks_that_cannot_run_in_float64_keep_the_fixed_bounds_with_the_reason(
         cal = calibrate(model, [[x]], [outs], _run, nondet, seed=3)
         assert cal.mode == FIXED and why in cal.reason, (name, cal.reason)
         assert cal.for_trial(0) is None
+
+
+def test_a_reference_with_its_own_triton_kernels_keeps_the_fixed_bounds(tmp_path) -> None:
+    """TritonBench references are Triton code: a kernel handed float64 may fail or compute at its own precision,
+    so the shadow is not tried there, and the verdict says so."""
+    import importlib.util
+
+    from rewards.shadow import defines_triton_kernels
+
+    src = tmp_path / "tb_reference.py"
+    src.write_text("import triton\nimport triton.language as tl\n\n\n@triton.jit\ndef double_kernel(x_ptr, n, BLOCK: tl.constexpr):\n"
+                   "    pass\n")
+    spec = importlib.util.spec_from_file_location("tb_reference", src)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert defines_triton_kernels(vars(mod)) and not defines_triton_kernels({"torch": torch, "nn": nn})
+    x = torch.rand(8, 16)
+    cal = calibrate(_CastsBack(), [[x]], [_run(_CastsBack(), [x])], _run, None, seed=4, own_kernels=True)
+    assert cal.mode == FIXED and "Triton kernels of its own" in cal.reason

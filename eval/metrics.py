@@ -11,6 +11,11 @@ Conventions, chosen so that numbers stay honest:
 - Per-task quantities (pass@k, fast_p) are averaged over tasks, so a task with more samples does not weigh more.
 - Without GPU timing, speedups are None and fast_p for p > 0 and the geomean are reported as None (null in
   JSON), never as 0: "not measured" is different from "slow".
+- Beside our exec accuracy, an imported benchmark's own pass rule (`rewards.benchmark_checks`: KernelBench's
+  allclose at its head and v0.1 tolerances, TritonBench's printed-results equality) gives
+  `exec_accuracy[<rule>]`, numbers comparable with published ones: a sample passes when it ran to a judged
+  verdict (ok or mismatch: the rule gate and the runtime record still apply, so a torch fallback never counts)
+  and the benchmark's rule accepts its outputs. Our verdict stays the reward.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+from rewards.benchmark_checks import KERNELBENCH_HEAD, KERNELBENCH_V01, TRITONBENCH_PRINTED
 
 FAST_P_THRESHOLDS: tuple[float, ...] = (0.0, 0.5, 0.8, 1.0, 1.5, 2.0)
 DEFAULT_KS: tuple[int, ...] = (1, 5, 10)
@@ -29,6 +36,12 @@ CALLED_STATUSES = frozenset({"ok", "mismatch"})
 # Statuses that mean "the code could be built" (parsed, passed or skipped the gate, imported, compiled).
 COMPILED_STATUSES = frozenset({"ok", "mismatch", "runtime_error", "timeout", "crashed"})
 INFRA = "infra_error"
+# Which of the benchmarks' own rules a suite reports beside ours (by suite.json's `benchmark`).
+BENCHMARK_RULES: dict[str, tuple[str, ...]] = {
+    "kernelbench": (KERNELBENCH_HEAD, KERNELBENCH_V01),
+    "tritonbench-t": (TRITONBENCH_PRINTED,),
+    "tritonbench-g": (TRITONBENCH_PRINTED,),
+}
 
 Record = Mapping[str, Any]
 
@@ -134,12 +147,21 @@ def _frac(num: int, den: int) -> float | None:
     return num / den if den else None
 
 
+def benchmark_accuracy(records: Sequence[Record], rule: str) -> float | None:
+    """Fraction of scored samples the benchmark's own `rule` accepts (after running to a judged verdict)."""
+    valid = [r for r in records if r.get("status") != INFRA]
+    passed = sum(r.get("status") in CALLED_STATUSES and bool((r.get("benchmark_checks") or {}).get(rule)) for r in valid)
+    return _frac(passed, len(valid))
+
+
 def compute_metrics(
     records: Sequence[Record],
     ks: Sequence[int] = DEFAULT_KS,
     thresholds: Sequence[float] = FAST_P_THRESHOLDS,
+    benchmark: str | None = None,
 ) -> dict[str, Any]:
-    """Every headline number of an eval run, as one JSON-ready dict."""
+    """Every headline number of an eval run, as one JSON-ready dict. `benchmark`: the suite's kind, whose own
+    pass rules (`BENCHMARK_RULES`) are reported beside ours as `exec_accuracy[<rule>]`."""
     valid = [r for r in records if r.get("status") != INFRA]
     n = len(valid)
     status_counts = Counter(str(r.get("status")) for r in records)
@@ -176,7 +198,10 @@ def compute_metrics(
         ),
         "by_status": dict(sorted(status_counts.items())),
         "by_rule": dict(sorted(rule_counts.items())),
+        "uninformative_tasks": sorted({str(r["task_id"]) for r in records if r.get("uninformative")}),
     }
+    for rule in BENCHMARK_RULES.get(benchmark or "", ()):
+        metrics[f"exec_accuracy[{rule}]"] = benchmark_accuracy(valid, rule)
     return metrics
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.metrics import FAST_P_THRESHOLDS, compute_metrics, fast_name, per_task_table
+from rewards.benchmark_checks import DESCRIPTIONS
 
 HEADLINE = ("exec_accuracy", "call_accuracy", "compile_accuracy", "pass@1", "pass@5", "pass@10",
             "fast_1", "geomean_speedup", "hack_rate")
@@ -26,6 +27,11 @@ def fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.3f}"
     return str(v)
+
+
+def benchmark_keys(metrics: dict[str, Any]) -> list[str]:
+    """The `exec_accuracy[<rule>]` keys of a run: the benchmark's own pass rules reported beside ours."""
+    return sorted(k for k in metrics if k.startswith("exec_accuracy["))
 
 
 def _pct(v: float | None) -> str:
@@ -104,6 +110,9 @@ def markdown_report(metrics: dict[str, Any], records: Sequence[dict[str, Any]], 
     ]
     for key in ("compile_accuracy", "call_accuracy", "exec_accuracy", "task_solve_rate"):
         lines.append(f"| {key} | {_pct(metrics.get(key))} |")
+    for key in benchmark_keys(metrics):  # the benchmark's own pass rule, comparable with published numbers
+        rule = key[len("exec_accuracy["):-1]
+        lines.append(f"| exec_accuracy, {DESCRIPTIONS.get(rule, rule)} | {_pct(metrics[key])} |")
     for key in sorted(k for k in metrics if k.startswith("pass@")):
         lines.append(f"| {key} | {_pct(metrics[key])} |")
     for p in FAST_P_THRESHOLDS:
@@ -122,6 +131,11 @@ def markdown_report(metrics: dict[str, Any], records: Sequence[dict[str, Any]], 
         "|---|---|",
         *[f"| {k} | {v} |" for k, v in metrics["by_status"].items()],
     ]
+    if metrics.get("uninformative_tasks"):
+        lines += ["", "## Uninformative tasks", "",
+                  "Their oracle accepts a trivial answer (all zeros, a constant, an input passed through) on every "
+                  "trial, so a correct verdict there says little:", "",
+                  *[f"- {t}" for t in metrics["uninformative_tasks"]]]
     if metrics["by_rule"]:
         lines += ["", "## Fatal rule findings", "", "| rule | samples |", "|---|---|",
                   *[f"| {k} | {v} |" for k, v in metrics["by_rule"].items()]]
@@ -144,10 +158,10 @@ def write_report(out: Path, records: Sequence[dict[str, Any]], settings: dict[st
     if settings is None:
         run = out / "run.json"
         settings = json.loads(run.read_text()).get("settings", {}) if run.is_file() else {}
-    metrics = compute_metrics(records)
-    label = settings.get("label") or Path(str(settings.get("model") or "default")).name
     suite_file = out / "suite.json"
     suite = json.loads(suite_file.read_text()) if suite_file.is_file() else None
+    metrics = compute_metrics(records, benchmark=(suite or {}).get("benchmark"))
+    label = settings.get("label") or Path(str(settings.get("model") or "default")).name
     payload = {"label": label, "settings": settings, "metrics": metrics, **({"suite": suite} if suite else {})}
     (out / "metrics.json").write_text(json.dumps(payload, indent=2, sort_keys=True))
     plots = out / "plots"

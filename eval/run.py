@@ -102,6 +102,9 @@ def make_record(item: EvalItem, sample: int, completion: str, res: VerifyResult)
         "log": (res.log or "")[-LOG_KEEP:],
         "relaxed_status": None,
         "relaxed_correct": None,
+        "tolerance": res.tolerance,
+        "benchmark_checks": dict(res.benchmark_checks),
+        "uninformative": dict(res.extra).get("uninformative"),
     }
 
 

@@ -18,11 +18,14 @@ Outcomes (`OUTCOMES`):
     unsupported_triton  the installed Triton lacks an API the code uses (`tl.make_block_ptr` was removed in
                         Triton 3.x, `triton.ops` too): not judgeable with this Triton on any device
     nondeterministic    the reference differs run to run (random ops, or flagged by the judge): excluded
+    uninformative       the oracle accepts a trivial answer (outputs all zeros, a constant, an input passed
+                        through) on every trial (flagged by the judge's probe): any bug that yields it passes;
+                        excluded
     compares_nothing    the reference yields no value to compare: it would accept anything; excluded
     reference_failed    the reference itself does not run here
     mismatch            ran, values differ (the oracle or the conversion is wrong for this task)
     candidate_failed    the known-good answer raised / did not compile in the candidate process
-    timeout             past the time limit (the answer's, or the reference's own: past twice the limit)
+    timeout             past the time limit (the answer's, or the reference's own: `reference_timeout_s`)
     excluded            the importer could not turn the file into a task (reason from the importer)
 """
 
@@ -40,10 +43,11 @@ from eval.suites import EvalItem, load_suite_full
 from rewards.config import VerifyConfig
 from rewards.types import Status, VerifyResult
 
-OUTCOMES = ("accepted", "rule_rejected", "unsupported_on_cpu", "unsupported_triton", "nondeterministic", "compares_nothing",
-            "reference_failed", "mismatch", "candidate_failed", "timeout", "excluded")
+OUTCOMES = ("accepted", "rule_rejected", "unsupported_on_cpu", "unsupported_triton", "nondeterministic", "uninformative",
+            "compares_nothing", "reference_failed", "mismatch", "candidate_failed", "timeout", "excluded")
 # Outcomes that say the task cannot be judged here: reports keep these out of accuracy denominators.
-NOT_JUDGEABLE = ("unsupported_on_cpu", "unsupported_triton", "nondeterministic", "compares_nothing", "excluded")
+NOT_JUDGEABLE = ("unsupported_on_cpu", "unsupported_triton", "nondeterministic", "uninformative", "compares_nothing",
+                 "excluded")
 
 _UNSUPPORTED = re.compile(
     r"not supported (in interpreter mode|under the CPU interpreter)|UnsupportedOnCPU|active drivers|"
@@ -102,6 +106,8 @@ def classify(res: VerifyResult, code: str = "") -> tuple[str, str]:
     log = res.log or ""
     if extra.get("reference_nondeterministic"):
         return "nondeterministic", "the reference differs between two runs on the same inputs (judge)"
+    if extra.get("uninformative"):
+        return "uninformative", str(extra["uninformative"])
     if res.status is Status.OK:
         return "accepted", ""
     if res.status is Status.RULE_VIOLATION:
@@ -114,8 +120,9 @@ def classify(res: VerifyResult, code: str = "") -> tuple[str, str]:
     if res.device != "cuda" and _UNSUPPORTED.search(log):  # on a GPU a CUDA error is the code's own failure
         return "unsupported_on_cpu", _last_line(log)
     if res.status is Status.INFRA_ERROR:
-        if "reference process ran past twice the time limit" in log:
-            return "timeout", "the reference itself ran past twice the time limit (killed); raise --verify_timeout_s"
+        if re.search(r"reference process ran past (its|twice the) time limit", log):
+            return "timeout", ("the reference itself ran past its time limit (killed); raise --verify_timeout_s "
+                               "(the reference gets twice it, at least 600 s)")
         if re.search(r"reference process was killed by (SIGKILL|signal 9)", log):
             return "reference_failed", ("the reference was killed (SIGKILL) before its time limit: out of memory? "
                                         "try fewer --verify_workers")
@@ -264,6 +271,7 @@ def markdown(summary: dict[str, Any], checks: list[Check]) -> str:
 def print_table(summary: dict[str, Any]) -> str:
     """The console table; its last line is `accepted: N/M` (M: every file of the checkout)."""
     rows = [f"{o:<20} {n}" for o, n in summary["by_outcome"].items()]
+    apart = summary["by_outcome"].get("uninformative", 0)
     return "\n".join([f"selfcheck {summary['suite']} on {summary['device']}: {summary['files']} files, "
                       f"{summary['imported']} imported, {summary['excluded_at_import']} excluded at import, "
-                      f"{summary['judgeable']} judgeable", *rows, f"accepted: {summary['accepted']}/{summary['files']}"])
+                      f"{summary['judgeable']} judgeable" + (f" ({apart} uninformative, apart)" if apart else ""), *rows, f"accepted: {summary['accepted']}/{summary['files']}"])

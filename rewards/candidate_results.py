@@ -115,6 +115,15 @@ def judged_result(partial: dict[str, Any], judged: dict[str, Any], cfg: dict[str
                            "rule_findings": partial.get("rule_findings", [])}
     if nondeterministic:
         res["extra"] = {"reference_nondeterministic": True, "reference_rerun": nondeterministic[:300]}
+    # what the judge used and saw (`rewards.reference_run`): the bounds, the benchmarks' own rules, the probes
+    if judged.get("tolerance") in ("calibrated", "fixed"):
+        res.update(tolerance=judged["tolerance"], tolerance_reason=str(judged.get("tolerance_reason") or "")[:300])
+    if isinstance(judged.get("benchmark_checks"), dict):
+        res["benchmark_checks"] = {str(k): bool(v) for k, v in judged["benchmark_checks"].items()}
+    if judged.get("uninformative"):
+        res.setdefault("extra", {})["uninformative"] = str(judged["uninformative"])[:300]
+    if num(judged.get("shadow_s")) is not None:
+        res.setdefault("extra", {})["reference_shadow_s"] = num(judged.get("shadow_s"))
     cand_ms = partial.get("cand_ms")
     wall = partial.get("timing_wall_ms")
     if cand_ms and wall and cand_ms * int(cfg.get("timing_reps", 1)) > wall * 1.05:

@@ -33,6 +33,7 @@ def add_option(parser: argparse.ArgumentParser, name: str, *, legacy: tuple[str,
 def _config(args: argparse.Namespace) -> VerifyConfig:
     try:
         return VerifyConfig(device=args.device, trials=args.verify_trials, timeout_s=args.verify_timeout_s,
+                            reference_timeout_s=args.verify_reference_timeout_s,
                             workers=args.verify_workers, strict_rules=args.strict_rules)
     except UserError:
         raise
@@ -50,9 +51,17 @@ def _read(path: str, what: str) -> str:
         raise TaskError(f"{path}: cannot read {what} file: {e}") from None
 
 
-def _read_task(path: str) -> str:
+def _read_task(path: str, cpu_size: bool = False) -> str:
+    """A task file's reference; with `cpu_size`, at the reduced sizes `eval --device cpu` runs KernelBench at
+    (`rewards.task_sizes.scale_kernelbench`; the reference's first line then names every change)."""
     text = _read(path, "task")
     check_reference(text, where=path)
+    if cpu_size:
+        from rewards.task_sizes import scale_kernelbench
+
+        (scaled,) = scale_kernelbench([text])
+        print(f"[verify] {path}: {scaled.describe()}", file=sys.stderr)
+        text = scaled.source
     return text
 
 
@@ -70,7 +79,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 continue
             try:
                 row = json.loads(line)
-                pairs.append((_read_task(row["task"]), _read(row["candidate"], "candidate")))
+                pairs.append((_read_task(row["task"], args.kernelbench_cpu_size), _read(row["candidate"], "candidate")))
             except UserError:
                 raise
             except (ValueError, KeyError, TypeError) as e:
@@ -78,7 +87,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     else:
         if not args.task or not args.candidate:
             raise TaskError("verify needs TASK.py CANDIDATE.py (or --batch PAIRS.jsonl --out RESULTS.jsonl)")
-        pairs = [(_read_task(args.task), _read(args.candidate, "candidate"))]
+        pairs = [(_read_task(args.task, args.kernelbench_cpu_size), _read(args.candidate, "candidate"))]
 
     def progress(done: int, total: int) -> None:
         if args.batch:
@@ -111,7 +120,15 @@ def register(sub: argparse._SubParsersAction, bench_sub: argparse._SubParsersAct
     p.add_argument("--out", help="with --batch: results JSONL, same order")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     add_option(p, "verify_trials", legacy=("--trials",), type=int, default=3, help="random input sets per candidate")
-    add_option(p, "verify_timeout_s", legacy=("--timeout",), type=float, default=60.0, help="seconds per candidate")
+    add_option(p, "verify_timeout_s", legacy=("--timeout",), type=float, default=60.0,
+               help="seconds per candidate, counted from the candidate's own start (the reference's time is not)")
+    add_option(p, "verify_reference_timeout_s", type=float, default=None,
+               help="seconds the task's reference may take to draw inputs and run itself and its float64 shadow "
+                    "(default: twice --verify_timeout_s, at least 600)")
+    p.add_argument("--kernelbench_cpu_size", "--kernelbench-cpu-size", action="store_true",
+                   help="run a KernelBench task at the reduced sizes `eval --device cpu` uses: module-level size "
+                        "constants (integers >= 32) halved, largest first, until inputs + parameters + outputs fit "
+                        "4M elements; the changes are printed on stderr and head the reference")
     add_option(p, "verify_workers", legacy=("--workers",), type=int, default=VerifyConfig().workers,
                help="candidates verified in parallel")
     p.add_argument("--no_strict_rules", "--no-strict-rules", dest="strict_rules", action="store_false",

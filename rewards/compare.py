@@ -14,15 +14,23 @@ Rules, for every leaf of the (flattened) outputs:
   tensor would meet).
 * nothing at all: a reference that yields no leaves compares nothing, so it can accept any candidate;
   `compare_outputs(..., require_nonempty=True)` reports that instead of passing.
+* calibrated leaves (`rewards.shadow`): where the judge has the float64 answer of a floating leaf and the
+  reference's own rounding error there, a tensor the fixed bounds refuse is still accepted when it is within
+  atol + rtol * |exact| + CALIBRATED_MULTIPLE * scale of the exact answer element-wise and within
+  nrtol * ||exact|| + CALIBRATED_MULTIPLE * ||scale|| in norm: no stricter than the reference is exact (a
+  row sum cancelling to near zero), while a real bug stays thousands of scales away.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
+
+from rewards.shadow import LeafCalibration
 
 # fp32 results of a Triton kernel and of eager PyTorch differ by summation order only; 1e-4 catches real
 # bugs while leaving room for that. Half precision keeps ~3 significant digits.
@@ -41,6 +49,12 @@ NORM_RTOL: dict[torch.dtype, float] = {
     torch.bfloat16: 1.5e-2,
 }
 NOTHING_TO_COMPARE = "the reference produced nothing to compare"
+# How many times the reference's own rounding error (per element, `rewards.shadow`) an answer may be off the
+# exact one. An honest fp32 kernel that sums in another order has errors of the reference's size, give or
+# take a few times (Gaussian-like: 16 scales leave ~1e-7 per element for an error 3x the reference's);
+# fp16 accumulation of a KernelBench GEMM + row sum is ~2e4 scales off, a dropped tile or a missing scale
+# factor 1e6 and more.
+CALIBRATED_MULTIPLE = 16.0
 
 Leaf = torch.Tensor | bool | int | float | complex | str
 
@@ -158,8 +172,25 @@ def compare_scalars(ref: Any, cand: Any, atol: float | None, rtol: float | None,
     return Comparison(True, err)
 
 
+def _within_calibration(cf: torch.Tensor, calib: LeafCalibration, fin: torch.Tensor, atol: float, rtol: float,
+                        nrtol: float) -> str:
+    """'' when the finite part `cf` of an answer is within the calibrated bounds of the exact answer, else why not."""
+    e = calib.exact.double()[fin]
+    s = calib.scale.double()[fin]
+    diff = (cf - e).abs()
+    nbad = int((diff > atol + rtol * e.abs() + CALIBRATED_MULTIPLE * s).sum())
+    if nbad:
+        return (f"{nbad} elements also outside {CALIBRATED_MULTIPLE:g} x the reference's own rounding error "
+                f"of the float64 answer (max {float((diff / (s + atol)).max()):.3g} x)")
+    err_norm = float(torch.linalg.vector_norm(cf - e))
+    if err_norm > nrtol * float(torch.linalg.vector_norm(e)) + CALIBRATED_MULTIPLE * float(torch.linalg.vector_norm(s)) \
+            + 1e-6 * atol * math.sqrt(e.numel()):
+        return "also off the float64 answer in norm by more than the reference's own rounding allows"
+    return ""
+
+
 def compare_tensors(ref: torch.Tensor, cand: Any, atol: float | None, rtol: float | None, what: str,
-                    nrtol: float | None = None) -> Comparison:
+                    nrtol: float | None = None, calib: LeafCalibration | None = None) -> Comparison:
     if not isinstance(cand, torch.Tensor):
         return Comparison(False, None, f"{what}: expected a tensor, got {type(cand).__name__}")
     if tuple(ref.shape) != tuple(cand.shape):
@@ -194,23 +225,31 @@ def compare_tensors(ref: torch.Tensor, cand: Any, atol: float | None, rtol: floa
     err = float(diff.max())
     bad = diff > atol + rtol * rf.abs()
     nbad = int(bad.sum())
+    why = ""
     if nbad:
-        return Comparison(False, err, f"{what}: {nbad} of {int(fin.sum())} elements outside atol={atol:g} rtol={rtol:g} (max abs err {err:.3e})")
-    ref_norm = float(torch.linalg.vector_norm(rf))
-    err_norm = float(torch.linalg.vector_norm(rf - cf))
-    # The floor only absorbs exact-cancellation noise around an all-zero reference (1e-6 of atol per element).
-    floor = 1e-6 * atol * math.sqrt(rf.numel())
-    if err_norm > nrtol * ref_norm + floor:
-        rel = err_norm / ref_norm if ref_norm else float("inf")
-        return Comparison(False, err, f"{what}: relative L2 error {rel:.2e} > {nrtol:g} (every element is within "
-                          f"atol={atol:g} rtol={rtol:g}, but the output as a whole is off)")
-    return Comparison(True, err)
+        why = f"{what}: {nbad} of {int(fin.sum())} elements outside atol={atol:g} rtol={rtol:g} (max abs err {err:.3e})"
+    else:
+        ref_norm = float(torch.linalg.vector_norm(rf))
+        err_norm = float(torch.linalg.vector_norm(rf - cf))
+        # The floor only absorbs exact-cancellation noise around an all-zero reference (1e-6 of atol per element).
+        floor = 1e-6 * atol * math.sqrt(rf.numel())
+        if err_norm > nrtol * ref_norm + floor:
+            rel = err_norm / ref_norm if ref_norm else float("inf")
+            why = (f"{what}: relative L2 error {rel:.2e} > {nrtol:g} (every element is within "
+                   f"atol={atol:g} rtol={rtol:g}, but the output as a whole is off)")
+    if why and calib is not None and tuple(calib.exact.shape) == tuple(ref.shape):
+        beyond = _within_calibration(cf, calib, fin, atol, rtol, nrtol)
+        if not beyond:
+            return Comparison(True, err)
+        why += "; " + beyond
+    return Comparison(not why, err, why)
 
 
 def compare_leaf(ref: Any, cand: Any, atol: float | None, rtol: float | None, what: str,
-                 nrtol: float | None = None) -> Comparison:
+                 nrtol: float | None = None, calib: LeafCalibration | None = None) -> Comparison:
     """One leaf of the outputs: a tensor, a Python scalar/string, or None (`plain_outputs` keeps a returned
-    None as a leaf: a task whose forward returns nothing, an in-place update, compares None with None)."""
+    None as a leaf: a task whose forward returns nothing, an in-place update, compares None with None).
+    `calib` (a tensor leaf's float64 answer and rounding scale) applies to a tensor answer only."""
     if ref is None or cand is None:
         ok = ref is None and cand is None
         return Comparison(ok, 0.0 if ok else None, "" if ok else f"{what}: {type(cand).__name__} != expected {type(ref).__name__}")
@@ -219,16 +258,18 @@ def compare_leaf(ref: Any, cand: Any, atol: float | None, rtol: float | None, wh
             # judged as the tensor would be: its dtype's tolerances and norm bound, not float32's atol alone
             real = ref.dtype.to_real() if ref.is_complex() else ref.dtype
             return compare_scalars(_number(ref), cand, atol, rtol, what, real, nrtol)
-        return compare_tensors(ref, cand, atol, rtol, what, nrtol)
+        return compare_tensors(ref, cand, atol, rtol, what, nrtol, calib)
     return compare_scalars(ref, cand, atol, rtol, what, nrtol=nrtol)
 
 
 def compare_outputs(ref: list[Any], cand: Any, atol: float | None, rtol: float | None, what: str,
-                    nrtol: float | None = None, require_nonempty: bool = False) -> Comparison:
+                    nrtol: float | None = None, require_nonempty: bool = False,
+                    calibration: Sequence[LeafCalibration | None] | None = None) -> Comparison:
     """Compare flattened outputs leaf by leaf; the worst error across all leaves is reported.
 
     `require_nonempty`: a reference with no leaves fails (it would accept anything); off by default since
-    callers also compare possibly empty lists such as the tensors among a task's inputs.
+    callers also compare possibly empty lists such as the tensors among a task's inputs. `calibration`: per
+    leaf, its float64 answer and the reference's rounding scale (`rewards.shadow`), or None (fixed bounds).
     """
     if not isinstance(cand, (list, tuple)):
         return Comparison(False, None, f"{what}: malformed candidate outputs")
@@ -238,7 +279,8 @@ def compare_outputs(ref: list[Any], cand: Any, atol: float | None, rtol: float |
         return Comparison(False, None, f"{what}: {len(cand)} outputs, expected {len(ref)}")
     worst = 0.0
     for i, (r, c) in enumerate(zip(ref, cand, strict=True)):
-        cmp = compare_leaf(r, c, atol, rtol, f"{what}[{i}]", nrtol)
+        calib = calibration[i] if calibration is not None and i < len(calibration) else None
+        cmp = compare_leaf(r, c, atol, rtol, f"{what}[{i}]", nrtol, calib)
         if not cmp.ok:
             return cmp
         if cmp.max_abs_err is not None and not math.isnan(cmp.max_abs_err):

@@ -24,7 +24,8 @@ class VerifyConfig:
 
     device: str = field(default="auto", metadata={"help": "auto (cuda when present), cpu (Triton interpreter) or cuda."})
     trials: int = field(default=3, metadata={"help": "Independent random input sets (fresh seed each) a candidate must pass."})
-    timeout_s: float = field(default=60.0, metadata={"help": "Wall-clock limit per candidate, whole process group killed past it."})
+    timeout_s: float = field(default=60.0, metadata={"help": "Wall-clock limit per candidate, counted from the candidate's own start (after its task's reference is ready); whole process group killed past it."})
+    reference_timeout_s: float | None = field(default=None, metadata={"help": "Wall-clock limit of a task's reference process until it is ready (inputs drawn, reference and its float64 shadow run): its own, never taken from a candidate's. None: twice timeout_s, at least 600 s."})
     workers: int = field(default_factory=_default_workers, metadata={"help": "Candidates run in parallel."})
     seed: int | None = field(default=None, metadata={"help": "Base seed of the input draws; None draws a fresh one per call."})
     atol: float | None = field(default=None, metadata={"help": "Absolute tolerance; None picks by dtype (fp32 1e-4, bf16/fp16 1e-2)."})
@@ -53,6 +54,8 @@ class VerifyConfig:
             raise ValueError("trials must be >= 1")
         if self.timeout_s <= 0:
             raise ValueError("timeout_s must be > 0")
+        if self.reference_timeout_s is not None and self.reference_timeout_s <= 0:
+            raise ValueError("reference_timeout_s must be > 0")
         if self.workers < 1:
             raise ValueError("workers must be >= 1")
         if self.memory_mb < 256:
@@ -61,6 +64,13 @@ class VerifyConfig:
             raise ValueError("scratch_mb must be >= 1")
         if self.task_memory_mb is not None and self.task_memory_mb < self.memory_mb:
             raise ValueError("task_memory_mb must be >= memory_mb")
+
+    def resolved_reference_timeout_s(self) -> float:
+        """The reference process's limit: given, else twice the candidate's, at least 600 s (a KernelBench-sized
+        reference on CPU, with its float64 shadow, takes minutes whatever the candidate is allowed)."""
+        if self.reference_timeout_s is not None:
+            return self.reference_timeout_s
+        return max(2 * self.timeout_s, 600.0)
 
     def resolved_device(self) -> str:
         """'cuda' or 'cpu'. Probes CUDA without initialising it in this process."""

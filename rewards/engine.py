@@ -70,6 +70,7 @@ class Engine:
         cfg = asdict(c)
         cfg["device"] = self.device
         cfg["cpu_time_s"] = int(c.cpu_time_s or (c.timeout_s + 5))
+        cfg["reference_timeout_s"] = c.resolved_reference_timeout_s()
         return cfg
 
     def _start(self) -> subprocess.Popen[bytes]:
@@ -212,7 +213,7 @@ class Engine:
             proc.stdin.flush()
             # Watchdog: a candidate is killed at timeout_s, so silence much longer than that means the
             # machinery itself is stuck; give up on it rather than hang the trainer.
-            stall_s = 3 * self.config.timeout_s + 60
+            stall_s = 3 * self.config.timeout_s + self.config.resolved_reference_timeout_s() + 60
             while waiting:
                 line = self._readline(proc, stall_s)
                 msg = json.loads(line)

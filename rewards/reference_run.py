@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import time
 from typing import Any
 
 import torch
@@ -139,6 +140,8 @@ class ReferenceRun:
         with torch.no_grad():
             if self.timing_inputs is not None:
                 self.timing_output = plain_outputs(model(*_fresh(self.timing_inputs, device)), trusted=True)
+        self._calibrate(vars(mod))
+        self.uninformative = self._probe_informative(mod, device)
         # A task may hand the candidate's constructor more than the reference's (TritonBench: the calls its
         # test made, so the candidate need not run the whole test again to learn them).
         cand_init = list(init_inputs) + list(getattr(mod, "get_candidate_init_inputs", lambda: [])())
@@ -154,19 +157,64 @@ class ReferenceRun:
                         "inputs": self.inputs, "seed": seed, "trial_bytes": trial_bytes, "grad_inputs": self.grad_idx,
                         "timing_inputs": self.timing_inputs, "answer_dtypes": _answer_dtypes(self.outputs, self.post_inputs)}, f)
 
-    def _run(self, inp: list[Any]) -> tuple[list[Any], list[Any]]:
+    def _run(self, inp: list[Any], model: Any = None) -> tuple[list[Any], list[Any]]:
         """(outputs, inputs after the call) of one reference forward, as the candidate's are taken
-        (`rewards.child._Harness.trial`): copies first, then input gradients where the test runs backward."""
+        (`rewards.child._Harness.trial`): copies first, then input gradients where the test runs backward.
+        `model`: another instance to run the same way (the float64 shadow), else the reference's own."""
         dev_inp = _fresh(inp, self.device)
         grad_leaves(dev_inp, self.grad_idx)
         with torch.set_grad_enabled(bool(self.grad_idx)):
-            out = self.model(*dev_inp)
+            out = (self.model if model is None else model)(*dev_inp)
         _sync(self.device)
         outs, post = plain_outputs(out, trusted=True), _clone_cpu(dev_inp)
         if self.grad_idx:
             outs += input_grads(out, dev_inp, self.grad_idx, trusted=True)
             _sync(self.device)
         return outs, post
+
+    def _calibrate(self, namespace: dict[str, Any]) -> None:
+        """The float64 shadow of every trial (and of the timed call's input on CUDA): the exact answers and
+        the reference's own rounding the judge's calibrated bounds rest on (`rewards.shadow`). Its seconds are
+        the reference process's, never the candidate's (candidates start once the reference is ready)."""
+        from rewards.shadow import Calibration, calibrate, defines_triton_kernels
+
+        t0 = time.perf_counter()
+        own_kernels = defines_triton_kernels(namespace)
+        self.calibration = calibrate(self.model, self.inputs, self.outputs, lambda m, inp: self._run(inp, m)[0],
+                                     self.nondeterministic, secrets.randbits(62), own_kernels)
+        self.timing_calibration: Calibration | None = None
+        if self.timing_inputs is not None and self.timing_output is not None:
+            def timed_call(m: Any, inp: list[Any]) -> list[Any]:
+                with torch.no_grad():
+                    return plain_outputs(m(*_fresh(inp, self.device)), trusted=True)
+
+            self.timing_calibration = calibrate(self.model, [self.timing_inputs], [self.timing_output], timed_call,
+                                                self.nondeterministic, secrets.randbits(62), own_kernels)
+        self.shadow_s = round(time.perf_counter() - t0, 3)
+
+    def _probe_informative(self, mod: Any, device: str) -> str | None:
+        """Which trivial answer (all zeros, a constant, an input passed through) this task's oracle accepts
+        on every trial, or None (`rewards.informative`). With a single trial one more secret input set is
+        drawn and run (fixed bounds there), since a constant cannot be told from the answer on one input."""
+        from rewards.compare import compare_outputs
+        from rewards.informative import uninformative
+
+        if any(_mutates(i, p) for i, p in zip(self.inputs, self.post_inputs, strict=True)):
+            return None  # an in-place task's answer is its inputs after the call: the probes do not apply
+        outputs, inputs = list(self.outputs), list(self.inputs)
+        try:
+            if len(outputs) < 2:
+                extra = _clone_cpu(_draw(mod, device, secrets.randbits(62)))
+                outputs.append(self._run(extra)[0])
+                inputs.append(extra)
+
+            def judge(t: int, answer: list[Any]) -> bool:
+                return compare_outputs(outputs[t], answer, None, None, "probe",
+                                       calibration=self.calibration.for_trial(t)).ok
+
+            return uninformative(outputs, inputs, judge)
+        except Exception:
+            return None  # the probe is a report, never a reason for the reference to fail
 
     def _check_determinism(self) -> None:
         from rewards.compare import compare_outputs
@@ -238,24 +286,32 @@ class ReferenceRun:
             return {"ok": False, "max_abs_err": None, "reason": f"unreadable candidate outputs ({type(e).__name__})"}
         if len(outs) != len(self.outputs) or len(posts) != len(self.post_inputs):
             return {"ok": False, "max_abs_err": None, "reason": "candidate reported a different number of trials"}
+        from rewards.benchmark_checks import benchmark_checks
+
+        about = {"tolerance": self.calibration.mode, "tolerance_reason": self.calibration.reason,
+                 "benchmark_checks": benchmark_checks(self.outputs, outs),
+                 "uninformative": self.uninformative, "shadow_s": self.shadow_s}
         worst = 0.0
         mutated = any(_mutates(self.inputs[t], self.post_inputs[t]) for t in range(len(self.inputs)))
         for t, (ref_o, cand_o) in enumerate(zip(self.outputs, outs, strict=True)):
             # a task that returns nothing and writes nothing would accept anything
-            cmp = compare_outputs(ref_o, cand_o, atol, rtol, f"trial {t} output", require_nonempty=not mutated)
+            cmp = compare_outputs(ref_o, cand_o, atol, rtol, f"trial {t} output", require_nonempty=not mutated,
+                                  calibration=self.calibration.for_trial(t))
             if not cmp.ok:
-                return {"ok": False, "max_abs_err": cmp.max_abs_err, "reason": cmp.reason}
+                return {"ok": False, "max_abs_err": cmp.max_abs_err, "reason": cmp.reason, **about}
             worst = max(worst, cmp.max_abs_err or 0.0)
         timed = data.get("timing_outputs") if isinstance(data, dict) else None
         if self.timing_output is not None and timed is not None:
-            cmp = compare_outputs(self.timing_output, timed, atol, rtol, "last timed call's output")
+            tcal = self.timing_calibration.for_trial(0) if self.timing_calibration is not None else None
+            cmp = compare_outputs(self.timing_output, timed, atol, rtol, "last timed call's output", calibration=tcal)
             if not cmp.ok:
-                return {"ok": False, "max_abs_err": cmp.max_abs_err, "reason": "while being timed: " + cmp.reason}
+                return {"ok": False, "max_abs_err": cmp.max_abs_err, "reason": "while being timed: " + cmp.reason, **about}
         for t, (ref_p, cand_p) in enumerate(zip(self.post_inputs, posts, strict=True)):
+            # inputs written in place keep the fixed bounds: the shadow calibrates returned values only
             cmp = compare_outputs(input_tensors(ref_p), input_tensors(cand_p), atol, rtol, f"trial {t} input")
             if not cmp.ok:
-                return {"ok": False, "max_abs_err": worst, "reason": "candidate mutated its inputs: " + cmp.reason}
-        return {"ok": True, "max_abs_err": worst, "reason": ""}
+                return {"ok": False, "max_abs_err": worst, "reason": "candidate mutated its inputs: " + cmp.reason, **about}
+        return {"ok": True, "max_abs_err": worst, "reason": "", **about}
 
 
 def _answer_dtypes(outputs: list[list[Any]], post_inputs: list[list[Any]]) -> list[str]:

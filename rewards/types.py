@@ -72,6 +72,12 @@ class VerifyResult:
     error_type: str | None = None
     wall_s: float | None = None  # seconds from the task's reference start to this verdict (batch start if none)
     extra: tuple[tuple[str, Any], ...] = field(default=())
+    # "calibrated": bounds on the reference's own rounding (float64 shadow, `rewards.shadow`); "fixed": the
+    # per-dtype bounds, `tolerance_reason` says why. None: never judged.
+    tolerance: str | None = None
+    tolerance_reason: str = ""
+    # the benchmarks' own pass rules beside ours (`rewards.benchmark_checks`): (name, passed), never the reward
+    benchmark_checks: tuple[tuple[str, bool], ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.status, Status):
@@ -97,6 +103,7 @@ class VerifyResult:
         d["status"] = self.status.value
         d["rule_findings"] = [f.to_dict() for f in self.rule_findings]
         d["extra"] = dict(self.extra)
+        d["benchmark_checks"] = dict(self.benchmark_checks)
         return d
 
     def to_json(self) -> str:
@@ -108,6 +115,7 @@ class VerifyResult:
         d["status"] = Status(d["status"])
         d["rule_findings"] = tuple(Finding(**f) for f in d.get("rule_findings", ()))
         d["extra"] = tuple(sorted((d.get("extra") or {}).items()))
+        d["benchmark_checks"] = tuple(sorted((d.get("benchmark_checks") or {}).items()))
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in d.items() if k in known})
 

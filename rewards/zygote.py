@@ -58,7 +58,7 @@ class Group:
     nondeterministic: str | None = None
     judging: deque = field(default_factory=deque)  # (cid, partial result) awaiting the reference's judgement
     failed: str | None = None
-    time_killed: bool = False  # the zygote killed its reference at twice the time limit
+    time_killed: bool = False  # the zygote killed its reference at its own time limit (reference_timeout_s)
     cand_mb: int = 0  # this task's candidate memory cap (task-sized), known once the reference is ready
     task_mb: int = 0  # what one of its candidates holds at once (weights, a trial's inputs and outputs)
 
@@ -111,7 +111,9 @@ class Zygote:
         self.cfg = cfg
         self.device: str = cfg["device"]
         self.workers: int = cfg["workers"]
-        self.timeout: float = cfg["timeout_s"]
+        self.timeout: float = cfg["timeout_s"]  # a candidate's, from its own start (`Cand.started`)
+        # the reference's own limit: a slow reference (and its float64 shadow) is never charged to a candidate
+        self.ref_timeout: float = float(cfg.get("reference_timeout_s") or 2 * self.timeout)
         self.limits = Limits(cfg["memory_mb"], cfg["cpu_time_s"], cfg["max_file_mb"], cfg["max_procs"])
         self.ceiling_mb = task_memory_ceiling(cfg)
         self.ref_peak_mb = 0  # the largest reference seen: what starting one more may cost the host
@@ -221,7 +223,7 @@ class Zygote:
                 # is its memory cap (a GPU-sized task's inputs outgrow the candidate's file cap many times).
                 # Trusted benchmark code: capped by the task-sized ceiling, not by the candidate's cap (a
                 # KernelBench reference holds three trials of inputs, outputs and inputs after the call).
-                lim = Limits(self.ceiling_mb, self.limits.cpu_time_s * 20,
+                lim = Limits(self.ceiling_mb, max(self.limits.cpu_time_s * 20, int(self.ref_timeout) + 5),
                              max(self.limits.max_file_mb, self.ceiling_mb), self.limits.max_procs)
                 isolation.apply_limits(lim, drop_to_nobody=False)
                 code = reference_main(g.dir, g.seed, g.trials, self.cfg, req_r, resp_w, self.lock_dir)
@@ -386,7 +388,7 @@ class Zygote:
                             err = dirs.tail(os.path.join(g.dir, "ref.err"))
                             # Say who killed it: a SIGKILL the zygote did not send (the kernel's OOM killer, say)
                             # is no time limit, and a reference killed for time is no crash.
-                            how = (f"ran past twice the time limit ({self.timeout * 2:.0f} s) and was killed"
+                            how = (f"ran past its time limit ({self.ref_timeout:.0f} s, reference_timeout_s) and was killed"
                                    if g.time_killed else describe_exit(os.waitstatus_to_exitcode(status)))
                             self.fail_group(g, f"reference process {how}\n{err}")
 
@@ -410,7 +412,7 @@ class Zygote:
                 except OSError:
                     pass
         for g in list(self.groups.values()):
-            if g.ref_pid and not g.ready and now - g.started > self.timeout * 2:
+            if g.ref_pid and not g.ready and now - g.started > self.ref_timeout:
                 g.time_killed = True
                 try:
                     os.killpg(g.ref_pid, signal.SIGKILL)

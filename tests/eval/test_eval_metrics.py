@@ -111,3 +111,40 @@ def test_verify_result_extra_roundtrip() -> None:
     r = VerifyResult.from_dict({"status": "ok", "correct": True, "extra": {"speedup_vs_compile": 1.5}})
     assert dict(r.extra) == {"speedup_vs_compile": 1.5}
     assert VerifyResult.from_dict(r.to_dict()) == r and r.status is Status.OK
+
+
+def test_the_benchmark_s_own_rule_is_reported_beside_ours() -> None:
+    """KernelBench suites get `exec_accuracy[kernelbench-head]` / `[kernelbench-v0.1]` from each verdict's
+    benchmark_checks: a sample counts when it ran to a judged verdict and the benchmark's rule accepts it,
+    whatever our (calibrated) verdict said; other suites get none."""
+    kb = {"kernelbench-head": False, "kernelbench-v0.1": True}
+    recs = [
+        {"task_id": "a", "status": "ok", "correct": True, "benchmark_checks": kb},  # ours yes, head no, v0.1 yes
+        {"task_id": "b", "status": "mismatch", "correct": False, "benchmark_checks": {"kernelbench-head": True,
+                                                                                     "kernelbench-v0.1": True}},
+        {"task_id": "c", "status": "rule_violation", "correct": False, "benchmark_checks": {}},
+        {"task_id": "d", "status": "infra_error", "correct": False, "benchmark_checks": kb},  # out of every denominator
+    ]
+    m = compute_metrics(recs, benchmark="kernelbench")
+    assert m["exec_accuracy"] == pytest.approx(1 / 3)
+    assert m["exec_accuracy[kernelbench-head]"] == pytest.approx(1 / 3)
+    assert m["exec_accuracy[kernelbench-v0.1]"] == pytest.approx(2 / 3)
+    assert not any(k.startswith("exec_accuracy[") for k in compute_metrics(recs, benchmark="folder"))
+    assert "exec_accuracy[tritonbench-printed]" in compute_metrics(recs, benchmark="tritonbench-g")
+
+
+def test_report_and_printed_line_show_the_benchmark_column(tmp_path) -> None:
+    import json
+
+    from eval.report import write_report
+
+    (tmp_path / "suite.json").write_text(json.dumps({"benchmark": "kernelbench", "runnable": 1, "excluded": []}))
+    rows = [{"task_id": "a", "sample": 0, "status": "ok", "correct": True, "rule_ok": True, "findings": [],
+             "benchmark_checks": {"kernelbench-head": False, "kernelbench-v0.1": True}, "uninformative": None},
+            {"task_id": "z", "sample": 0, "status": "ok", "correct": True, "rule_ok": True, "findings": [],
+             "benchmark_checks": {"kernelbench-head": True, "kernelbench-v0.1": True},
+             "uninformative": "outputs all zeros pass the oracle"}]
+    m = write_report(tmp_path, rows, settings={"suite": "kernelbench:/x", "samples": 1})
+    md = (tmp_path / "report.md").read_text()
+    assert "| exec_accuracy, KernelBench head (423217d) allclose" in md and "| 50.0% |" in md
+    assert m["uninformative_tasks"] == ["z"] and "## Uninformative tasks" in md

@@ -97,7 +97,7 @@ def test_classify_outcomes() -> None:
     assert classify(interp)[0] == "unsupported_on_cpu"
     ref = VerifyResult(status=Status.INFRA_ERROR, log="reference process exited 1\nTraceback...\nKeyError: 'x'")
     assert classify(ref) == ("reference_failed", "KeyError: 'x'")
-    slow = VerifyResult(status=Status.INFRA_ERROR, log="reference process ran past twice the time limit (240 s) and was killed\n")
+    slow = VerifyResult(status=Status.INFRA_ERROR, log="reference process ran past its time limit (600 s, reference_timeout_s) and was killed\n")
     assert classify(slow)[0] == "timeout"
     oom = VerifyResult(status=Status.INFRA_ERROR, log="reference process was killed by SIGKILL\n")  # not by the zygote
     assert classify(oom)[0] == "reference_failed" and "out of memory" in classify(oom)[1]
@@ -143,3 +143,27 @@ def test_shipped_solutions_with_the_harness_pass_the_strict_static_rules() -> No
     for name, it in _items().items():
         if it.solution and name != "tritonbench_g-no_separator":
             assert not fatal_findings(check_rules(it.solution, it.task.reference)), name
+
+
+def test_selfcheck_lists_uninformative_tasks_apart(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A task whose outputs ignore its inputs (all zeros here) is flagged by the judge's probe and kept out of the
+    judgeable denominator, in the files and in the printed summary."""
+    tasks = tmp_path / "tasks"
+    tasks.mkdir()
+    here = Path(__file__).parents[1] / "rewards" / "tasks"
+    for name in ("zeros_out", "relu"):
+        (tasks / f"{name}.py").write_text((here / f"{name}.py").read_text())
+    out = tmp_path / "sc"
+    assert main(["eval", "selfcheck", "--suite", f"folder:{tasks}", "--device", "cpu", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    rows = {r["task_id"]: r for r in map(json.loads, (out / "selfcheck.jsonl").read_text().splitlines())}
+    assert rows["zeros_out"]["outcome"] == "uninformative" and "all zeros" in rows["zeros_out"]["reason"]
+    assert rows["relu"]["outcome"] == "accepted"
+    summary = json.loads((out / "selfcheck.json").read_text())
+    assert summary["judgeable"] == 1 and summary["files"] == 2
+    assert "(1 uninformative, apart)" in printed and "uninformative" in (out / "selfcheck.md").read_text()
+
+
+def test_classify_uninformative() -> None:
+    flagged = VerifyResult(status=Status.OK, correct=True, extra=(("uninformative", "outputs all zeros pass the oracle"),))
+    assert classify(flagged) == ("uninformative", "outputs all zeros pass the oracle")

@@ -56,3 +56,19 @@ def test_cuda_without_a_gpu_is_one_error_line():
     p = subprocess.run([sys.executable, "-m", "tritonforge.cli", "verify", str(T / "relu.py"), str(C / "relu_ok.py"),
                         "--device", "cuda"], capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and "no CUDA device is visible" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_kernelbench_cpu_size_reduces_a_task_as_eval_does(tmp_path):
+    """`--kernelbench_cpu_size` applies eval's CPU size rule (`scale_kernelbench`): here 8M elements of input
+    and as many of output, far past the 4M budget, come down to fit it; the verdict is that of the small task."""
+    task = tmp_path / "19_ReLU.py"
+    task.write_text((T / "relu.py").read_text().replace("return [torch.randn(16, 64)]", "return [torch.randn(batch_size, dim)]")
+                    + "\n\nbatch_size = 2048\ndim = 4096\n")
+    from rewards.task_sizes import scale_kernelbench
+
+    (expected,) = scale_kernelbench([task.read_text()])
+    assert expected.changes, "the task must be over the CPU budget for this test to mean anything"
+    p = run(str(task), str(C / "relu_ok.py"), "--kernelbench_cpu_size")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["status"] == "ok"
+    assert expected.describe() in p.stderr

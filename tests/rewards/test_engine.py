@@ -120,7 +120,7 @@ class Model(nn.Module):
 
 
 def get_inputs():
-    time.sleep(30)  # far past twice the 1 s limit
+    time.sleep(30)  # far past the reference's 2 s limit
     return [torch.randn(8)]
 
 
@@ -132,10 +132,23 @@ def get_init_inputs():
 def test_a_reference_killed_for_time_says_so() -> None:
     """The verdict names the time limit only when the engine itself killed the reference for it (a SIGKILL
     from elsewhere, the kernel's OOM killer say, reads as what it is)."""
-    with Engine(VerifyConfig(device="cpu", workers=1, trials=1, timeout_s=1.0)) as eng:
+    with Engine(VerifyConfig(device="cpu", workers=1, trials=1, timeout_s=1.0, reference_timeout_s=2.0)) as eng:
         r = eng.verify(SLOW_REFERENCE, (CANDS / "relu_ok.py").read_text())
     assert r.status is Status.INFRA_ERROR and not r.correct, r.summary()
-    assert "reference process ran past twice the time limit (2 s) and was killed" in r.log, r.log
+    assert "reference process ran past its time limit (2 s, reference_timeout_s) and was killed" in r.log, r.log
+
+
+SLOWER_THAN_THE_CANDIDATE_LIMIT = SLOW_REFERENCE.replace("time.sleep(30)  # far past the reference's 2 s limit",
+                                                         "time.sleep(4)  # twice the candidate's limit and more")
+
+
+def test_the_candidate_limit_counts_the_candidate_not_the_reference() -> None:
+    """A reference slower than twice the candidate's limit (a KernelBench reference on CPU with its float64
+    shadow) is not charged to the candidate: its clock starts when it starts, the reference has its own."""
+    with Engine(VerifyConfig(device="cpu", workers=1, trials=1, timeout_s=1.5)) as eng:
+        r = eng.verify(SLOWER_THAN_THE_CANDIDATE_LIMIT, (CANDS / "relu_ok.py").read_text())
+    assert r.status is Status.OK, (r.summary(), r.log)
+    assert r.wall_s is not None and r.wall_s > 4  # from the reference's start: the reference's seconds included
 
 
 BIG_RELU = '''

@@ -124,7 +124,7 @@ def register(sub: argparse._SubParsersAction, bench_sub: argparse._SubParsersAct
                help="seconds per candidate, counted from the candidate's own start (the reference's time is not)")
     add_option(p, "verify_reference_timeout_s", type=float, default=None,
                help="seconds the task's reference may take to draw inputs and run itself and its float64 shadow "
-                    "(default: twice --verify_timeout_s, at least 600)")
+                    "(default: twice --verify_timeout_s)")
     p.add_argument("--kernelbench_cpu_size", "--kernelbench-cpu-size", action="store_true",
                    help="run a KernelBench task at the reduced sizes `eval --device cpu` uses: module-level size "
                         "constants (integers >= 32) halved, largest first, until inputs + parameters + outputs fit "

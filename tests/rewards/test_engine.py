@@ -145,7 +145,7 @@ SLOWER_THAN_THE_CANDIDATE_LIMIT = SLOW_REFERENCE.replace("time.sleep(30)  # far 
 def test_the_candidate_limit_counts_the_candidate_not_the_reference() -> None:
     """A reference slower than twice the candidate's limit (a KernelBench reference on CPU with its float64
     shadow) is not charged to the candidate: its clock starts when it starts, the reference has its own."""
-    with Engine(VerifyConfig(device="cpu", workers=1, trials=1, timeout_s=1.5)) as eng:
+    with Engine(VerifyConfig(device="cpu", workers=1, trials=1, timeout_s=1.5, reference_timeout_s=60.0)) as eng:
         r = eng.verify(SLOWER_THAN_THE_CANDIDATE_LIMIT, (CANDS / "relu_ok.py").read_text())
     assert r.status is Status.OK, (r.summary(), r.log)
     assert r.wall_s is not None and r.wall_s > 4  # from the reference's start: the reference's seconds included

@@ -87,10 +87,10 @@ SCALAR_READS_PER_INPUT = 1 / 16
 # and their addresses). Refused to the candidate's code at every stage, not only in forward: a view made at
 # import or in `__init__` of a buffer that forward's kernels fill is a host-side compute engine.
 HOST_VIEWS = frozenset({"numpy", "__array__", "__dlpack__", "untyped_storage", "storage", "_typed_storage"})
-# Ops whose result is a (possibly) other-dtype copy: (index of the source in args, index of the destination in
-# args, or None for the op's result).
-_CAST_OPS = {"_to_copy": (0, None), "copy_": (1, 0), "copy": (1, None), "_copy_from": (0, 1),
-             "_copy_from_and_resize": (0, 1)}
+# Allowed ops that move values from tensor inputs into a result that may have another dtype (a conversion:
+# `_record_casts`): copies, concatenation (type promotion, out=) and fill with a 0-d tensor as the value.
+_VALUE_MOVES = frozenset({"_to_copy", "copy_", "copy", "_copy_from", "_copy_from_and_resize", "cat", "stack",
+                          "fill", "fill_"})
 _ALLOWED_NAMESPACES = frozenset({"aten"})
 
 
@@ -102,9 +102,15 @@ class OpRecorder:
         self.refused: Counter[str] = Counter()
         self.host: Counter[str] = Counter()  # host-side compute over tensor memory (no ATen op of its own)
         self.scalar_reads = 0
+        self.scalar_bytes = 0
         self.scalar_budget = MAX_SCALAR_READS  # set per trial from the task's inputs (`scalar_read_budget`)
         self.answer_dtypes: frozenset[Any] = frozenset()  # dtypes of the reference's answer (casts to them round)
         self.suspended = 0
+        # Frames of the harness's own suspended regions, innermost last (`hush`): code of the candidate's that
+        # runs inside one (a hook, a torch mode, a method shadowed on an argument) is recorded all the same.
+        self.suspend_marks: list[Any] = []
+        # Frames of kernel launches in progress (LaunchCounter.run): Triton asks for data_ptr there.
+        self.launch_marks: list[Any] = []
         self.active = 0  # recorded regions (forward, custom-op bodies) currently open
         self.watching = False  # the function mode is on for the process's life (`watch`): host views refused
         self.function_mode: _FunctionMode | None = None
@@ -114,6 +120,22 @@ class OpRecorder:
         self.refused.clear()
         self.host.clear()
         self.scalar_reads = 0
+        self.scalar_bytes = 0
+
+    def hush(self) -> _Hush:
+        """Suspend the record for the harness's own bookkeeping in the calling function (see `is_suspended`)."""
+        return _Hush(self, sys._getframe(1))
+
+    def is_suspended(self) -> bool:
+        """Whether what runs now is the harness's (or Triton's) own suspended work. A suspended region marked by
+        `hush` stays suspended only while no frame of the candidate's is newer than the mark: a Python hook, a
+        torch mode of the candidate's or a method it shadowed on an argument runs inside the region, and is the
+        candidate computing, not the harness."""
+        if not self.suspended:
+            return False
+        if not self.suspend_marks:
+            return True
+        return not candidate_since(sys._getframe(1), self.suspend_marks[-1])
 
     def summary(self) -> dict[str, Any]:
         return {"forbidden": dict(self.forbidden), "refused": dict(self.refused), "host": dict(self.host),
@@ -127,13 +149,38 @@ class OpRecorder:
         the candidate's code cannot make host views of tensor memory, and in forward every torch call is
         checked. Forward's recorded regions then push only the dispatch mode."""
         fm = _FunctionMode(self)
-        self.suspended += 1
-        try:
+        with self.hush():
             fm.__enter__()
-        finally:
-            self.suspended -= 1
         self.function_mode, self.watching = fm, True
         return fm
+
+
+class _Hush:
+    def __init__(self, rec: OpRecorder, frame: Any) -> None:
+        self.rec, self.frame = rec, frame
+
+    def __enter__(self) -> None:
+        self.rec.suspended += 1
+        self.rec.suspend_marks.append(self.frame)
+
+    def __exit__(self, *exc: object) -> None:
+        self.rec.suspend_marks.pop()
+        self.rec.suspended -= 1
+
+
+def _is_candidate_frame(f: Any) -> bool:
+    return f.f_globals.get("__name__") == CAND_MODULE or f.f_code.co_filename == "candidate.py"
+
+
+def candidate_since(frame: Any, mark: Any) -> bool:
+    """Whether a frame of the candidate's lies between `frame` and the older frame `mark` (the candidate's
+    code runs inside the region `mark` opened). A mark no longer on the stack counts as candidate code."""
+    f = frame
+    while f is not None and f is not mark:
+        if _is_candidate_frame(f):
+            return True
+        f = f.f_back
+    return f is None
 
 
 def scalar_read_budget(inputs: Any) -> int:
@@ -160,11 +207,11 @@ class _FunctionMode(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
         rec = self.rec
-        if not rec.suspended:
+        if not rec.is_suspended():
             name = getattr(func, "__name__", "")
             if rec.active:
                 if name in DENIED_FUNCTIONS or (
-                        name in DENIED_FROM_CANDIDATE and initiator(sys._getframe(1)) == "candidate"):
+                        name in DENIED_FROM_CANDIDATE and address_for_candidate(rec, sys._getframe(1))):
                     rec.refused[name] += 1
                     raise RuntimeError(f"tritonforge sandbox: Tensor.{name} is not allowed inside forward "
                                        "(computing outside torch/Triton hides the work from the judge)")
@@ -174,11 +221,23 @@ class _FunctionMode(TorchFunctionMode):
                     raise RuntimeError(f"tritonforge sandbox: {name} was handed a Python callable inside forward: "
                                        "torch would run Python per element, outside the kernels")
             elif rec.watching and ((name in HOST_VIEWS and candidate_on_stack(sys._getframe(1))) or (
-                    name in DENIED_FROM_CANDIDATE and initiator(sys._getframe(1)) == "candidate")):
+                    name in DENIED_FROM_CANDIDATE and address_for_candidate(rec, sys._getframe(1)))):
                 rec.refused[name] += 1
                 raise RuntimeError(f"tritonforge sandbox: Tensor.{name} is not allowed in a candidate (a host view "
                                    "of tensor memory computes where no kernel and no op record can see it)")
         return func(*args, **(kwargs or {}))
+
+
+def address_for_candidate(rec: OpRecorder, frame: Any) -> bool:
+    """Whether a tensor's address (`data_ptr`) is asked for on the candidate's behalf. Triton needs it while it
+    launches a kernel (`LaunchCounter.run` marks each launch); anywhere else, any candidate frame below counts,
+    not only the nearest party: `triton.reinterpret(t, dtype).data_ptr()` has Triton's `TensorWrapper` ask
+    for the candidate, and an address is all an `__array_interface__` needs to make a numpy view. Inside a
+    launch, a candidate frame newer than the launch (its grid function, a jit body under the interpreter)
+    is the candidate asking."""
+    if rec.launch_marks:
+        return candidate_since(frame, rec.launch_marks[-1])
+    return candidate_on_stack(frame)
 
 
 def _python_callback(args: Any, kwargs: Any) -> bool:
@@ -214,7 +273,7 @@ class _DispatchMode(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
         kwargs = kwargs or {}
         rec = self.rec
-        if rec.suspended:
+        if rec.is_suspended():
             return func(*args, **kwargs)
         packet = func.overloadpacket.__name__
         namespace = getattr(func, "namespace", "aten")
@@ -234,8 +293,8 @@ class _DispatchMode(TorchDispatchMode):
         if any(foreign_memory(t, rec) for t in _tensor_args(args, kwargs)):
             rec.host[f"aten::{packet} on a tensor over memory torch did not allocate (numpy, a buffer, DLPack, a file)"] += 1
         out = func(*args, **kwargs)
-        if packet in _CAST_OPS:
-            _record_cast(rec, packet, args, out)
+        if packet in _VALUE_MOVES:
+            _record_casts(rec, packet, args, kwargs, out)
         return out
 
 
@@ -259,42 +318,42 @@ def foreign_memory(t: Any, rec: OpRecorder) -> bool:
 
     if type(t) not in (torch.Tensor, torch.nn.Parameter) or t.device.type != "cpu":
         return False
-    rec.suspended += 1
-    try:
-        return not torch.Tensor.untyped_storage(t).resizable()
-    except Exception:
-        return False
-    finally:
-        rec.suspended -= 1
+    with rec.hush():
+        try:
+            return not torch.Tensor.untyped_storage(t).resizable()
+        except Exception:
+            return False
 
 
-def _record_cast(rec: OpRecorder, packet: str, args: Any, out: Any) -> None:
-    """Record a dtype cast that changed a value (float -> int truncation, a bool mask, integer wrap-around,
-    rounding to a narrower float): that is compute, unless a kernel does it. Rounding a float to a dtype the
-    reference's answer has is the answer's own last step (the reference casts its output too), not compute."""
+def _record_casts(rec: OpRecorder, packet: str, args: Any, kwargs: Any, out: Any) -> None:
+    """Record a dtype conversion that changed a value (float -> int truncation, a bool mask, integer wrap-around,
+    rounding to a narrower float): that is compute, unless a kernel does it. Every op that moves values from
+    tensor inputs into a result of another dtype converts them: the copies, `cat`/`stack` (type promotion, an
+    `out=` of another dtype) and `fill_` with a 0-d tensor as the value; each such input must survive the
+    round trip to the result's dtype. Rounding a float to a dtype the reference's answer has is the answer's
+    own last step (the reference casts its output too), not compute. Only class-level torch functions are
+    called on the candidate's tensors (an instance attribute can shadow a method such as `to`)."""
     import torch
 
-    src_i, dst_i = _CAST_OPS[packet]
-    src = args[src_i] if len(args) > src_i else None
-    dst = out if dst_i is None else (args[dst_i] if len(args) > dst_i else None)
-    if not isinstance(src, torch.Tensor) or not isinstance(dst, torch.Tensor) or src.dtype == dst.dtype:
+    dst = out if isinstance(out, torch.Tensor) else None
+    if dst is None:
         return
-    if src.is_floating_point() and dst.is_floating_point() and dst.dtype in rec.answer_dtypes:
-        return
-    rec.suspended += 1
-    try:
-        back = dst.to(device=src.device, dtype=src.dtype)
-        ref = src.expand_as(back) if src.shape != back.shape else src
-        same = back == ref
-        if ref.is_floating_point() or ref.is_complex():
-            same = same | (back.isnan() & ref.isnan())
-        changed = not bool(same.all())
-    except Exception:
-        changed = True  # a cast the harness cannot undo to compare changed something it cannot vouch for
-    finally:
-        rec.suspended -= 1
-    if changed:
-        rec.host[f"aten::{packet} cast {src.dtype} -> {dst.dtype} that changes values (cast inside the kernel)"] += 1
+    for src in _tensor_args(args, kwargs):
+        if src is dst or src.dtype == dst.dtype:
+            continue
+        if torch.is_floating_point(src) and torch.is_floating_point(dst) and dst.dtype in rec.answer_dtypes:
+            continue
+        with rec.hush():
+            try:
+                back = torch.Tensor.to(torch.Tensor.to(src, dtype=dst.dtype), dtype=src.dtype)
+                same = torch.eq(back, src)
+                if torch.is_floating_point(src) or torch.is_complex(src):
+                    same = torch.logical_or(same, torch.logical_and(torch.isnan(back), torch.isnan(src)))
+                changed = not bool(torch.all(same))
+            except Exception:
+                changed = True  # a cast the harness cannot undo to compare changed something it cannot vouch for
+        if changed:
+            rec.host[f"aten::{packet} cast {src.dtype} -> {dst.dtype} that changes values (cast inside the kernel)"] += 1
 
 
 def _custom_op_body(func: Any) -> Any:
@@ -320,26 +379,20 @@ class _Modes:
 
     def __enter__(self) -> _Modes:
         rec = self.rec
-        rec.suspended += 1  # pushing our own modes is not the candidate switching the recorder off
-        try:
+        with rec.hush():  # pushing our own modes is not the candidate switching the recorder off
             if self.fm is not None:
                 self.fm.__enter__()
             self.dm.__enter__()
-        finally:
-            rec.suspended -= 1
         rec.active += 1
         return self
 
     def __exit__(self, *exc: object) -> None:
         rec = self.rec
         rec.active -= 1
-        rec.suspended += 1
-        try:
+        with rec.hush():
             self.dm.__exit__(*exc)
             if self.fm is not None:
                 self.fm.__exit__(*exc)
-        finally:
-            rec.suspended -= 1
 
 
 class LaunchCounter:
@@ -395,7 +448,7 @@ class LaunchCounter:
                     # launched) and the count "launch"
                     kwargs["warmup"] = bool(kwargs["warmup"])
                 warmup = kwargs.get("warmup", False)
-                if mine and not counter.rec.suspended:
+                if mine and not counter.rec.is_suspended():
                     check_kernel_args(args, kwargs)
                     if counter.rec.active and any(foreign_memory(t, counter.rec) for t in _kernel_tensors(args, kwargs)):
                         counter.rec.host["a kernel launched on a tensor over memory torch did not allocate "
@@ -403,11 +456,14 @@ class LaunchCounter:
                 programs: list[int] = []
                 if "grid" in kwargs:
                     kwargs["grid"] = _grid_probe(kwargs["grid"], programs)
+                counter.rec.launch_marks.append(sys._getframe())
                 try:
                     out = __orig(self, *args, **kwargs)
                 except BaseException:
                     counter.failed_in_kernel = counter.failed_in_kernel or mine
                     raise
+                finally:
+                    counter.rec.launch_marks.pop()
                 if mine and not warmup and programs and programs[-1] > 0 and (
                         __compiled is None or type(out) is __compiled):
                     counter.count += 1
@@ -529,20 +585,69 @@ def check_kernel_args(args: tuple, kwargs: dict[str, Any]) -> None:
             raise TypeError(f"kernel argument {k!r} has type {type(v).__name__}: pass tensors, numbers, strings or dtypes")
 
 
-def _suspended(rec: OpRecorder, fn: Any) -> Any:
+def _suspended(rec: OpRecorder, fn: Any, skip: int = 1, own_kw: tuple[str, ...] = ()) -> Any:
+    """`fn` (Triton's own marshalling or benchmarking) run with the recorder suspended, for Triton's calls only,
+    and only over plain arguments (`plain_for_triton`; the first `skip` positional ones are Triton's own
+    objects, as are the keyword arguments `own_kw`): Triton calls methods of what it marshals, and a method the candidate shadowed on a tensor (an
+    instance attribute `untyped_storage = functools.partial(torch.clamp, x, out=y)`) would run there
+    unrecorded. Candidate code that still runs inside (a hook, a torch mode of its own) is recorded anyway
+    (`OpRecorder.is_suspended`)."""
     def wrapper(*a: Any, **k: Any) -> Any:
         # Only Triton's own launch path suspends: forward calling `GridExecutor._init_args_hst` itself, with
         # an argument whose `untyped_storage` is a `functools.partial(torch.clamp, x, out=y)`, had Triton's
         # marshalling run the candidate's torch compute unrecorded (no candidate frame to tell it by).
         if initiator(sys._getframe(1)) != "trusted":
             return fn(*a, **k)
-        rec.suspended += 1
-        try:
+        if (rec.active or rec.watching) and not all(
+                plain_for_triton(v) for v in list(a[skip:]) + [v for n, v in k.items() if n not in own_kw]):
+            rec.refused["a kernel argument Triton's marshalling would call candidate code on"] += 1
+            raise RuntimeError("tritonforge sandbox: a kernel argument is not plain data (an object of the candidate's, "
+                            "or a tensor whose methods are shadowed by instance attributes)")
+        with rec.hush():
             return fn(*a, **k)
-        finally:
-            rec.suspended -= 1
 
     return wrapper
+
+
+def plain_for_triton(v: Any, depth: int = 0) -> bool:
+    """Whether `v` is data Triton can marshal without running anyone's code: exact tensors (or Triton's
+    `TensorWrapper` of one) with no instance attribute shadowing a method, numbers, strings, dtypes, None,
+    jit functions, constexprs of those, and lists/tuples/str-keyed dicts of them."""
+    import torch
+    from triton.runtime.jit import JITFunction, TensorWrapper
+
+    try:
+        from triton.runtime.interpreter import InterpretedFunction
+        fn_types: tuple[type, ...] = (JITFunction, InterpretedFunction)
+    except ImportError:
+        fn_types = (JITFunction,)
+    import triton.language as tl
+
+    if depth > 8:
+        return False
+    t = type(v)
+    if t is torch.Tensor or t is torch.nn.Parameter:
+        return not _shadows(v, t)
+    if t is TensorWrapper:
+        return not _shadows(v, t) and type(v.base) in (torch.Tensor, torch.nn.Parameter) and not _shadows(v.base, type(v.base))
+    if v is None or t in (int, float, bool, str, torch.dtype, tl.dtype) or isinstance(v, fn_types):
+        return True
+    if t is tl.constexpr:
+        return plain_for_triton(v.value, depth + 1)
+    if t in (list, tuple):
+        return all(plain_for_triton(x, depth + 1) for x in v)
+    if t is dict:
+        return all(type(key) is str and plain_for_triton(x, depth + 1) for key, x in v.items())
+    return False
+
+
+def _shadows(obj: Any, cls: type) -> bool:
+    """Whether an instance attribute of `obj` hides an attribute of its class (a method Triton would call)."""
+    try:
+        d = vars(obj)
+    except TypeError:
+        return False
+    return any(hasattr(cls, key) for key in d)
 
 
 def _suspend_interpreter_marshalling(rec: OpRecorder) -> None:
@@ -551,7 +656,7 @@ def _suspend_interpreter_marshalling(rec: OpRecorder) -> None:
 
     it.GridExecutor._init_args_hst = _suspended(rec, it.GridExecutor._init_args_hst)
     it.GridExecutor._restore_args_dev = _suspended(rec, it.GridExecutor._restore_args_dev)
-    it._implicit_cvt = _suspended(rec, it._implicit_cvt)
+    it._implicit_cvt = _suspended(rec, it._implicit_cvt, skip=0)
 
 
 def _suspend_autotune_benchmarking(rec: OpRecorder) -> None:
@@ -562,7 +667,8 @@ def _suspend_autotune_benchmarking(rec: OpRecorder) -> None:
     except ImportError:
         return
     if hasattr(Autotuner, "_bench"):
-        Autotuner._bench = _suspended(rec, Autotuner._bench)
+        # the Autotuner itself and its Config are Triton's objects; `args`/`meta` are the launch's
+        Autotuner._bench = _suspended(rec, Autotuner._bench, own_kw=("config",))
 
 
 _TRUSTED_ROOTS = frozenset({"torch", "triton", "rewards"})
@@ -652,7 +758,7 @@ def guard_raw_exports(rec: OpRecorder) -> None:
             continue
 
         def guarded(*a: Any, __orig=orig, __name=name, **k: Any) -> Any:
-            if not rec.suspended and candidate_on_stack(sys._getframe(1)):
+            if not rec.is_suspended() and candidate_on_stack(sys._getframe(1)):
                 rec.refused[__name] += 1
                 raise RuntimeError(f"tritonforge sandbox: torch._C.{__name} is not allowed in a candidate (a host "
                                    "view of tensor memory computes where no kernel and no op record can see it)")
@@ -689,12 +795,12 @@ def guard_mode_switches(rec: OpRecorder) -> None:
     py_keys = [getattr(DispatchKey, n) for n in _PY_KEY_NAMES if hasattr(DispatchKey, n)]
 
     def live() -> bool:
-        return rec.active > 0 and not rec.suspended
+        return rec.active > 0 and not rec.is_suspended()
 
     def watched() -> bool:
         # the function mode is on from before the candidate loads: popping or disabling it in `__init__`
         # (then pushing it back) would let a host view of tensor memory be made unseen
-        return (rec.active > 0 or rec.watching) and not rec.suspended
+        return (rec.active > 0 or rec.watching) and not rec.is_suspended()
 
     def refuse(name: str) -> None:
         rec.refused[name] += 1

@@ -490,3 +490,102 @@ def test_forward_cannot_switch_the_profiler_off(tmp_path) -> None:  # noqa: ANN0
     got = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
     lines = [ln for ln in got.stdout.splitlines() if ln.split(" ")[0] in ("HONEST", "TOGGLE", "STOP", "REFUSED")]
     assert lines == ["HONEST True", "REFUSED True", "TOGGLE False", "REFUSED True", "STOP False"], got.stdout + got.stderr[-2000:]
+
+
+def test_candidate_code_inside_a_suspended_region_is_recorded() -> None:
+    """Red team (v4_rt_*_mode_push, v4_rt_new_empty_shadow, v4_rt_pre_run_hook): the recorder was suspended for
+    everything inside Triton's marshalling, so a torch mode of the candidate's, a Python method it shadowed on a
+    kernel argument or a hook computed there unrecorded. A region the harness marks stays suspended only for
+    code that is not the candidate's."""
+    from rewards.guard import CAND_MODULE
+
+    rec = OpRecorder()
+    x = torch.randn(3)
+    with torch.no_grad(), rec.modes(), rec.hush():
+        x + 1  # the harness's (Triton's) own bookkeeping
+        _call_as(CAND_MODULE, lambda f: x * 2)  # candidate code Triton happens to call in there
+        x - 1
+    assert list(rec.summary()["forbidden"]) == ["aten::mul"]
+
+
+def test_tritons_marshalling_refuses_arguments_that_would_run_candidate_code() -> None:
+    """Red team (v4_rt_storage_partial): an instance attribute `untyped_storage = functools.partial(torch.clamp,
+    x, out=out)` on a kernel argument ran relu in torch inside the interpreter's suspended marshalling, with no
+    frame of the candidate's to tell it by."""
+    import functools
+
+    from rewards.guard import _suspended, plain_for_triton
+
+    x, out = torch.randn(8), torch.empty(8)
+    alias = out.view(8)
+    alias.untyped_storage = functools.partial(torch.clamp, x, min=0.0, out=out)
+    assert not plain_for_triton(alias) and not plain_for_triton([3, (alias,)]) and not plain_for_triton(object())
+    out.note = "a plain attribute shadows nothing"
+    assert plain_for_triton((out, 3, 2.5, "s", torch.float32, None, {"BLOCK": 128}))
+    rec = OpRecorder()
+    marshal = _suspended(rec, lambda self, arg: arg.untyped_storage())
+    with torch.no_grad(), rec.modes():
+        with pytest.raises(RuntimeError, match="not plain data"):
+            _call_as("triton.runtime.interpreter", lambda f: marshal(None, alias))
+        assert _call_as("triton.runtime.interpreter", lambda f: marshal(None, out)).nbytes() == 32
+    assert rec.summary()["forbidden"] == {} and list(rec.summary()["refused"]) == [
+        "a kernel argument Triton's marshalling would call candidate code on"]
+
+
+def test_conversions_inside_fill_and_cat_are_casts_too() -> None:
+    """Red team (v4_rt_fill_trunc, v4_rt_fill_mask, v4_rt_cat_out_mod256, v4_rt_cast_check_shadow): fill_ with a
+    0-d tensor and cat(out=) convert values inside ATen with no cast op; and the cast check itself called
+    `dst.to(...)`, which an instance attribute of the candidate's tensor could shadow."""
+    x = torch.randn(64) * 4
+    ints = torch.empty(64, dtype=torch.int32)
+    rec, _ = _record(lambda: [ints[i].fill_(x[i]) for i in range(4)])
+    assert any("fill_ cast" in k for k in rec.summary()["host"]), rec.summary()
+    big = torch.randint(0, 100000, (64,))
+    rec, _ = _record(lambda: torch.cat([big], out=torch.empty(64, dtype=torch.uint8)))
+    assert any("cat cast" in k for k in rec.summary()["host"]), rec.summary()
+    half, small = x[:4].half(), torch.zeros(64, dtype=torch.int32)
+    rec, _ = _record(lambda: (torch.cat([half, x[:4]]), torch.stack([big[:4], big[:4].int()]),
+                              small[:4].fill_(torch.tensor(3.0)), small.float()))
+    assert rec.summary()["host"] == {}, rec.summary()  # exact conversions and promotions
+    dst = torch.empty(4)
+    dst.to = lambda *a, **k: 1 / 0  # the check must not call the candidate's attributes
+    rec, _ = _record(lambda: dst.copy_(torch.zeros(4, dtype=torch.int32)))
+    assert rec.summary()["host"] == {}, rec.summary()
+
+
+def test_addresses_are_refused_when_a_helper_asks_on_the_candidates_behalf() -> None:
+    """Red team (v4_rt_wrapper_data_ptr): `triton.reinterpret(t, dtype).data_ptr()` had Triton's TensorWrapper
+    ask for the address (the nearest party was Triton); with an `__array_interface__` that is a numpy view."""
+    import sys
+
+    import triton
+    import triton.language as tl
+
+    from rewards.guard import CAND_MODULE
+
+    buf = torch.zeros(8)
+    rec, fm = _watched_recorder()
+    try:
+        with pytest.raises(RuntimeError, match="not allowed in a candidate"):
+            _call_as(CAND_MODULE, lambda f: triton.reinterpret(buf, tl.float32).data_ptr())
+
+        def launch():  # noqa: ANN202 - what LaunchCounter.run marks: Triton asks for the address while launching
+            rec.launch_marks.append(sys._getframe())
+            try:
+                return _call_as("triton.runtime.jit", lambda f: triton.reinterpret(buf, tl.float32).data_ptr())
+            finally:
+                rec.launch_marks.pop()
+
+        assert _call_as(CAND_MODULE, lambda f: launch()) == buf.data_ptr()
+
+        def grid_in_launch():  # noqa: ANN202 - the candidate's own code inside a launch (a grid function)
+            rec.launch_marks.append(sys._getframe())
+            try:
+                return _call_as(CAND_MODULE, lambda f: buf.data_ptr())
+            finally:
+                rec.launch_marks.pop()
+
+        with pytest.raises(RuntimeError, match="not allowed in a candidate"):
+            _call_as("triton.runtime.jit", lambda f: grid_in_launch())
+    finally:
+        fm.__exit__(None, None, None)

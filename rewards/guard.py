@@ -667,8 +667,8 @@ def _suspend_autotune_benchmarking(rec: OpRecorder) -> None:
     except ImportError:
         return
     if hasattr(Autotuner, "_bench"):
-        # the Autotuner itself and its Config are Triton's objects; `args`/`meta` are the launch's
-        Autotuner._bench = _suspended(rec, Autotuner._bench, own_kw=("config",))
+        # the Autotuner and its Config are Triton's; the grid is called by the counted launch (recorded)
+        Autotuner._bench = _suspended(rec, Autotuner._bench, own_kw=("config", "grid", "warmup"))
 
 
 _TRUSTED_ROOTS = frozenset({"torch", "triton", "rewards"})

@@ -62,19 +62,38 @@ def test_scalar_reads_are_capped() -> None:
 
 
 def test_the_scalar_read_budget_scales_with_the_task() -> None:
-    """A constant budget of 64 reads was a whole solution for a 32+32-element dot product."""
-    from rewards.guard import MIN_SCALAR_READS, scalar_read_budget
+    """A constant budget of 64 reads was a whole solution for a 32+32-element dot product. The budget is in
+    bytes: 1/16 of the bytes forward is handed (16..256)."""
+    from rewards.guard import MAX_SCALAR_BYTES, MIN_SCALAR_BYTES, scalar_read_budget
 
-    assert scalar_read_budget([torch.randn(32), torch.randn(32)]) == 4
-    assert scalar_read_budget([torch.randn(4, 8)]) == MIN_SCALAR_READS
-    assert scalar_read_budget([torch.randn(4096, 4096), torch.tensor([3])]) == MAX_SCALAR_READS
-    assert scalar_read_budget([{"a": torch.randn(256)}, [torch.randn(256)], 7]) == 32
+    assert scalar_read_budget([torch.randn(32), torch.randn(32)]) == 16
+    assert scalar_read_budget([torch.randn(4, 8)]) == MIN_SCALAR_BYTES
+    assert scalar_read_budget([torch.randn(4096, 4096), torch.tensor([3])]) == MAX_SCALAR_BYTES
+    assert scalar_read_budget([{"a": torch.randn(256)}, [torch.randn(256)], 7]) == 128
     x, y = torch.randn(32), torch.randn(32)
     rec = OpRecorder()
     rec.scalar_budget = scalar_read_budget([x, y])
     with torch.no_grad(), rec.modes():
         sum(x[i].item() * y[i].item() for i in range(32))
-    assert sum(rec.summary()["host"].values()) == 64 - rec.scalar_budget
+    assert sum(rec.summary()["host"].values()) == 64 - rec.scalar_budget // 4
+
+
+def test_the_scalar_read_budget_counts_bytes_not_reads() -> None:
+    """Red team (v4_rt_scalar_pack_bytes): a uint8 input viewed as complex128 handed Python 16 elements per
+    .item(), so 64 reads (the budget for 1024 elements) read all 1024 bytes."""
+    from rewards.guard import scalar_read_budget
+
+    x = torch.randint(0, 256, (32, 32), dtype=torch.uint8)
+    rec = OpRecorder()
+    rec.scalar_budget = scalar_read_budget([x])
+    packed = x.view(-1).view(torch.complex128)
+    with torch.no_grad(), rec.modes():
+        [packed[i].item() for i in range(8)]  # 128 bytes: twice the 64-byte budget
+    assert rec.summary()["scalar_bytes"] == 128 and rec.summary()["host"], rec.summary()
+    rec.reset()
+    with torch.no_grad(), rec.modes():
+        [x.view(-1)[i].item() for i in range(64)]  # one byte each: within it
+    assert rec.summary()["host"] == {}, rec.summary()
 
 
 @pytest.mark.parametrize("make", [

@@ -78,11 +78,14 @@ DENIED_FUNCTIONS = frozenset({
 })
 # Refused only when the candidate's own code calls them (Triton's launcher needs them).
 DENIED_FROM_CANDIDATE = frozenset({"data_ptr", "storage_offset_ptr", "_cdata"})
-# Scalar reads (`.item()`, `float(t)`, `int(t)`) per forward: enough for lengths and flags, and a tiny share of
-# the task's input elements, so that no answer can be read out and computed in Python.
-MAX_SCALAR_READS = 64
-MIN_SCALAR_READS = 2
-SCALAR_READS_PER_INPUT = 1 / 16
+# Scalar reads (`.item()`, `float(t)`, `int(t)`) per forward, counted in bytes read: enough for lengths and
+# flags, and a tiny share (1/16) of the bytes the task hands forward, so that no answer can be read out and
+# computed in Python. Bytes, not reads: a uint8 input viewed as complex128 gives 16 elements per `.item()`.
+MAX_SCALAR_READS = 64  # four-byte reads at most (32 eight-byte ones)
+MIN_SCALAR_READS = 2  # eight-byte reads at least (two Python numbers, whatever the task's size)
+MAX_SCALAR_BYTES = 4 * MAX_SCALAR_READS
+MIN_SCALAR_BYTES = 8 * MIN_SCALAR_READS
+SCALAR_BYTES_PER_INPUT_BYTE = 1 / 16
 # Tensor methods that hand host code a view of a tensor's memory (numpy arrays, DLPack capsules, storages
 # and their addresses). Refused to the candidate's code at every stage, not only in forward: a view made at
 # import or in `__init__` of a buffer that forward's kernels fill is a host-side compute engine.
@@ -103,7 +106,7 @@ class OpRecorder:
         self.host: Counter[str] = Counter()  # host-side compute over tensor memory (no ATen op of its own)
         self.scalar_reads = 0
         self.scalar_bytes = 0
-        self.scalar_budget = MAX_SCALAR_READS  # set per trial from the task's inputs (`scalar_read_budget`)
+        self.scalar_budget = MAX_SCALAR_BYTES  # bytes, set per trial from the task's inputs (`scalar_read_budget`)
         self.answer_dtypes: frozenset[Any] = frozenset()  # dtypes of the reference's answer (casts to them round)
         self.suspended = 0
         # Frames of the harness's own suspended regions, innermost last (`hush`): code of the candidate's that
@@ -139,7 +142,7 @@ class OpRecorder:
 
     def summary(self) -> dict[str, Any]:
         return {"forbidden": dict(self.forbidden), "refused": dict(self.refused), "host": dict(self.host),
-                "scalar_reads": self.scalar_reads}
+                "scalar_reads": self.scalar_reads, "scalar_bytes": self.scalar_bytes}
 
     def modes(self) -> _Modes:
         return _Modes(self)
@@ -184,20 +187,21 @@ def candidate_since(frame: Any, mark: Any) -> bool:
 
 
 def scalar_read_budget(inputs: Any) -> int:
-    """Scalar reads one forward may make: a tiny share of the input elements (a length, a flag), between
-    MIN_SCALAR_READS and MAX_SCALAR_READS. 64 reads were a whole solution of a 32+32-element dot product."""
+    """Bytes of scalar reads one forward may make: a tiny share of the bytes of the task's inputs (a length, a
+    flag), between MIN_SCALAR_BYTES and MAX_SCALAR_BYTES. 64 reads were a whole solution of a 32+32-element
+    dot product; 64 reads of complex128 views were all 1024 bytes of a uint8 input."""
     import torch
 
-    def numel(o: Any) -> int:
+    def nbytes(o: Any) -> int:
         if isinstance(o, torch.Tensor):
-            return o.numel()
+            return o.numel() * o.element_size()
         if isinstance(o, (list, tuple)):
-            return sum(numel(x) for x in o)
+            return sum(nbytes(x) for x in o)
         if isinstance(o, dict):
-            return sum(numel(x) for x in o.values())
+            return sum(nbytes(x) for x in o.values())
         return 0
 
-    return max(MIN_SCALAR_READS, min(MAX_SCALAR_READS, int(numel(inputs) * SCALAR_READS_PER_INPUT)))
+    return max(MIN_SCALAR_BYTES, min(MAX_SCALAR_BYTES, int(nbytes(inputs) * SCALAR_BYTES_PER_INPUT_BYTE)))
 
 
 class _FunctionMode(TorchFunctionMode):
@@ -288,14 +292,26 @@ class _DispatchMode(TorchDispatchMode):
             rec.forbidden[f"aten::{packet}"] += 1
         elif packet == "_local_scalar_dense":
             rec.scalar_reads += 1
-            if rec.scalar_reads > rec.scalar_budget:
-                rec.host[f"more than {rec.scalar_budget} scalar reads (.item()/float()/int()) for this task's size"] += 1
+            rec.scalar_bytes += _itemsize(args[0] if args else None)
+            if rec.scalar_bytes > rec.scalar_budget:
+                rec.host[f"more than {rec.scalar_budget} bytes of scalar reads (.item()/float()/int()) "
+                         "for this task's size"] += 1
         if any(foreign_memory(t, rec) for t in _tensor_args(args, kwargs)):
             rec.host[f"aten::{packet} on a tensor over memory torch did not allocate (numpy, a buffer, DLPack, a file)"] += 1
         out = func(*args, **kwargs)
         if packet in _VALUE_MOVES:
             _record_casts(rec, packet, args, kwargs, out)
         return out
+
+
+def _itemsize(t: Any) -> int:
+    """Bytes one scalar read of `t` hands Python (the widest, complex128, where it cannot be told)."""
+    import torch
+
+    try:
+        return int(torch.empty((), dtype=t.dtype).element_size()) if isinstance(t, torch.Tensor) else 16
+    except Exception:
+        return 16
 
 
 def _tensor_args(args: Any, kwargs: Any) -> list[Any]:

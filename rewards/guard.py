@@ -94,6 +94,9 @@ HOST_VIEWS = frozenset({"numpy", "__array__", "__dlpack__", "untyped_storage", "
 # `_record_casts`): copies, concatenation (type promotion, out=) and fill with a 0-d tensor as the value.
 _VALUE_MOVES = frozenset({"_to_copy", "copy_", "copy", "_copy_from", "_copy_from_and_resize", "cat", "stack",
                           "fill", "fill_"})
+# Allowed ops that write a tensor's values out: reading a conjugate/negative view, they negate (`_lazy_sign`).
+_MATERIALIZES = _VALUE_MOVES | {"clone", "resolve_conj", "resolve_neg", "contiguous", "lift_fresh_copy",
+                                "_copy_from_and_resize"}
 _ALLOWED_NAMESPACES = frozenset({"aten"})
 
 
@@ -296,12 +299,23 @@ class _DispatchMode(TorchDispatchMode):
             if rec.scalar_bytes > rec.scalar_budget:
                 rec.host[f"more than {rec.scalar_budget} bytes of scalar reads (.item()/float()/int()) "
                          "for this task's size"] += 1
+        if packet in _MATERIALIZES and any(_lazy_sign(t) for t in _tensor_args(args, kwargs)):
+            rec.host[f"aten::{packet} materializes a conjugate/negative view (a negation outside the kernels)"] += 1
         if any(foreign_memory(t, rec) for t in _tensor_args(args, kwargs)):
             rec.host[f"aten::{packet} on a tensor over memory torch did not allocate (numpy, a buffer, DLPack, a file)"] += 1
         out = func(*args, **kwargs)
         if packet in _VALUE_MOVES:
             _record_casts(rec, packet, args, kwargs, out)
         return out
+
+
+def _lazy_sign(t: Any) -> bool:
+    """Whether a tensor carries torch's lazy conjugate or negative bit: an op that writes its values out
+    (clone, copy_, resolve_conj...) negates them on the way (`conj()` of a complex tensor whose imaginary part is
+    the input, then `resolve_conj()`, is `-x` from allowed ops only)."""
+    import torch
+
+    return isinstance(t, torch.Tensor) and (bool(torch.is_conj(t)) or bool(torch.is_neg(t)))
 
 
 def _itemsize(t: Any) -> int:

@@ -608,3 +608,16 @@ def test_addresses_are_refused_when_a_helper_asks_on_the_candidates_behalf() -> 
             _call_as("triton.runtime.jit", lambda f: grid_in_launch())
     finally:
         fm.__exit__(None, None, None)
+
+
+def test_materializing_a_conjugate_view_is_compute() -> None:
+    """Red team (v4_rt_conj_negate): conj() of a complex tensor whose imaginary part is x, then resolve_conj()
+    (or a clone/copy_ of the conjugate view), is -x computed by ATen from allowed ops only."""
+    x = torch.randn(8)
+    z = torch.view_as_complex(torch.stack([torch.zeros_like(x), x], dim=-1))
+    for materialize in (lambda c: c.resolve_conj(), lambda c: c.clone(), lambda c: torch.empty_like(z).copy_(c)):
+        rec, out = _record(lambda m=materialize: torch.view_as_real(m(z.conj())).select(-1, 1))
+        assert torch.equal(out, -x)
+        assert any("conjugate/negative" in k for k in rec.summary()["host"]), rec.summary()
+    rec, _ = _record(lambda: (z.resolve_conj(), z.clone(), z.conj().select(0, 1)))  # no bit set / a view
+    assert rec.summary()["host"] == {}, rec.summary()

@@ -117,6 +117,8 @@ class OpRecorder:
         self.suspend_marks: list[Any] = []
         # Frames of kernel launches in progress (LaunchCounter.run): Triton asks for data_ptr there.
         self.launch_marks: list[Any] = []
+        # One flag per interpreter launch in progress: whether its kernel body has started (`_confine_...`).
+        self.kernel_bodies: list[bool] = []
         self.active = 0  # recorded regions (forward, custom-op bodies) currently open
         self.watching = False  # the function mode is on for the process's life (`watch`): host views refused
         self.function_mode: _FunctionMode | None = None
@@ -684,9 +686,60 @@ def _suspend_interpreter_marshalling(rec: OpRecorder) -> None:
     """The interpreter copies kernel arguments to host storages and back with torch ops of its own."""
     from triton.runtime import interpreter as it
 
+    _confine_interpreter_memory(rec)
     it.GridExecutor._init_args_hst = _suspended(rec, it.GridExecutor._init_args_hst)
     it.GridExecutor._restore_args_dev = _suspended(rec, it.GridExecutor._restore_args_dev)
     it._implicit_cvt = _suspended(rec, it._implicit_cvt, skip=0)
+
+
+_INTERPRETER_MEMORY = ("load", "store", "atomic_rmw", "atomic_cas")
+
+
+def _confine_interpreter_memory(rec: OpRecorder) -> None:
+    """The interpreter's raw memory access (its C `load`/`store`/atomics, by address) works only while a kernel
+    body runs, from the first program on (`set_grid_idx`) to the launch's end. Before that, the launch calls
+    the candidate's grid function with the arguments as Triton pointers and Triton's language patched in:
+    `tl.load`/`tl.store` there computed on the host, once, outside any kernel (v4_rt_grid_fn_compute); and
+    addresses leaked by a jit body were read and written from forward with the same C functions
+    (v4_rt_interp_ptr_leak)."""
+    from triton.runtime import interpreter as it
+
+    mem = it._interpreter
+    if getattr(mem, "_tf_confined", False):
+        return
+    orig_call = it.GridExecutor.__call__
+
+    def call(self: Any, *a: Any, **k: Any) -> Any:
+        rec.kernel_bodies.append(False)
+        try:
+            return orig_call(self, *a, **k)
+        finally:
+            rec.kernel_bodies.pop()
+
+    it.GridExecutor.__call__ = call
+    builder = it.interpreter_builder
+    orig_idx = builder.set_grid_idx
+
+    def set_grid_idx(*a: Any, **k: Any) -> Any:
+        if rec.kernel_bodies:
+            rec.kernel_bodies[-1] = True
+        return orig_idx(*a, **k)
+
+    builder.set_grid_idx = set_grid_idx
+    for name in _INTERPRETER_MEMORY:
+        orig = getattr(mem, name, None)
+        if orig is None:
+            continue
+
+        def guarded(*a: Any, __orig=orig, __name=name, **k: Any) -> Any:
+            if (rec.active or rec.watching) and not (rec.kernel_bodies and rec.kernel_bodies[-1]):
+                rec.refused[f"interpreter memory access outside a kernel body ({__name})"] += 1
+                raise RuntimeError("tritonforge sandbox: tensor memory was read or written by address outside a "
+                                   "kernel body (a grid function, or host code with a leaked pointer)")
+            return __orig(*a, **k)
+
+        setattr(mem, name, guarded)
+    mem._tf_confined = True
 
 
 def _suspend_autotune_benchmarking(rec: OpRecorder) -> None:

@@ -621,3 +621,33 @@ def test_materializing_a_conjugate_view_is_compute() -> None:
         assert any("conjugate/negative" in k for k in rec.summary()["host"]), rec.summary()
     rec, _ = _record(lambda: (z.resolve_conj(), z.clone(), z.conj().select(0, 1)))  # no bit set / a view
     assert rec.summary()["host"] == {}, rec.summary()
+
+
+def test_interpreter_memory_access_only_inside_a_kernel_body() -> None:
+    """Red team (v4_rt_grid_fn_compute, v4_rt_interp_ptr_leak): the grid function runs with Triton's language
+    patched in and the arguments as pointers, so tl.load/tl.store computed on the host before any program ran;
+    addresses leaked by a jit body were read and written from forward with the interpreter's C load/store."""
+    import numpy as np
+    from triton.runtime import interpreter as it
+
+    from rewards.guard import _confine_interpreter_memory
+
+    rec = OpRecorder()
+    _confine_interpreter_memory(rec)
+    buf = torch.arange(4, dtype=torch.float32)
+    ptrs = np.array([buf.data_ptr() + 4 * i for i in range(4)], dtype=np.uint64)
+    mask, other = np.ones(4, dtype=bool), np.zeros(4, dtype=np.float32)
+    rec.watching = True
+    try:
+        with pytest.raises(RuntimeError, match="outside a kernel body"):
+            it._interpreter.load(ptrs, mask, other, np.float32)
+        rec.kernel_bodies.append(False)  # a launch before its first program: the grid function's turn
+        with pytest.raises(RuntimeError, match="outside a kernel body"):
+            it._interpreter.store(ptrs, other, mask)
+        it.interpreter_builder.set_grid_dim(1, 1, 1)
+        it.interpreter_builder.set_grid_idx(0, 0, 0)  # the first program starts
+        assert list(it._interpreter.load(ptrs, mask, other, np.float32)) == [0.0, 1.0, 2.0, 3.0]
+    finally:
+        rec.kernel_bodies.clear()
+        rec.watching = False
+    assert any("outside a kernel body" in k for k in rec.summary()["refused"])

@@ -377,8 +377,11 @@ def _record_casts(rec: OpRecorder, packet: str, args: Any, kwargs: Any, out: Any
             continue
         with rec.hush():
             try:
-                back = torch.Tensor.to(torch.Tensor.to(src, dtype=dst.dtype), dtype=src.dtype)
-                same = torch.eq(back, src)
+                fwd = torch.Tensor.to(src, dtype=dst.dtype)
+                back = torch.Tensor.to(fwd, dtype=src.dtype)
+                # the round trip (truncation, rounding, wrap-around lost on the way back) and the values
+                # themselves compared with type promotion (int8 -5 -> uint8 251 round-trips exactly)
+                same = torch.logical_and(torch.eq(back, src), torch.eq(fwd, src))
                 if torch.is_floating_point(src) or torch.is_complex(src):
                     same = torch.logical_or(same, torch.logical_and(torch.isnan(back), torch.isnan(src)))
                 changed = not bool(torch.all(same))

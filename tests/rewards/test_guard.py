@@ -120,6 +120,9 @@ def test_ops_on_foreign_memory_are_host_compute(make) -> None:  # noqa: ANN001
     (torch.randint(0, 200, (64,)).float(), torch.int64, False),  # exact integers
     (torch.randn(64).half(), torch.float32, False),  # widening
     (torch.tensor([float("nan"), 1.0]), torch.float64, False),  # NaN survives the round trip
+    (torch.randint(-128, 128, (64,), dtype=torch.int8), torch.uint8, True),  # -5 -> 251: exact round trip (red team)
+    (torch.randint(0, 128, (64,), dtype=torch.int8), torch.uint8, False),  # non-negative: the same values
+    (torch.randint(0, 2, (64,)).bool(), torch.float32, False),  # a mask as 0.0/1.0
 ])
 def test_casts_that_change_values_are_host_compute(src: torch.Tensor, dtype: torch.dtype, computes: bool) -> None:
     rec, _ = _record(lambda: src.to(dtype))

@@ -97,6 +97,9 @@ _VALUE_MOVES = frozenset({"_to_copy", "copy_", "copy", "_copy_from", "_copy_from
 # Allowed ops that write a tensor's values out: reading a conjugate/negative view, they negate (`_lazy_sign`).
 _MATERIALIZES = _VALUE_MOVES | {"clone", "resolve_conj", "resolve_neg", "contiguous", "lift_fresh_copy",
                                 "_copy_from_and_resize"}
+# Torch functions that read a tensor argument's values on the host and hand them back as shapes, with no
+# `_local_scalar_dense` (C++ reads the index tensor before any op is dispatched): (position, keyword).
+_HOST_READ_FUNCS = {"tensor_split": (1, "tensor_indices_or_sections")}
 _ALLOWED_NAMESPACES = frozenset({"aten"})
 
 
@@ -129,6 +132,14 @@ class OpRecorder:
         self.host.clear()
         self.scalar_reads = 0
         self.scalar_bytes = 0
+
+    def count_scalar_read(self, nbytes: int) -> None:
+        """One read of `nbytes` bytes of tensor values into Python, against the task's budget."""
+        self.scalar_reads += 1
+        self.scalar_bytes += nbytes
+        if self.scalar_bytes > self.scalar_budget:
+            self.host[f"more than {self.scalar_budget} bytes of scalar reads (.item()/float()/int()) "
+                      "for this task's size"] += 1
 
     def hush(self) -> _Hush:
         """Suspend the record for the harness's own bookkeeping in the calling function (see `is_suspended`)."""
@@ -224,6 +235,8 @@ class _FunctionMode(TorchFunctionMode):
                     rec.refused[name] += 1
                     raise RuntimeError(f"tritonforge sandbox: Tensor.{name} is not allowed inside forward "
                                        "(computing outside torch/Triton hides the work from the judge)")
+                if name in _HOST_READ_FUNCS:
+                    _count_host_read(rec, name, args, kwargs)
                 if _python_callback(args, kwargs):
                     rec.host[f"{name} with a Python callback"] += 1
                     rec.refused[f"{name} (Python callback)"] += 1
@@ -235,6 +248,17 @@ class _FunctionMode(TorchFunctionMode):
                 raise RuntimeError(f"tritonforge sandbox: Tensor.{name} is not allowed in a candidate (a host view "
                                    "of tensor memory computes where no kernel and no op record can see it)")
         return func(*args, **(kwargs or {}))
+
+
+def _count_host_read(rec: OpRecorder, name: str, args: Any, kwargs: Any) -> None:
+    """A torch function that reads an index tensor on the host (`tensor_split(x, indices)`: the pieces' lengths
+    hand every index to Python) counts its bytes as scalar reads; a 0-d one is read by `.item()` already."""
+    import torch
+
+    pos, key = _HOST_READ_FUNCS[name]
+    t = args[pos] if len(args) > pos else (kwargs or {}).get(key)
+    if isinstance(t, torch.Tensor) and t.dim() > 0:
+        rec.count_scalar_read(int(t.numel()) * _itemsize(t))
 
 
 def address_for_candidate(rec: OpRecorder, frame: Any) -> bool:
@@ -296,11 +320,7 @@ class _DispatchMode(TorchDispatchMode):
         if packet not in ALLOWED_ATEN:
             rec.forbidden[f"aten::{packet}"] += 1
         elif packet == "_local_scalar_dense":
-            rec.scalar_reads += 1
-            rec.scalar_bytes += _itemsize(args[0] if args else None)
-            if rec.scalar_bytes > rec.scalar_budget:
-                rec.host[f"more than {rec.scalar_budget} bytes of scalar reads (.item()/float()/int()) "
-                         "for this task's size"] += 1
+            rec.count_scalar_read(_itemsize(args[0] if args else None))
         if packet in _MATERIALIZES and any(_lazy_sign(t) for t in _tensor_args(args, kwargs)):
             rec.host[f"aten::{packet} materializes a conjugate/negative view (a negation outside the kernels)"] += 1
         if any(foreign_memory(t, rec) for t in _tensor_args(args, kwargs)):

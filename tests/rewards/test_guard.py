@@ -654,3 +654,23 @@ def test_interpreter_memory_access_only_inside_a_kernel_body() -> None:
         rec.kernel_bodies.clear()
         rec.watching = False
     assert any("outside a kernel body" in k for k in rec.summary()["refused"])
+
+
+def test_indices_read_by_tensor_split_count_as_scalar_reads() -> None:
+    """Red team (v4_rt_tensor_split_read): tensor_split(x, indices) reads its index tensor inside ATen (no
+    _local_scalar_dense) and the pieces' lengths hand every index to Python."""
+    from rewards.guard import scalar_read_budget
+
+    x = torch.randint(0, 256, (32, 32), dtype=torch.uint8)
+    wide = x.view(-1).long()
+    dummy = torch.empty(1).expand(1 << 20)
+    rec = OpRecorder()
+    rec.scalar_budget = scalar_read_budget([x])  # 64 bytes: eight int64 indices
+    with torch.no_grad(), rec.modes():
+        got = [torch.tensor_split(dummy, wide[i:i + 1])[0].shape[0] for i in range(16)]
+    assert got == wide[:16].tolist()
+    assert rec.summary()["scalar_bytes"] == 128 and rec.summary()["host"], rec.summary()
+    rec.reset()
+    with torch.no_grad(), rec.modes():
+        torch.tensor_split(dummy, 4)  # sections as a number: nothing read
+    assert rec.summary()["scalar_bytes"] == 0

@@ -78,19 +78,28 @@ DENIED_FUNCTIONS = frozenset({
 })
 # Refused only when the candidate's own code calls them (Triton's launcher needs them).
 DENIED_FROM_CANDIDATE = frozenset({"data_ptr", "storage_offset_ptr", "_cdata"})
-# Scalar reads (`.item()`, `float(t)`, `int(t)`) per forward: enough for lengths and flags, and a tiny share of
-# the task's input elements, so that no answer can be read out and computed in Python.
-MAX_SCALAR_READS = 64
-MIN_SCALAR_READS = 2
-SCALAR_READS_PER_INPUT = 1 / 16
+# Scalar reads (`.item()`, `float(t)`, `int(t)`) per forward, counted in bytes read: enough for lengths and
+# flags, and a tiny share (1/16) of the bytes the task hands forward, so that no answer can be read out and
+# computed in Python. Bytes, not reads: a uint8 input viewed as complex128 gives 16 elements per `.item()`.
+MAX_SCALAR_READS = 64  # four-byte reads at most (32 eight-byte ones)
+MIN_SCALAR_READS = 2  # eight-byte reads at least (two Python numbers, whatever the task's size)
+MAX_SCALAR_BYTES = 4 * MAX_SCALAR_READS
+MIN_SCALAR_BYTES = 8 * MIN_SCALAR_READS
+SCALAR_BYTES_PER_INPUT_BYTE = 1 / 16
 # Tensor methods that hand host code a view of a tensor's memory (numpy arrays, DLPack capsules, storages
 # and their addresses). Refused to the candidate's code at every stage, not only in forward: a view made at
 # import or in `__init__` of a buffer that forward's kernels fill is a host-side compute engine.
 HOST_VIEWS = frozenset({"numpy", "__array__", "__dlpack__", "untyped_storage", "storage", "_typed_storage"})
-# Ops whose result is a (possibly) other-dtype copy: (index of the source in args, index of the destination in
-# args, or None for the op's result).
-_CAST_OPS = {"_to_copy": (0, None), "copy_": (1, 0), "copy": (1, None), "_copy_from": (0, 1),
-             "_copy_from_and_resize": (0, 1)}
+# Allowed ops that move values from tensor inputs into a result that may have another dtype (a conversion:
+# `_record_casts`): copies, concatenation (type promotion, out=) and fill with a 0-d tensor as the value.
+_VALUE_MOVES = frozenset({"_to_copy", "copy_", "copy", "_copy_from", "_copy_from_and_resize", "cat", "stack",
+                          "fill", "fill_"})
+# Allowed ops that write a tensor's values out: reading a conjugate/negative view, they negate (`_lazy_sign`).
+_MATERIALIZES = _VALUE_MOVES | {"clone", "resolve_conj", "resolve_neg", "contiguous", "lift_fresh_copy",
+                                "_copy_from_and_resize"}
+# Torch functions that read a tensor argument's values on the host and hand them back as shapes, with no
+# `_local_scalar_dense` (C++ reads the index tensor before any op is dispatched): (position, keyword).
+_HOST_READ_FUNCS = {"tensor_split": (1, "tensor_indices_or_sections")}
 _ALLOWED_NAMESPACES = frozenset({"aten"})
 
 
@@ -102,9 +111,17 @@ class OpRecorder:
         self.refused: Counter[str] = Counter()
         self.host: Counter[str] = Counter()  # host-side compute over tensor memory (no ATen op of its own)
         self.scalar_reads = 0
-        self.scalar_budget = MAX_SCALAR_READS  # set per trial from the task's inputs (`scalar_read_budget`)
+        self.scalar_bytes = 0
+        self.scalar_budget = MAX_SCALAR_BYTES  # bytes, set per trial from the task's inputs (`scalar_read_budget`)
         self.answer_dtypes: frozenset[Any] = frozenset()  # dtypes of the reference's answer (casts to them round)
         self.suspended = 0
+        # Frames of the harness's own suspended regions, innermost last (`hush`): code of the candidate's that
+        # runs inside one (a hook, a torch mode, a method shadowed on an argument) is recorded all the same.
+        self.suspend_marks: list[Any] = []
+        # Frames of kernel launches in progress (LaunchCounter.run): Triton asks for data_ptr there.
+        self.launch_marks: list[Any] = []
+        # One flag per interpreter launch in progress: whether its kernel body has started (`_confine_...`).
+        self.kernel_bodies: list[bool] = []
         self.active = 0  # recorded regions (forward, custom-op bodies) currently open
         self.watching = False  # the function mode is on for the process's life (`watch`): host views refused
         self.function_mode: _FunctionMode | None = None
@@ -114,10 +131,34 @@ class OpRecorder:
         self.refused.clear()
         self.host.clear()
         self.scalar_reads = 0
+        self.scalar_bytes = 0
+
+    def count_scalar_read(self, nbytes: int) -> None:
+        """One read of `nbytes` bytes of tensor values into Python, against the task's budget."""
+        self.scalar_reads += 1
+        self.scalar_bytes += nbytes
+        if self.scalar_bytes > self.scalar_budget:
+            self.host[f"more than {self.scalar_budget} bytes of scalar reads (.item()/float()/int()) "
+                      "for this task's size"] += 1
+
+    def hush(self) -> _Hush:
+        """Suspend the record for the harness's own bookkeeping in the calling function (see `is_suspended`)."""
+        return _Hush(self, sys._getframe(1))
+
+    def is_suspended(self) -> bool:
+        """Whether what runs now is the harness's (or Triton's) own suspended work. A suspended region marked by
+        `hush` stays suspended only while no frame of the candidate's is newer than the mark: a Python hook, a
+        torch mode of the candidate's or a method it shadowed on an argument runs inside the region, and is the
+        candidate computing, not the harness."""
+        if not self.suspended:
+            return False
+        if not self.suspend_marks:
+            return True
+        return not candidate_since(sys._getframe(1), self.suspend_marks[-1])
 
     def summary(self) -> dict[str, Any]:
         return {"forbidden": dict(self.forbidden), "refused": dict(self.refused), "host": dict(self.host),
-                "scalar_reads": self.scalar_reads}
+                "scalar_reads": self.scalar_reads, "scalar_bytes": self.scalar_bytes}
 
     def modes(self) -> _Modes:
         return _Modes(self)
@@ -127,30 +168,56 @@ class OpRecorder:
         the candidate's code cannot make host views of tensor memory, and in forward every torch call is
         checked. Forward's recorded regions then push only the dispatch mode."""
         fm = _FunctionMode(self)
-        self.suspended += 1
-        try:
+        with self.hush():
             fm.__enter__()
-        finally:
-            self.suspended -= 1
         self.function_mode, self.watching = fm, True
         return fm
 
 
+class _Hush:
+    def __init__(self, rec: OpRecorder, frame: Any) -> None:
+        self.rec, self.frame = rec, frame
+
+    def __enter__(self) -> None:
+        self.rec.suspended += 1
+        self.rec.suspend_marks.append(self.frame)
+
+    def __exit__(self, *exc: object) -> None:
+        self.rec.suspend_marks.pop()
+        self.rec.suspended -= 1
+
+
+def _is_candidate_frame(f: Any) -> bool:
+    return f.f_globals.get("__name__") == CAND_MODULE or f.f_code.co_filename == "candidate.py"
+
+
+def candidate_since(frame: Any, mark: Any) -> bool:
+    """Whether a frame of the candidate's lies between `frame` and the older frame `mark` (the candidate's
+    code runs inside the region `mark` opened). A mark no longer on the stack counts as candidate code."""
+    f = frame
+    while f is not None and f is not mark:
+        if _is_candidate_frame(f):
+            return True
+        f = f.f_back
+    return f is None
+
+
 def scalar_read_budget(inputs: Any) -> int:
-    """Scalar reads one forward may make: a tiny share of the input elements (a length, a flag), between
-    MIN_SCALAR_READS and MAX_SCALAR_READS. 64 reads were a whole solution of a 32+32-element dot product."""
+    """Bytes of scalar reads one forward may make: a tiny share of the bytes of the task's inputs (a length, a
+    flag), between MIN_SCALAR_BYTES and MAX_SCALAR_BYTES. 64 reads were a whole solution of a 32+32-element
+    dot product; 64 reads of complex128 views were all 1024 bytes of a uint8 input."""
     import torch
 
-    def numel(o: Any) -> int:
+    def nbytes(o: Any) -> int:
         if isinstance(o, torch.Tensor):
-            return o.numel()
+            return o.numel() * o.element_size()
         if isinstance(o, (list, tuple)):
-            return sum(numel(x) for x in o)
+            return sum(nbytes(x) for x in o)
         if isinstance(o, dict):
-            return sum(numel(x) for x in o.values())
+            return sum(nbytes(x) for x in o.values())
         return 0
 
-    return max(MIN_SCALAR_READS, min(MAX_SCALAR_READS, int(numel(inputs) * SCALAR_READS_PER_INPUT)))
+    return max(MIN_SCALAR_BYTES, min(MAX_SCALAR_BYTES, int(nbytes(inputs) * SCALAR_BYTES_PER_INPUT_BYTE)))
 
 
 class _FunctionMode(TorchFunctionMode):
@@ -160,25 +227,50 @@ class _FunctionMode(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
         rec = self.rec
-        if not rec.suspended:
+        if not rec.is_suspended():
             name = getattr(func, "__name__", "")
             if rec.active:
                 if name in DENIED_FUNCTIONS or (
-                        name in DENIED_FROM_CANDIDATE and initiator(sys._getframe(1)) == "candidate"):
+                        name in DENIED_FROM_CANDIDATE and address_for_candidate(rec, sys._getframe(1))):
                     rec.refused[name] += 1
                     raise RuntimeError(f"tritonforge sandbox: Tensor.{name} is not allowed inside forward "
                                        "(computing outside torch/Triton hides the work from the judge)")
+                if name in _HOST_READ_FUNCS:
+                    _count_host_read(rec, name, args, kwargs)
                 if _python_callback(args, kwargs):
                     rec.host[f"{name} with a Python callback"] += 1
                     rec.refused[f"{name} (Python callback)"] += 1
                     raise RuntimeError(f"tritonforge sandbox: {name} was handed a Python callable inside forward: "
                                        "torch would run Python per element, outside the kernels")
             elif rec.watching and ((name in HOST_VIEWS and candidate_on_stack(sys._getframe(1))) or (
-                    name in DENIED_FROM_CANDIDATE and initiator(sys._getframe(1)) == "candidate")):
+                    name in DENIED_FROM_CANDIDATE and address_for_candidate(rec, sys._getframe(1)))):
                 rec.refused[name] += 1
                 raise RuntimeError(f"tritonforge sandbox: Tensor.{name} is not allowed in a candidate (a host view "
                                    "of tensor memory computes where no kernel and no op record can see it)")
         return func(*args, **(kwargs or {}))
+
+
+def _count_host_read(rec: OpRecorder, name: str, args: Any, kwargs: Any) -> None:
+    """A torch function that reads an index tensor on the host (`tensor_split(x, indices)`: the pieces' lengths
+    hand every index to Python) counts its bytes as scalar reads; a 0-d one is read by `.item()` already."""
+    import torch
+
+    pos, key = _HOST_READ_FUNCS[name]
+    t = args[pos] if len(args) > pos else (kwargs or {}).get(key)
+    if isinstance(t, torch.Tensor) and t.dim() > 0:
+        rec.count_scalar_read(int(t.numel()) * _itemsize(t))
+
+
+def address_for_candidate(rec: OpRecorder, frame: Any) -> bool:
+    """Whether a tensor's address (`data_ptr`) is asked for on the candidate's behalf. Triton needs it while it
+    launches a kernel (`LaunchCounter.run` marks each launch); anywhere else, any candidate frame below counts,
+    not only the nearest party: `triton.reinterpret(t, dtype).data_ptr()` has Triton's `TensorWrapper` ask
+    for the candidate, and an address is all an `__array_interface__` needs to make a numpy view. Inside a
+    launch, a candidate frame newer than the launch (its grid function, a jit body under the interpreter)
+    is the candidate asking."""
+    if rec.launch_marks:
+        return candidate_since(frame, rec.launch_marks[-1])
+    return candidate_on_stack(frame)
 
 
 def _python_callback(args: Any, kwargs: Any) -> bool:
@@ -214,7 +306,7 @@ class _DispatchMode(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
         kwargs = kwargs or {}
         rec = self.rec
-        if rec.suspended:
+        if rec.is_suspended():
             return func(*args, **kwargs)
         packet = func.overloadpacket.__name__
         namespace = getattr(func, "namespace", "aten")
@@ -228,15 +320,34 @@ class _DispatchMode(TorchDispatchMode):
         if packet not in ALLOWED_ATEN:
             rec.forbidden[f"aten::{packet}"] += 1
         elif packet == "_local_scalar_dense":
-            rec.scalar_reads += 1
-            if rec.scalar_reads > rec.scalar_budget:
-                rec.host[f"more than {rec.scalar_budget} scalar reads (.item()/float()/int()) for this task's size"] += 1
+            rec.count_scalar_read(_itemsize(args[0] if args else None))
+        if packet in _MATERIALIZES and any(_lazy_sign(t) for t in _tensor_args(args, kwargs)):
+            rec.host[f"aten::{packet} materializes a conjugate/negative view (a negation outside the kernels)"] += 1
         if any(foreign_memory(t, rec) for t in _tensor_args(args, kwargs)):
             rec.host[f"aten::{packet} on a tensor over memory torch did not allocate (numpy, a buffer, DLPack, a file)"] += 1
         out = func(*args, **kwargs)
-        if packet in _CAST_OPS:
-            _record_cast(rec, packet, args, out)
+        if packet in _VALUE_MOVES:
+            _record_casts(rec, packet, args, kwargs, out)
         return out
+
+
+def _lazy_sign(t: Any) -> bool:
+    """Whether a tensor carries torch's lazy conjugate or negative bit: an op that writes its values out
+    (clone, copy_, resolve_conj...) negates them on the way (`conj()` of a complex tensor whose imaginary part is
+    the input, then `resolve_conj()`, is `-x` from allowed ops only)."""
+    import torch
+
+    return isinstance(t, torch.Tensor) and (bool(torch.is_conj(t)) or bool(torch.is_neg(t)))
+
+
+def _itemsize(t: Any) -> int:
+    """Bytes one scalar read of `t` hands Python (the widest, complex128, where it cannot be told)."""
+    import torch
+
+    try:
+        return int(torch.empty((), dtype=t.dtype).element_size()) if isinstance(t, torch.Tensor) else 16
+    except Exception:
+        return 16
 
 
 def _tensor_args(args: Any, kwargs: Any) -> list[Any]:
@@ -259,42 +370,45 @@ def foreign_memory(t: Any, rec: OpRecorder) -> bool:
 
     if type(t) not in (torch.Tensor, torch.nn.Parameter) or t.device.type != "cpu":
         return False
-    rec.suspended += 1
-    try:
-        return not torch.Tensor.untyped_storage(t).resizable()
-    except Exception:
-        return False
-    finally:
-        rec.suspended -= 1
+    with rec.hush():
+        try:
+            return not torch.Tensor.untyped_storage(t).resizable()
+        except Exception:
+            return False
 
 
-def _record_cast(rec: OpRecorder, packet: str, args: Any, out: Any) -> None:
-    """Record a dtype cast that changed a value (float -> int truncation, a bool mask, integer wrap-around,
-    rounding to a narrower float): that is compute, unless a kernel does it. Rounding a float to a dtype the
-    reference's answer has is the answer's own last step (the reference casts its output too), not compute."""
+def _record_casts(rec: OpRecorder, packet: str, args: Any, kwargs: Any, out: Any) -> None:
+    """Record a dtype conversion that changed a value (float -> int truncation, a bool mask, integer wrap-around,
+    rounding to a narrower float): that is compute, unless a kernel does it. Every op that moves values from
+    tensor inputs into a result of another dtype converts them: the copies, `cat`/`stack` (type promotion, an
+    `out=` of another dtype) and `fill_` with a 0-d tensor as the value; each such input must survive the
+    round trip to the result's dtype. Rounding a float to a dtype the reference's answer has is the answer's
+    own last step (the reference casts its output too), not compute. Only class-level torch functions are
+    called on the candidate's tensors (an instance attribute can shadow a method such as `to`)."""
     import torch
 
-    src_i, dst_i = _CAST_OPS[packet]
-    src = args[src_i] if len(args) > src_i else None
-    dst = out if dst_i is None else (args[dst_i] if len(args) > dst_i else None)
-    if not isinstance(src, torch.Tensor) or not isinstance(dst, torch.Tensor) or src.dtype == dst.dtype:
+    dst = out if isinstance(out, torch.Tensor) else None
+    if dst is None:
         return
-    if src.is_floating_point() and dst.is_floating_point() and dst.dtype in rec.answer_dtypes:
-        return
-    rec.suspended += 1
-    try:
-        back = dst.to(device=src.device, dtype=src.dtype)
-        ref = src.expand_as(back) if src.shape != back.shape else src
-        same = back == ref
-        if ref.is_floating_point() or ref.is_complex():
-            same = same | (back.isnan() & ref.isnan())
-        changed = not bool(same.all())
-    except Exception:
-        changed = True  # a cast the harness cannot undo to compare changed something it cannot vouch for
-    finally:
-        rec.suspended -= 1
-    if changed:
-        rec.host[f"aten::{packet} cast {src.dtype} -> {dst.dtype} that changes values (cast inside the kernel)"] += 1
+    for src in _tensor_args(args, kwargs):
+        if src is dst or src.dtype == dst.dtype:
+            continue
+        if torch.is_floating_point(src) and torch.is_floating_point(dst) and dst.dtype in rec.answer_dtypes:
+            continue
+        with rec.hush():
+            try:
+                fwd = torch.Tensor.to(src, dtype=dst.dtype)
+                back = torch.Tensor.to(fwd, dtype=src.dtype)
+                # the round trip (truncation, rounding, wrap-around lost on the way back) and the values
+                # themselves compared with type promotion (int8 -5 -> uint8 251 round-trips exactly)
+                same = torch.logical_and(torch.eq(back, src), torch.eq(fwd, src))
+                if torch.is_floating_point(src) or torch.is_complex(src):
+                    same = torch.logical_or(same, torch.logical_and(torch.isnan(back), torch.isnan(src)))
+                changed = not bool(torch.all(same))
+            except Exception:
+                changed = True  # a cast the harness cannot undo to compare changed something it cannot vouch for
+        if changed:
+            rec.host[f"aten::{packet} cast {src.dtype} -> {dst.dtype} that changes values (cast inside the kernel)"] += 1
 
 
 def _custom_op_body(func: Any) -> Any:
@@ -320,26 +434,20 @@ class _Modes:
 
     def __enter__(self) -> _Modes:
         rec = self.rec
-        rec.suspended += 1  # pushing our own modes is not the candidate switching the recorder off
-        try:
+        with rec.hush():  # pushing our own modes is not the candidate switching the recorder off
             if self.fm is not None:
                 self.fm.__enter__()
             self.dm.__enter__()
-        finally:
-            rec.suspended -= 1
         rec.active += 1
         return self
 
     def __exit__(self, *exc: object) -> None:
         rec = self.rec
         rec.active -= 1
-        rec.suspended += 1
-        try:
+        with rec.hush():
             self.dm.__exit__(*exc)
             if self.fm is not None:
                 self.fm.__exit__(*exc)
-        finally:
-            rec.suspended -= 1
 
 
 class LaunchCounter:
@@ -395,7 +503,7 @@ class LaunchCounter:
                     # launched) and the count "launch"
                     kwargs["warmup"] = bool(kwargs["warmup"])
                 warmup = kwargs.get("warmup", False)
-                if mine and not counter.rec.suspended:
+                if mine and not counter.rec.is_suspended():
                     check_kernel_args(args, kwargs)
                     if counter.rec.active and any(foreign_memory(t, counter.rec) for t in _kernel_tensors(args, kwargs)):
                         counter.rec.host["a kernel launched on a tensor over memory torch did not allocate "
@@ -403,11 +511,14 @@ class LaunchCounter:
                 programs: list[int] = []
                 if "grid" in kwargs:
                     kwargs["grid"] = _grid_probe(kwargs["grid"], programs)
+                counter.rec.launch_marks.append(sys._getframe())
                 try:
                     out = __orig(self, *args, **kwargs)
                 except BaseException:
                     counter.failed_in_kernel = counter.failed_in_kernel or mine
                     raise
+                finally:
+                    counter.rec.launch_marks.pop()
                 if mine and not warmup and programs and programs[-1] > 0 and (
                         __compiled is None or type(out) is __compiled):
                     counter.count += 1
@@ -529,29 +640,129 @@ def check_kernel_args(args: tuple, kwargs: dict[str, Any]) -> None:
             raise TypeError(f"kernel argument {k!r} has type {type(v).__name__}: pass tensors, numbers, strings or dtypes")
 
 
-def _suspended(rec: OpRecorder, fn: Any) -> Any:
+def _suspended(rec: OpRecorder, fn: Any, skip: int = 1, own_kw: tuple[str, ...] = ()) -> Any:
+    """`fn` (Triton's own marshalling or benchmarking) run with the recorder suspended, for Triton's calls only,
+    and only over plain arguments (`plain_for_triton`; the first `skip` positional ones are Triton's own
+    objects, as are the keyword arguments `own_kw`): Triton calls methods of what it marshals, and a method the candidate shadowed on a tensor (an
+    instance attribute `untyped_storage = functools.partial(torch.clamp, x, out=y)`) would run there
+    unrecorded. Candidate code that still runs inside (a hook, a torch mode of its own) is recorded anyway
+    (`OpRecorder.is_suspended`)."""
     def wrapper(*a: Any, **k: Any) -> Any:
         # Only Triton's own launch path suspends: forward calling `GridExecutor._init_args_hst` itself, with
         # an argument whose `untyped_storage` is a `functools.partial(torch.clamp, x, out=y)`, had Triton's
         # marshalling run the candidate's torch compute unrecorded (no candidate frame to tell it by).
         if initiator(sys._getframe(1)) != "trusted":
             return fn(*a, **k)
-        rec.suspended += 1
-        try:
+        if (rec.active or rec.watching) and not all(
+                plain_for_triton(v) for v in list(a[skip:]) + [v for n, v in k.items() if n not in own_kw]):
+            rec.refused["a kernel argument Triton's marshalling would call candidate code on"] += 1
+            raise RuntimeError("tritonforge sandbox: a kernel argument is not plain data (an object of the candidate's, "
+                            "or a tensor whose methods are shadowed by instance attributes)")
+        with rec.hush():
             return fn(*a, **k)
-        finally:
-            rec.suspended -= 1
 
     return wrapper
+
+
+def plain_for_triton(v: Any, depth: int = 0) -> bool:
+    """Whether `v` is data Triton can marshal without running anyone's code: exact tensors (or Triton's
+    `TensorWrapper` of one) with no instance attribute shadowing a method, numbers, strings, dtypes, None,
+    jit functions, constexprs of those, and lists/tuples/str-keyed dicts of them."""
+    import torch
+    from triton.runtime.jit import JITFunction, TensorWrapper
+
+    try:
+        from triton.runtime.interpreter import InterpretedFunction
+        fn_types: tuple[type, ...] = (JITFunction, InterpretedFunction)
+    except ImportError:
+        fn_types = (JITFunction,)
+    import triton.language as tl
+
+    if depth > 8:
+        return False
+    t = type(v)
+    if t is torch.Tensor or t is torch.nn.Parameter:
+        return not _shadows(v, t)
+    if t is TensorWrapper:
+        return not _shadows(v, t) and type(v.base) in (torch.Tensor, torch.nn.Parameter) and not _shadows(v.base, type(v.base))
+    if v is None or t in (int, float, bool, str, torch.dtype, tl.dtype) or isinstance(v, fn_types):
+        return True
+    if t is tl.constexpr:
+        return plain_for_triton(v.value, depth + 1)
+    if t in (list, tuple):
+        return all(plain_for_triton(x, depth + 1) for x in v)
+    if t is dict:
+        return all(type(key) is str and plain_for_triton(x, depth + 1) for key, x in v.items())
+    return False
+
+
+def _shadows(obj: Any, cls: type) -> bool:
+    """Whether an instance attribute of `obj` hides an attribute of its class (a method Triton would call)."""
+    try:
+        d = vars(obj)
+    except TypeError:
+        return False
+    return any(hasattr(cls, key) for key in d)
 
 
 def _suspend_interpreter_marshalling(rec: OpRecorder) -> None:
     """The interpreter copies kernel arguments to host storages and back with torch ops of its own."""
     from triton.runtime import interpreter as it
 
+    _confine_interpreter_memory(rec)
     it.GridExecutor._init_args_hst = _suspended(rec, it.GridExecutor._init_args_hst)
     it.GridExecutor._restore_args_dev = _suspended(rec, it.GridExecutor._restore_args_dev)
-    it._implicit_cvt = _suspended(rec, it._implicit_cvt)
+    it._implicit_cvt = _suspended(rec, it._implicit_cvt, skip=0)
+
+
+_INTERPRETER_MEMORY = ("load", "store", "atomic_rmw", "atomic_cas")
+
+
+def _confine_interpreter_memory(rec: OpRecorder) -> None:
+    """The interpreter's raw memory access (its C `load`/`store`/atomics, by address) works only while a kernel
+    body runs, from the first program on (`set_grid_idx`) to the launch's end. Before that, the launch calls
+    the candidate's grid function with the arguments as Triton pointers and Triton's language patched in:
+    `tl.load`/`tl.store` there computed on the host, once, outside any kernel (v4_rt_grid_fn_compute); and
+    addresses leaked by a jit body were read and written from forward with the same C functions
+    (v4_rt_interp_ptr_leak)."""
+    from triton.runtime import interpreter as it
+
+    mem = it._interpreter
+    if getattr(mem, "_tf_confined", False):
+        return
+    orig_call = it.GridExecutor.__call__
+
+    def call(self: Any, *a: Any, **k: Any) -> Any:
+        rec.kernel_bodies.append(False)
+        try:
+            return orig_call(self, *a, **k)
+        finally:
+            rec.kernel_bodies.pop()
+
+    it.GridExecutor.__call__ = call
+    builder = it.interpreter_builder
+    orig_idx = builder.set_grid_idx
+
+    def set_grid_idx(*a: Any, **k: Any) -> Any:
+        if rec.kernel_bodies:
+            rec.kernel_bodies[-1] = True
+        return orig_idx(*a, **k)
+
+    builder.set_grid_idx = set_grid_idx
+    for name in _INTERPRETER_MEMORY:
+        orig = getattr(mem, name, None)
+        if orig is None:
+            continue
+
+        def guarded(*a: Any, __orig=orig, __name=name, **k: Any) -> Any:
+            if (rec.active or rec.watching) and not (rec.kernel_bodies and rec.kernel_bodies[-1]):
+                rec.refused[f"interpreter memory access outside a kernel body ({__name})"] += 1
+                raise RuntimeError("tritonforge sandbox: tensor memory was read or written by address outside a "
+                                   "kernel body (a grid function, or host code with a leaked pointer)")
+            return __orig(*a, **k)
+
+        setattr(mem, name, guarded)
+    mem._tf_confined = True
 
 
 def _suspend_autotune_benchmarking(rec: OpRecorder) -> None:
@@ -562,7 +773,8 @@ def _suspend_autotune_benchmarking(rec: OpRecorder) -> None:
     except ImportError:
         return
     if hasattr(Autotuner, "_bench"):
-        Autotuner._bench = _suspended(rec, Autotuner._bench)
+        # the Autotuner and its Config are Triton's; the grid is called by the counted launch (recorded)
+        Autotuner._bench = _suspended(rec, Autotuner._bench, own_kw=("config", "grid", "warmup"))
 
 
 _TRUSTED_ROOTS = frozenset({"torch", "triton", "rewards"})
@@ -652,7 +864,7 @@ def guard_raw_exports(rec: OpRecorder) -> None:
             continue
 
         def guarded(*a: Any, __orig=orig, __name=name, **k: Any) -> Any:
-            if not rec.suspended and candidate_on_stack(sys._getframe(1)):
+            if not rec.is_suspended() and candidate_on_stack(sys._getframe(1)):
                 rec.refused[__name] += 1
                 raise RuntimeError(f"tritonforge sandbox: torch._C.{__name} is not allowed in a candidate (a host "
                                    "view of tensor memory computes where no kernel and no op record can see it)")
@@ -689,12 +901,12 @@ def guard_mode_switches(rec: OpRecorder) -> None:
     py_keys = [getattr(DispatchKey, n) for n in _PY_KEY_NAMES if hasattr(DispatchKey, n)]
 
     def live() -> bool:
-        return rec.active > 0 and not rec.suspended
+        return rec.active > 0 and not rec.is_suspended()
 
     def watched() -> bool:
         # the function mode is on from before the candidate loads: popping or disabling it in `__init__`
         # (then pushing it back) would let a host view of tensor memory be made unseen
-        return (rec.active > 0 or rec.watching) and not rec.suspended
+        return (rec.active > 0 or rec.watching) and not rec.is_suspended()
 
     def refuse(name: str) -> None:
         rec.refused[name] += 1

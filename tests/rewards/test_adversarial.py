@@ -209,6 +209,10 @@ def test_adversarial_case(case: dict[str, Any]) -> None:
         assert not (case["category"] in ("cheat", "crash") and res.correct), where
     else:
         assert res.correct == (status == "ok"), where
+    if case.get("runtime_finding"):
+        # static rules off (the audit mode): the runtime record itself must name the cheat; a static finding
+        # carries a line number, a runtime one none
+        assert any(f.fatal and f.line is None for f in res.rule_findings), where
     if "rule" in case:
         assert case["rule"] in {f.rule for f in res.rule_findings if f.fatal}, where
     if "rule_any" in case and status == "rule_violation":

@@ -62,19 +62,38 @@ def test_scalar_reads_are_capped() -> None:
 
 
 def test_the_scalar_read_budget_scales_with_the_task() -> None:
-    """A constant budget of 64 reads was a whole solution for a 32+32-element dot product."""
-    from rewards.guard import MIN_SCALAR_READS, scalar_read_budget
+    """A constant budget of 64 reads was a whole solution for a 32+32-element dot product. The budget is in
+    bytes: 1/16 of the bytes forward is handed (16..256)."""
+    from rewards.guard import MAX_SCALAR_BYTES, MIN_SCALAR_BYTES, scalar_read_budget
 
-    assert scalar_read_budget([torch.randn(32), torch.randn(32)]) == 4
-    assert scalar_read_budget([torch.randn(4, 8)]) == MIN_SCALAR_READS
-    assert scalar_read_budget([torch.randn(4096, 4096), torch.tensor([3])]) == MAX_SCALAR_READS
-    assert scalar_read_budget([{"a": torch.randn(256)}, [torch.randn(256)], 7]) == 32
+    assert scalar_read_budget([torch.randn(32), torch.randn(32)]) == 16
+    assert scalar_read_budget([torch.randn(4, 8)]) == MIN_SCALAR_BYTES
+    assert scalar_read_budget([torch.randn(4096, 4096), torch.tensor([3])]) == MAX_SCALAR_BYTES
+    assert scalar_read_budget([{"a": torch.randn(256)}, [torch.randn(256)], 7]) == 128
     x, y = torch.randn(32), torch.randn(32)
     rec = OpRecorder()
     rec.scalar_budget = scalar_read_budget([x, y])
     with torch.no_grad(), rec.modes():
         sum(x[i].item() * y[i].item() for i in range(32))
-    assert sum(rec.summary()["host"].values()) == 64 - rec.scalar_budget
+    assert sum(rec.summary()["host"].values()) == 64 - rec.scalar_budget // 4
+
+
+def test_the_scalar_read_budget_counts_bytes_not_reads() -> None:
+    """Red team (v4_rt_scalar_pack_bytes): a uint8 input viewed as complex128 handed Python 16 elements per
+    .item(), so 64 reads (the budget for 1024 elements) read all 1024 bytes."""
+    from rewards.guard import scalar_read_budget
+
+    x = torch.randint(0, 256, (32, 32), dtype=torch.uint8)
+    rec = OpRecorder()
+    rec.scalar_budget = scalar_read_budget([x])
+    packed = x.view(-1).view(torch.complex128)
+    with torch.no_grad(), rec.modes():
+        [packed[i].item() for i in range(8)]  # 128 bytes: twice the 64-byte budget
+    assert rec.summary()["scalar_bytes"] == 128 and rec.summary()["host"], rec.summary()
+    rec.reset()
+    with torch.no_grad(), rec.modes():
+        [x.view(-1)[i].item() for i in range(64)]  # one byte each: within it
+    assert rec.summary()["host"] == {}, rec.summary()
 
 
 @pytest.mark.parametrize("make", [
@@ -101,6 +120,9 @@ def test_ops_on_foreign_memory_are_host_compute(make) -> None:  # noqa: ANN001
     (torch.randint(0, 200, (64,)).float(), torch.int64, False),  # exact integers
     (torch.randn(64).half(), torch.float32, False),  # widening
     (torch.tensor([float("nan"), 1.0]), torch.float64, False),  # NaN survives the round trip
+    (torch.randint(-128, 128, (64,), dtype=torch.int8), torch.uint8, True),  # -5 -> 251: exact round trip (red team)
+    (torch.randint(0, 128, (64,), dtype=torch.int8), torch.uint8, False),  # non-negative: the same values
+    (torch.randint(0, 2, (64,)).bool(), torch.float32, False),  # a mask as 0.0/1.0
 ])
 def test_casts_that_change_values_are_host_compute(src: torch.Tensor, dtype: torch.dtype, computes: bool) -> None:
     rec, _ = _record(lambda: src.to(dtype))
@@ -490,3 +512,165 @@ def test_forward_cannot_switch_the_profiler_off(tmp_path) -> None:  # noqa: ANN0
     got = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
     lines = [ln for ln in got.stdout.splitlines() if ln.split(" ")[0] in ("HONEST", "TOGGLE", "STOP", "REFUSED")]
     assert lines == ["HONEST True", "REFUSED True", "TOGGLE False", "REFUSED True", "STOP False"], got.stdout + got.stderr[-2000:]
+
+
+def test_candidate_code_inside_a_suspended_region_is_recorded() -> None:
+    """Red team (v4_rt_*_mode_push, v4_rt_new_empty_shadow, v4_rt_pre_run_hook): the recorder was suspended for
+    everything inside Triton's marshalling, so a torch mode of the candidate's, a Python method it shadowed on a
+    kernel argument or a hook computed there unrecorded. A region the harness marks stays suspended only for
+    code that is not the candidate's."""
+    from rewards.guard import CAND_MODULE
+
+    rec = OpRecorder()
+    x = torch.randn(3)
+    with torch.no_grad(), rec.modes(), rec.hush():
+        x + 1  # the harness's (Triton's) own bookkeeping
+        _call_as(CAND_MODULE, lambda f: x * 2)  # candidate code Triton happens to call in there
+        x - 1
+    assert list(rec.summary()["forbidden"]) == ["aten::mul"]
+
+
+def test_tritons_marshalling_refuses_arguments_that_would_run_candidate_code() -> None:
+    """Red team (v4_rt_storage_partial): an instance attribute `untyped_storage = functools.partial(torch.clamp,
+    x, out=out)` on a kernel argument ran relu in torch inside the interpreter's suspended marshalling, with no
+    frame of the candidate's to tell it by."""
+    import functools
+
+    from rewards.guard import _suspended, plain_for_triton
+
+    x, out = torch.randn(8), torch.empty(8)
+    alias = out.view(8)
+    alias.untyped_storage = functools.partial(torch.clamp, x, min=0.0, out=out)
+    assert not plain_for_triton(alias) and not plain_for_triton([3, (alias,)]) and not plain_for_triton(object())
+    out.note = "a plain attribute shadows nothing"
+    assert plain_for_triton((out, 3, 2.5, "s", torch.float32, None, {"BLOCK": 128}))
+    rec = OpRecorder()
+    marshal = _suspended(rec, lambda self, arg: arg.untyped_storage())
+    with torch.no_grad(), rec.modes():
+        with pytest.raises(RuntimeError, match="not plain data"):
+            _call_as("triton.runtime.interpreter", lambda f: marshal(None, alias))
+        assert _call_as("triton.runtime.interpreter", lambda f: marshal(None, out)).nbytes() == 32
+    assert rec.summary()["forbidden"] == {} and list(rec.summary()["refused"]) == [
+        "a kernel argument Triton's marshalling would call candidate code on"]
+
+
+def test_conversions_inside_fill_and_cat_are_casts_too() -> None:
+    """Red team (v4_rt_fill_trunc, v4_rt_fill_mask, v4_rt_cat_out_mod256, v4_rt_cast_check_shadow): fill_ with a
+    0-d tensor and cat(out=) convert values inside ATen with no cast op; and the cast check itself called
+    `dst.to(...)`, which an instance attribute of the candidate's tensor could shadow."""
+    x = torch.randn(64) * 4
+    ints = torch.empty(64, dtype=torch.int32)
+    rec, _ = _record(lambda: [ints[i].fill_(x[i]) for i in range(4)])
+    assert any("fill_ cast" in k for k in rec.summary()["host"]), rec.summary()
+    big = torch.randint(0, 100000, (64,))
+    rec, _ = _record(lambda: torch.cat([big], out=torch.empty(64, dtype=torch.uint8)))
+    assert any("cat cast" in k for k in rec.summary()["host"]), rec.summary()
+    half, small = x[:4].half(), torch.zeros(64, dtype=torch.int32)
+    rec, _ = _record(lambda: (torch.cat([half, x[:4]]), torch.stack([big[:4], big[:4].int()]),
+                              small[:4].fill_(torch.tensor(3.0)), small.float()))
+    assert rec.summary()["host"] == {}, rec.summary()  # exact conversions and promotions
+    dst = torch.empty(4)
+    dst.to = lambda *a, **k: 1 / 0  # the check must not call the candidate's attributes
+    rec, _ = _record(lambda: dst.copy_(torch.zeros(4, dtype=torch.int32)))
+    assert rec.summary()["host"] == {}, rec.summary()
+
+
+def test_addresses_are_refused_when_a_helper_asks_on_the_candidates_behalf() -> None:
+    """Red team (v4_rt_wrapper_data_ptr): `triton.reinterpret(t, dtype).data_ptr()` had Triton's TensorWrapper
+    ask for the address (the nearest party was Triton); with an `__array_interface__` that is a numpy view."""
+    import sys
+
+    import triton
+    import triton.language as tl
+
+    from rewards.guard import CAND_MODULE
+
+    buf = torch.zeros(8)
+    rec, fm = _watched_recorder()
+    try:
+        with pytest.raises(RuntimeError, match="not allowed in a candidate"):
+            _call_as(CAND_MODULE, lambda f: triton.reinterpret(buf, tl.float32).data_ptr())
+
+        def launch():  # noqa: ANN202 - what LaunchCounter.run marks: Triton asks for the address while launching
+            rec.launch_marks.append(sys._getframe())
+            try:
+                return _call_as("triton.runtime.jit", lambda f: triton.reinterpret(buf, tl.float32).data_ptr())
+            finally:
+                rec.launch_marks.pop()
+
+        assert _call_as(CAND_MODULE, lambda f: launch()) == buf.data_ptr()
+
+        def grid_in_launch():  # noqa: ANN202 - the candidate's own code inside a launch (a grid function)
+            rec.launch_marks.append(sys._getframe())
+            try:
+                return _call_as(CAND_MODULE, lambda f: buf.data_ptr())
+            finally:
+                rec.launch_marks.pop()
+
+        with pytest.raises(RuntimeError, match="not allowed in a candidate"):
+            _call_as("triton.runtime.jit", lambda f: grid_in_launch())
+    finally:
+        fm.__exit__(None, None, None)
+
+
+def test_materializing_a_conjugate_view_is_compute() -> None:
+    """Red team (v4_rt_conj_negate): conj() of a complex tensor whose imaginary part is x, then resolve_conj()
+    (or a clone/copy_ of the conjugate view), is -x computed by ATen from allowed ops only."""
+    x = torch.randn(8)
+    z = torch.view_as_complex(torch.stack([torch.zeros_like(x), x], dim=-1))
+    for materialize in (lambda c: c.resolve_conj(), lambda c: c.clone(), lambda c: torch.empty_like(z).copy_(c)):
+        rec, out = _record(lambda m=materialize: torch.view_as_real(m(z.conj())).select(-1, 1))
+        assert torch.equal(out, -x)
+        assert any("conjugate/negative" in k for k in rec.summary()["host"]), rec.summary()
+    rec, _ = _record(lambda: (z.resolve_conj(), z.clone(), z.conj().select(0, 1)))  # no bit set / a view
+    assert rec.summary()["host"] == {}, rec.summary()
+
+
+def test_interpreter_memory_access_only_inside_a_kernel_body() -> None:
+    """Red team (v4_rt_grid_fn_compute, v4_rt_interp_ptr_leak): the grid function runs with Triton's language
+    patched in and the arguments as pointers, so tl.load/tl.store computed on the host before any program ran;
+    addresses leaked by a jit body were read and written from forward with the interpreter's C load/store."""
+    import numpy as np
+    from triton.runtime import interpreter as it
+
+    from rewards.guard import _confine_interpreter_memory
+
+    rec = OpRecorder()
+    _confine_interpreter_memory(rec)
+    buf = torch.arange(4, dtype=torch.float32)
+    ptrs = np.array([buf.data_ptr() + 4 * i for i in range(4)], dtype=np.uint64)
+    mask, other = np.ones(4, dtype=bool), np.zeros(4, dtype=np.float32)
+    rec.watching = True
+    try:
+        with pytest.raises(RuntimeError, match="outside a kernel body"):
+            it._interpreter.load(ptrs, mask, other, np.float32)
+        rec.kernel_bodies.append(False)  # a launch before its first program: the grid function's turn
+        with pytest.raises(RuntimeError, match="outside a kernel body"):
+            it._interpreter.store(ptrs, other, mask)
+        it.interpreter_builder.set_grid_dim(1, 1, 1)
+        it.interpreter_builder.set_grid_idx(0, 0, 0)  # the first program starts
+        assert list(it._interpreter.load(ptrs, mask, other, np.float32)) == [0.0, 1.0, 2.0, 3.0]
+    finally:
+        rec.kernel_bodies.clear()
+        rec.watching = False
+    assert any("outside a kernel body" in k for k in rec.summary()["refused"])
+
+
+def test_indices_read_by_tensor_split_count_as_scalar_reads() -> None:
+    """Red team (v4_rt_tensor_split_read): tensor_split(x, indices) reads its index tensor inside ATen (no
+    _local_scalar_dense) and the pieces' lengths hand every index to Python."""
+    from rewards.guard import scalar_read_budget
+
+    x = torch.randint(0, 256, (32, 32), dtype=torch.uint8)
+    wide = x.view(-1).long()
+    dummy = torch.empty(1).expand(1 << 20)
+    rec = OpRecorder()
+    rec.scalar_budget = scalar_read_budget([x])  # 64 bytes: eight int64 indices
+    with torch.no_grad(), rec.modes():
+        got = [torch.tensor_split(dummy, wide[i:i + 1])[0].shape[0] for i in range(16)]
+    assert got == wide[:16].tolist()
+    assert rec.summary()["scalar_bytes"] == 128 and rec.summary()["host"], rec.summary()
+    rec.reset()
+    with torch.no_grad(), rec.modes():
+        torch.tensor_split(dummy, 4)  # sections as a number: nothing read
+    assert rec.summary()["scalar_bytes"] == 0

@@ -72,6 +72,9 @@ class VerifyResult:
     error_type: str | None = None
     wall_s: float | None = None  # seconds from the task's reference start to this verdict (batch start if none)
     extra: tuple[tuple[str, Any], ...] = field(default=())
+    # CPU only: each kernel specialization also compiled for the GPU target (`rewards.target_compile`):
+    # (name, target, registers, spill-store bytes, shared-memory bytes, note); note says what was not checked
+    target_compile: tuple[tuple[str, str, int | None, int | None, int | None, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.status, Status):
@@ -97,6 +100,7 @@ class VerifyResult:
         d["status"] = self.status.value
         d["rule_findings"] = [f.to_dict() for f in self.rule_findings]
         d["extra"] = dict(self.extra)
+        d["target_compile"] = [list(k) for k in self.target_compile]
         return d
 
     def to_json(self) -> str:
@@ -108,6 +112,7 @@ class VerifyResult:
         d["status"] = Status(d["status"])
         d["rule_findings"] = tuple(Finding(**f) for f in d.get("rule_findings", ()))
         d["extra"] = tuple(sorted((d.get("extra") or {}).items()))
+        d["target_compile"] = tuple(_kernel_row(k) for k in d.get("target_compile") or ())
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in d.items() if k in known})
 
@@ -117,6 +122,19 @@ class VerifyResult:
         err = f" err={self.max_abs_err:.2e}" if self.max_abs_err is not None else ""
         sp = f" speedup={self.speedup:.2f}x" if self.speedup is not None else ""
         return f"{self.status.value}{' [' + rules + ']' if rules else ''}{err}{sp}"
+
+
+_KERNEL_FIELDS = ("name", "target", "registers", "spills", "shared_bytes", "note")
+
+
+def _kernel_row(k: Any) -> tuple[Any, ...]:
+    """One `target_compile` entry as a tuple, from a report's dict or a serialised verdict's list."""
+    vals = [k.get(f) for f in _KERNEL_FIELDS] if isinstance(k, dict) else list(k)[:len(_KERNEL_FIELDS)]
+    vals += [None] * (len(_KERNEL_FIELDS) - len(vals))
+    name, target, regs, spills, shared, note = vals
+    def num(x: Any) -> int | None:
+        return int(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else None
+    return (str(name)[:100], str(target)[:16], num(regs), num(spills), num(shared), str(note or "")[:200])
 
 
 def failure(status: Status, log: str = "", **kw: Any) -> VerifyResult:

@@ -42,7 +42,8 @@ from rewards.guard import (
 )
 from rewards.runtime_findings import capped_counts
 
-COMPILE_ERRORS = {"CompilationError", "CompileTimeAssertionFailure", "UnsupportedLanguageConstruct", "PTXASError", "OutOfResources"}
+COMPILE_ERRORS = {"CompilationError", "CompileTimeAssertionFailure", "UnsupportedLanguageConstruct", "PTXASError", "OutOfResources",
+                  "TargetCompileError"}
 PLAIN_KEYS = (str, int, float, bool, type(None))  # dict keys in a candidate's result: no code of its own
 # Values an input may hold after forward besides tensors and containers (what `decode_payload` can give).
 PLAIN_VALUES = (type(None), bool, int, float, complex, str, torch.dtype, torch.device)

@@ -55,6 +55,9 @@ _REG_ALLOC_UNIT = 256  # registers are allocated per warp in units of 256
 MAX_RECORDS = 8  # distinct compiled specializations reported per candidate (the verdict stays small)
 BLOCK_POINTER_NOTE = "not checked: uses block pointers, which Triton {version} cannot compile"
 _BLOCK_POINTER = re.compile(r"\b(make_block_ptr|advance)\b|block pointer|block_ptr")
+# RuntimeErrors that are Triton refusing the kernel on a GPU too: an MLIR pass failing, and the dependency
+# scan of a jit body (`JITFunction.cache_key`) meeting a plain Python function or a conflicting global.
+_REFUSING_RUNTIME_ERRORS = ("PassManager", "Unsupported function referenced", "Global variable ")
 _RESOURCE_FILE = "tf_ptxas_resources.json"
 
 
@@ -62,6 +65,11 @@ def validate_target(name: str) -> None:
     """Raise ValueError for a target this checker has no limits for ("none" turns the check off)."""
     if name != OFF and name not in TARGETS:
         raise ValueError(f"compile_target must be one of {', '.join([OFF, *TARGETS])}, not {name!r}")
+
+
+class TargetCompileError(RuntimeError):
+    """Triton refuses the kernel on the GPU with a plain RuntimeError (a failing MLIR pass, a Python function
+    referenced from a jit body); named so that the harness reads it as a compile error."""
 
 
 @dataclass
@@ -111,6 +119,7 @@ class TargetCompiler:
         self._failures: dict[Any, BaseException] = {}
         self._binders: dict[int, Any] = {}
         _compile_interpreted_callees()
+        _refuse_shared_before_ptxas(self.max_shared)
 
     # ------------------------------------------------------------------------------------------ public
     def check(self, launched: Any, args: tuple, kwargs: dict[str, Any]) -> KernelRecord | None:
@@ -168,10 +177,11 @@ class TargetCompiler:
             self._refuse(key, name, e)
             raise
         except RuntimeError as e:
-            if "PassManager" not in str(e):  # an MLIR pass failing is the compiler refusing the kernel
+            if not any(m in str(e) for m in _REFUSING_RUNTIME_ERRORS):
                 return self._note(key, name, f"not checked: {_brief(e)}")
-            self._refuse(key, name, e)
-            raise
+            refused = TargetCompileError(f"Triton's compiler for {self.target} refuses kernel {name}: {e}")
+            self._refuse(key, name, refused)
+            raise refused from e
         except Exception as e:  # the checker's own environment (ptxas not runnable...), not the kernel
             return self._note(key, name, f"not checked: {_brief(e)}")
         meta = kernel.metadata
@@ -263,6 +273,30 @@ def _compile_interpreted_callees() -> None:
 
     call_Function._tf_interpreted = True  # type: ignore[attr-defined]
     CodeGenerator.call_Function = call_Function  # type: ignore[method-assign]
+
+
+def _refuse_shared_before_ptxas(max_shared: int) -> None:
+    """Refuse a kernel whose shared memory exceeds the target's as soon as the LLVM stage knows the amount.
+    The launch would refuse it anyway (`CompiledKernel._init_handles`), and the tiles that need that much
+    are the ones ptxas takes a minute over (spilling): the refusal costs the candidate no time budget."""
+    from triton.backends.nvidia.compiler import CUDABackend
+    from triton.runtime.errors import OutOfResources
+
+    orig = CUDABackend.make_llir
+    if getattr(orig, "_tf_max_shared", None) == max_shared:
+        return
+    inner = getattr(orig, "_tf_inner", orig)
+
+    def make_llir(self: Any, src: Any, metadata: dict, options: Any, capability: int) -> Any:
+        out = inner(self, src, metadata, options, capability)
+        shared = metadata.get("shared")
+        if isinstance(shared, int) and shared > max_shared:
+            raise OutOfResources(shared, max_shared, "shared memory")
+        return out
+
+    make_llir._tf_max_shared = max_shared  # type: ignore[attr-defined]
+    make_llir._tf_inner = inner  # type: ignore[attr-defined]
+    CUDABackend.make_llir = make_llir  # type: ignore[method-assign]
 
 
 def _as_jit(fn: types.FunctionType, g: dict[str, Any], kwargs: dict[str, Any]) -> Any:

@@ -103,13 +103,9 @@ class TargetCompiler:
         if target == OFF:
             raise ValueError("TargetCompiler needs a target, not 'none'")
         import triton
-        from triton import knobs
         from triton.backends.compiler import GPUTarget
         from triton.compiler import make_backend
 
-        # ptxas's `-v` report (registers, spills) is printed only with this knob, which Triton also writes to
-        # the environment: set here, once, before the audit hook (which refuses os.putenv) is armed
-        knobs.nvidia.dump_ptxas_log = True
         self.target = target
         self.arch, self.max_shared = TARGETS[target]
         self.gpu_target = GPUTarget("cuda", self.arch, 32)
@@ -169,7 +165,7 @@ class TargetCompiler:
         src = ASTSource(jit, signature, constexprs, attrs)
         log = io.StringIO()
         try:
-            with contextlib.redirect_stdout(log):  # ptxas's `-v` report (see __init__)
+            with contextlib.redirect_stdout(log), _ptxas_report():
                 kernel = compile(src, target=self.gpu_target, options=options.__dict__)
         except _compile_errors() as e:
             if _BLOCK_POINTER.search(str(e)):
@@ -273,6 +269,26 @@ def _compile_interpreted_callees() -> None:
 
     call_Function._tf_interpreted = True  # type: ignore[attr-defined]
     CodeGenerator.call_Function = call_Function  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
+def _ptxas_report() -> Any:
+    """Have Triton print ptxas's `-v` report (registers, spills) for this compile only. The knob is set
+    without Triton's usual write to the environment (the sandbox's audit hook refuses `os.putenv`, and
+    nothing else in the process should start dumping logs)."""
+    from triton import knobs
+
+    prop, prev = knobs.propagate_env, knobs.nvidia.__dict__.get("dump_ptxas_log")
+    knobs.propagate_env = False
+    try:
+        knobs.nvidia.dump_ptxas_log = True
+        yield
+    finally:
+        if prev is None:
+            knobs.nvidia.__dict__.pop("dump_ptxas_log", None)
+        else:
+            knobs.nvidia.dump_ptxas_log = prev
+        knobs.propagate_env = prop
 
 
 def _refuse_shared_before_ptxas(max_shared: int) -> None:

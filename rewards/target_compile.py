@@ -386,6 +386,25 @@ def _copy_error(e: BaseException) -> BaseException:
         return e
 
 
+def warm(target: str) -> None:
+    """Do once, in the zygote, what every candidate's first compile would repeat: import the compiler, hash
+    Triton's own sources and library (`triton_key`, ~0.75 s, cached) and ask ptxas its version (cached).
+    Nothing is compiled here: candidate kernels compile only in their sandbox."""
+    if target == OFF:
+        return
+    validate_target(target)
+    import triton.compiler.code_generator  # noqa: F401
+    from triton.backends.nvidia import compiler as nvidia
+    from triton.runtime.cache import triton_key
+
+    triton_key()
+    for arch in {80, TARGETS[target][0]}:  # the default argument and the target's (both are asked)
+        try:
+            nvidia.get_ptxas_version(arch)
+        except Exception:
+            pass  # no usable ptxas: each candidate's check then notes "not checked"
+
+
 def install(counter: Any, target: str, device: str) -> TargetCompiler | None:
     """Attach a compiler for `target` to the candidate's launch counter (CPU only: on CUDA the real
     compiler runs at every launch) and let the autotuner skip configs the target refuses, as the GPU's

@@ -425,12 +425,25 @@ def _skip_refused_configs(tc: TargetCompiler) -> None:
         from triton.runtime.autotuner import Autotuner
     except ImportError:
         return
+    from triton.compiler.errors import CompileTimeAssertionFailure
+    from triton.runtime.errors import OutOfResources, PTXASError
+
+    skipped = (OutOfResources, CompileTimeAssertionFailure, PTXASError)
     inner = Autotuner._bench
 
     def bench(self: Any, *args: Any, config: Any, **meta: Any) -> Any:
+        from rewards.guard import check_kernel_args
+
+        kwargs = {**meta, **config.all_kwargs()}
         try:
-            tc.check(self.fn, args, {**meta, **config.all_kwargs()})
-        except _compile_errors():
+            # Triton's binder calls methods of the arguments: plain data only, as at a launch (which refuses
+            # anything else anyway, so a config is only compiled here for arguments a launch would accept)
+            check_kernel_args(args, kwargs)
+        except TypeError:
+            return inner(self, *args, config=config, **meta)
+        try:
+            tc.check(self.fn, args, kwargs)
+        except skipped:  # what Triton's autotuner skips; any other refusal fails the launch, as on a GPU
             return [float("inf")] * 3
         return inner(self, *args, config=config, **meta)
 

@@ -114,6 +114,7 @@ class TargetCompiler:
         self.records: dict[Any, KernelRecord] = {}
         self._failures: dict[Any, BaseException] = {}
         self._binders: dict[int, Any] = {}
+        snapshot_language()
         _compile_interpreted_callees()
         _refuse_shared_before_ptxas(self.max_shared)
 
@@ -165,7 +166,7 @@ class TargetCompiler:
         src = ASTSource(jit, signature, constexprs, attrs)
         log = io.StringIO()
         try:
-            with contextlib.redirect_stdout(log), _ptxas_report():
+            with contextlib.redirect_stdout(log), _ptxas_report(), pristine_language():
                 kernel = compile(src, target=self.gpu_target, options=options.__dict__)
         except _compile_errors() as e:
             if _BLOCK_POINTER.search(str(e)):
@@ -269,6 +270,49 @@ def _compile_interpreted_callees() -> None:
 
     call_Function._tf_interpreted = True  # type: ignore[attr-defined]
     CodeGenerator.call_Function = call_Function  # type: ignore[method-assign]
+
+
+# The interpreter swaps `triton.language`'s builtins for numpy-backed ones while a kernel runs, and a jit
+# function called from inside a kernel (`tl.sum`, a candidate's helper: `InterpretedFunction.__call__`)
+# patches them without ever restoring them. The code generator needs the originals: they are recorded
+# once, before any kernel of this process lineage ran, and put back for the length of each compile.
+_LANGUAGE: list[tuple[Any, dict[str, Any]]] = []
+
+
+def _language_objects() -> list[Any]:
+    import triton.language as tl
+
+    return [tl, tl.core, tl.math, tl.tensor, tl.condition, tl.dtype, tl.core.tensor_descriptor_base]
+
+
+def snapshot_language() -> None:
+    """Record triton.language's pristine attributes (once per process lineage: the zygote, else here)."""
+    if not _LANGUAGE:
+        _LANGUAGE.extend((obj, dict(vars(obj))) for obj in _language_objects())
+
+
+@contextlib.contextmanager
+def pristine_language() -> Any:
+    """triton.language as it was before the interpreter patched it, for one compile; then as it was."""
+    changed: list[tuple[Any, str, Any]] = []
+    missing = object()
+    try:
+        for obj, orig in _LANGUAGE:
+            now = dict(vars(obj))
+            for name, val in orig.items():
+                if now.get(name, missing) is not val:
+                    changed.append((obj, name, now.get(name, missing)))
+                    setattr(obj, name, val)
+            for name in now.keys() - orig.keys():
+                changed.append((obj, name, now[name]))
+                delattr(obj, name)
+        yield
+    finally:
+        for obj, name, val in reversed(changed):
+            if val is missing:
+                delattr(obj, name)
+            else:
+                setattr(obj, name, val)
 
 
 @contextlib.contextmanager
@@ -397,6 +441,7 @@ def warm(target: str) -> None:
     from triton.backends.nvidia import compiler as nvidia
     from triton.runtime.cache import triton_key
 
+    snapshot_language()
     triton_key()
     for arch in {80, TARGETS[target][0]}:  # the default argument and the target's (both are asked)
         try:

@@ -50,6 +50,11 @@ def scale(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
 
 
 @triton.jit
+def total(x_ptr, out_ptr, BLOCK: tl.constexpr):
+    tl.store(out_ptr, tl.sum(tl.load(x_ptr + tl.arange(0, BLOCK)), axis=0))
+
+
+@triton.jit
 def matmul(a_ptr, b_ptr, c_ptr, M, N, K, sam, sak, sbk, sbn, scm, scn,
            BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr):
     rm = tl.program_id(0) * BM + tl.arange(0, BM)
@@ -124,6 +129,22 @@ def test_interpreted_kernel_and_its_helper_compile_with_resources(kernels: Any) 
     assert rec is not None and rec.note == "", rec
     assert rec.name == "scale" and rec.target == "sm_90"
     assert rec.registers is not None and rec.registers > 0 and rec.spills == 0 and rec.shared_bytes is not None
+
+
+def test_compiles_after_the_interpreter_left_triton_language_patched(kernels: Any) -> None:
+    """Running a kernel that calls a Triton library jit function (`tl.sum`) under the interpreter leaves
+    `triton.language` patched with numpy-backed builtins; a later compile must still see the real ones."""
+    import triton.language as tl
+
+    tc = TargetCompiler("sm_90")  # records the pristine language (the sandbox does it in the zygote)
+    before = tl.tensor.__add__
+    x, out = torch.randn(64), torch.empty(1)
+    kernels.total[(1,)](x, out, BLOCK=64)
+    torch.testing.assert_close(out[0], x.sum())
+    leaked = tl.tensor.__add__ is not before
+    rec = tc.check(kernels.scale, (x, torch.empty_like(x), 64), {"BLOCK": 64})
+    assert rec is not None and rec.note == "" and rec.registers, rec
+    assert (tl.tensor.__add__ is not before) == leaked  # the interpreter's state is left as it was found
 
 
 def test_each_specialization_is_compiled_once(kernels: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -54,7 +54,6 @@ _REGS_PER_SM = 65536  # every target above: 64K 32-bit registers per SM (and per
 _REG_ALLOC_UNIT = 256  # registers are allocated per warp in units of 256
 MAX_RECORDS = 8  # distinct compiled specializations reported per candidate (the verdict stays small)
 BLOCK_POINTER_NOTE = "not checked: uses block pointers, which Triton {version} cannot compile"
-_BLOCK_POINTER = re.compile(r"\b(make_block_ptr|advance)\b|block pointer|block_ptr")
 # RuntimeErrors that are Triton refusing the kernel on a GPU too: an MLIR pass failing, and the dependency
 # scan of a jit body (`JITFunction.cache_key`) meeting a plain Python function or a conflicting global.
 _REFUSING_RUNTIME_ERRORS = ("PassManager", "Unsupported function referenced", "Global variable ")
@@ -128,8 +127,6 @@ class TargetCompiler:
             return None
         name = fn.__name__
         kw = {k: v for k, v in kwargs.items() if k not in ("grid", "warmup")}
-        if _BLOCK_POINTER.search(_source(fn)):
-            return self._note(("blockptr", id(fn)), name, BLOCK_POINTER_NOTE.format(version=self.triton_version))
         try:
             jit = self._jit(fn, launched)
             binder = self._binders.get(id(fn))
@@ -169,7 +166,7 @@ class TargetCompiler:
             with contextlib.redirect_stdout(log), _ptxas_report(), pristine_language():
                 kernel = compile(src, target=self.gpu_target, options=options.__dict__)
         except _compile_errors() as e:
-            if _BLOCK_POINTER.search(str(e)):
+            if _block_pointers_removed(e):
                 return self._note(key, name, BLOCK_POINTER_NOTE.format(version=self.triton_version))
             self._refuse(key, name, e)
             raise
@@ -407,13 +404,22 @@ def _resources(kernel: Any, ptxas_log: str) -> tuple[int | None, int | None]:
     return (int(regs[-1]) if regs else None), (int(spills[-1]) if spills else (0 if regs else None))
 
 
-def _source(fn: types.FunctionType) -> str:
-    try:
-        import inspect
+def _block_pointers_removed(e: BaseException) -> bool:
+    """Whether the compile failed only because this Triton removed block pointers: Triton itself raised
+    NotImplementedError("Block pointers have been removed ...") (its own frame, not the candidate's words in
+    a comment or in an exception of its own: then the kernel would go unchecked)."""
+    import os
 
-        return inspect.getsource(fn)
-    except Exception:
-        return ""
+    import triton
+
+    cause = e.__cause__
+    if not (isinstance(cause, NotImplementedError) and "Block pointers have been removed" in str(cause)):
+        return False
+    tb = cause.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    home = os.path.dirname(os.path.abspath(triton.__file__)) + os.sep
+    return tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(home)
 
 
 def _brief(e: BaseException) -> str:

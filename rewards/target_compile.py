@@ -411,8 +411,13 @@ def _block_pointers_removed(e: BaseException) -> bool:
     import os
 
     import triton
+    from triton.compiler.errors import CompilationError
 
     cause = e.__cause__
+    for _ in range(32):  # a jit helper's failure is wrapped once per call level
+        if not isinstance(cause, CompilationError):
+            break
+        cause = cause.__cause__
     if not (isinstance(cause, NotImplementedError) and "Block pointers have been removed" in str(cause)):
         return False
     tb = cause.__traceback__

@@ -95,6 +95,18 @@ def block_pointers(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
     tl.store(dst, tl.load(src, boundary_check=(0,)), boundary_check=(0,))
 
 
+@triton.jit
+def _tile_ptr(x_ptr, n, off, BLOCK: tl.constexpr):
+    return tl.make_block_ptr(x_ptr, (n,), (1,), (off,), (BLOCK,), (0,))
+
+
+@triton.jit
+def block_pointers_in_helper(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+    off = tl.program_id(0) * BLOCK
+    x = tl.load(_tile_ptr(x_ptr, n, off, BLOCK), boundary_check=(0,))
+    tl.store(_tile_ptr(y_ptr, n, off, BLOCK), x, boundary_check=(0,))
+
+
 @triton.autotune(configs=[triton.Config({"BM": 64, "BN": 64, "BK": 128}, num_stages=5),
                           triton.Config({"BM": 32, "BN": 32, "BK": 32}, num_stages=2)], key=["M", "N", "K"])
 @triton.jit
@@ -201,8 +213,9 @@ def test_what_only_the_compiler_rejects_is_refused(kernels: Any) -> None:
 def test_block_pointers_are_noted_not_checked(kernels: Any) -> None:
     tc = TargetCompiler("sm_90")
     x = torch.randn(256)
-    rec = tc.check(kernels.block_pointers, (x, torch.empty_like(x), 256), {"BLOCK": 128})
-    assert rec is not None and rec.note.startswith("not checked: uses block pointers")
+    for kernel in (kernels.block_pointers, kernels.block_pointers_in_helper):
+        rec = tc.check(kernel, (x, torch.empty_like(x), 256), {"BLOCK": 128})
+        assert rec is not None and rec.note.startswith("not checked: uses block pointers"), rec
 
 
 def test_autotune_skips_a_config_the_target_refuses(kernels: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -80,8 +80,10 @@ _COMPILERS = frozenset({"cc", "gcc", "clang", "ptxas", "ldconfig", "nvdisasm", "
 
 class _Policy:
     def __init__(self, sandbox_root: str | None, cache_dir: str | None, allow_compilers: bool,
-                 tmp_dir: str | None = None) -> None:
+                 tmp_dir: str | None = None, allow_ptxas: bool = False) -> None:
         self.allow_compilers = allow_compilers
+        # CPU with the target-compile check (`rewards.target_compile`): Triton's own ptxas, by its path, only
+        self.ptxas_paths = _triton_ptxas_paths() if allow_ptxas else frozenset()
         self.tmp_dir = os.path.realpath(tmp_dir) + os.sep if tmp_dir else None
         self.caller: Any = None
         self.armed = False
@@ -117,7 +119,7 @@ class _Policy:
 
     def _check(self, event: str, args: tuple) -> None:
         if event.startswith(("subprocess.", "os.posix_spawn", "os.exec", "_posixsubprocess.")):
-            if not (self.allow_compilers and self._triton_compiler_call(args)):
+            if not ((self.allow_compilers and self._triton_compiler_call(args)) or self._triton_ptxas_call(args)):
                 # On CUDA torch/triton probe for tools on their own (`which nvcc` and the like, inside a
                 # try): refused all the same, but not held against the candidate, whose kernel then compiles.
                 quiet = self.allow_compilers and initiator(self.caller) == "trusted"
@@ -160,6 +162,18 @@ class _Policy:
         if not (name in _COMPILERS or name.startswith(("gcc", "clang", "ptxas"))):
             return False
         return initiator(self.caller) == "trusted"
+
+    def _triton_ptxas_call(self, args: tuple) -> bool:
+        """On CPU, the target-compile check runs the ptxas in Triton's wheel (`make_cubin`, `--version`):
+        exactly that executable, asked for by Triton's own code (never a candidate frame nearer)."""
+        exe = args[0] if args else None
+        if exe is None and len(args) > 1:  # subprocess.Popen(executable=None, args=[...], ...)
+            exe = args[1]
+        if isinstance(exe, (list, tuple)):
+            exe = exe[0] if exe else None
+        if not self.ptxas_paths or not isinstance(exe, (str, bytes, os.PathLike)):
+            return False
+        return os.path.realpath(os.fsdecode(exe)) in self.ptxas_paths and initiator_root(self.caller) == "triton"
 
     def _compiler_scratch(self, real: str) -> bool:
         """On CUDA without a private /tmp (no mount namespace), Triton's compiler still writes its ptx/cubin
@@ -366,14 +380,26 @@ def dispatch_fingerprint() -> str:
     return h.hexdigest()
 
 
+def _triton_ptxas_paths() -> frozenset[str]:
+    """The ptxas executables Triton's NVIDIA backend runs (resolved before candidate code exists)."""
+    try:
+        from triton import knobs
+
+        return frozenset(os.path.realpath(t.path) for t in (knobs.nvidia.ptxas, knobs.nvidia.ptxas_blackwell)
+                         if t is not None and t.path)
+    except Exception:
+        return frozenset()
+
+
 def arm_audit_hook(sandbox_root: str | None, cache_dir: str | None, allow_compilers: bool = False,
-                   tmp_dir: str | None = None) -> _Policy:
+                   tmp_dir: str | None = None, allow_ptxas: bool = False) -> _Policy:
     """Install (once per process; audit hooks cannot be removed) and arm the policy.
 
-    `allow_compilers` (CUDA only): Triton's own calls to cc/ptxas from inside `triton.*` are let through."""
+    `allow_compilers` (CUDA only): Triton's own calls to cc/ptxas from inside `triton.*` are let through.
+    `allow_ptxas` (CPU target-compile check): only Triton's bundled ptxas, by path, from `triton.*`."""
     global _POLICY
     if _POLICY is None:
-        _POLICY = _Policy(sandbox_root, cache_dir, allow_compilers, tmp_dir)
+        _POLICY = _Policy(sandbox_root, cache_dir, allow_compilers, tmp_dir, allow_ptxas)
         sys.addaudithook(_POLICY)
     _POLICY.armed = True
     return _POLICY

@@ -107,24 +107,32 @@ def run_fresh(cases: list[tuple[Path, Path, str]], workers: int, trials: int, de
 
 
 def run_engine(cases: list[tuple[Path, Path, str]], workers: int, trials: int, device: str,
-               enforce_runtime: bool = True) -> tuple[float, list[str]]:
+               enforce_runtime: bool = True, compile_target: str = "sm_90") -> tuple[float, list[str]]:
     pairs = [(t.read_text(), c.read_text()) for t, c, _ in cases]
     t0 = time.perf_counter()
-    cfg = VerifyConfig(device=device, workers=workers, trials=trials, timeout_s=120, enforce_runtime=enforce_runtime)
+    cfg = VerifyConfig(device=device, workers=workers, trials=trials, timeout_s=120, enforce_runtime=enforce_runtime,
+                       compile_target=compile_target)
     with Engine(cfg) as eng:
         res = eng.verify_many(pairs)
     return time.perf_counter() - t0, [r.status.value for r in res]
 
 
-def bench_verify(n: int, workers: int, trials: int, device: str) -> int:
+def bench_verify(n: int, workers: int, trials: int, device: str, compile_target: str = "sm_90") -> int:
     dev = VerifyConfig(device=device).resolved_device()
     with tempfile.TemporaryDirectory(prefix="tf-bench-") as d:
         cases = make_cases(n, Path(d))
-        print(f"bench verify: n={n} workers={workers} trials={trials} device={dev} cpus={os.cpu_count()}", flush=True)
-        t_eng, eng = run_engine(cases, workers, trials, dev)
+        print(f"bench verify: n={n} workers={workers} trials={trials} device={dev} cpus={os.cpu_count()} "
+              f"compile_target={compile_target if dev == 'cpu' else 'n/a'}", flush=True)
+        t_eng, eng = run_engine(cases, workers, trials, dev, compile_target=compile_target)
         ok_eng = sum(s == "ok" for s in eng)
         print(f"engine:        {n / t_eng:8.2f} candidates/s  ({t_eng:.1f}s, {ok_eng} ok)", flush=True)
-        t_off, _ = run_engine(cases, workers, trials, dev, enforce_runtime=False)
+        if dev == "cpu" and compile_target != "none":
+            # what compiling every launched kernel for the GPU target costs (rewards.target_compile)
+            t_nc, _ = run_engine(cases, workers, trials, dev, compile_target="none")
+            print(f"engine, compile_target none: {n / t_nc:8.2f} candidates/s  ({t_nc:.1f}s)", flush=True)
+            print(f"target_compile_cost_ms_per_candidate: {(t_eng - t_nc) / n * 1000.0 * workers:.1f}  "
+                  f"(worker-time; {100.0 * (t_eng - t_nc) / t_nc:+.1f}% wall)", flush=True)
+        t_off, _ = run_engine(cases, workers, trials, dev, enforce_runtime=False, compile_target=compile_target)
         overhead_ms = (t_eng - t_off) / n * 1000.0 * workers
         print(f"engine, runtime op record off (measurement only): {n / t_off:8.2f} candidates/s  ({t_off:.1f}s)", flush=True)
         print(f"runtime_enforcement_overhead_ms_per_candidate: {overhead_ms:.1f}  "

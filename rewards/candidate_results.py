@@ -83,7 +83,8 @@ def _reported_outcome(report: dict[str, Any], log: str, *, device: str, strict_r
         if st not in ("compile_error", "runtime_error", "timeout", "crashed", "infra_error", "sandbox_violation"):
             st = "crashed"
         res: dict[str, Any] = {"status": st, "error_type": str(report.get("error_type") or "")[:100],
-                               "log": str(report.get("log") or "")[-6000:] + log, "extra": extra}
+                               "log": str(report.get("log") or "")[-6000:] + log, "extra": extra,
+                               "target_compile": _compiled(report.get("target_compile"))}
         findings = runtime_findings([report], error=True)
         if report.get("denied"):
             res["status"] = "sandbox_violation"
@@ -96,11 +97,17 @@ def _reported_outcome(report: dict[str, Any], log: str, *, device: str, strict_r
     findings = runtime_findings(trials, device=device, ready=report.get("ready") or {})
     partial = {"kernel_launches": total, "cand_ms": num(report.get("cand_ms")), "timing_method": report.get("timing_method"),
                "timing_wall_ms": num(report.get("timing_wall_ms")), "launches": launches, "log": log,
-               "rule_findings": findings, "out_name": str(report.get("outputs"))}
+               "rule_findings": findings, "out_name": str(report.get("outputs")),
+               "target_compile": _compiled(trials[-1].get("target_compile") if trials else None)}
     if findings and strict_rules:
         return Outcome({"status": "rule_violation", "kernel_launches": total, "log": log, "rule_findings": findings},
                        discard=partial["out_name"])
     return Outcome(partial=partial)
+
+
+def _compiled(rows: Any) -> list[Any]:
+    """The candidate's `rewards.target_compile` records (untrusted: a list of at most 8 dicts, else none)."""
+    return [r for r in rows[:8] if isinstance(r, dict)] if isinstance(rows, list) else []
 
 
 def judged_result(partial: dict[str, Any], judged: dict[str, Any], cfg: dict[str, Any], *, trials: int,
@@ -112,7 +119,8 @@ def judged_result(partial: dict[str, Any], judged: dict[str, Any], cfg: dict[str
     res: dict[str, Any] = {"status": "ok" if ok else "mismatch", "correct": ok, "trials": trials,
                            "max_abs_err": num(judged.get("max_abs_err")), "kernel_launches": partial["kernel_launches"],
                            "log": (judged.get("reason") or "") + ("\n" + partial["log"] if partial["log"] else ""),
-                           "rule_findings": partial.get("rule_findings", [])}
+                           "rule_findings": partial.get("rule_findings", []),
+                           "target_compile": partial.get("target_compile", [])}
     if nondeterministic:
         res["extra"] = {"reference_nondeterministic": True, "reference_rerun": nondeterministic[:300]}
     # what the judge used and saw (`rewards.reference_run`): the bounds, the benchmarks' own rules, the probes

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from rewards import channel
+from rewards import channel, target_compile
 from rewards.audit import (
     admit_guarded_modules,
     arm_audit_hook,
@@ -44,7 +44,8 @@ from rewards.guard import (
 )
 from rewards.runtime_findings import capped_counts
 
-COMPILE_ERRORS = {"CompilationError", "CompileTimeAssertionFailure", "UnsupportedLanguageConstruct", "PTXASError", "OutOfResources"}
+COMPILE_ERRORS = {"CompilationError", "CompileTimeAssertionFailure", "UnsupportedLanguageConstruct", "PTXASError", "OutOfResources",
+                  "TargetCompileError"}
 PLAIN_KEYS = (str, int, float, bool, type(None))  # dict keys in a candidate's result: no code of its own
 # Values an input may hold after forward besides tensors and containers (what `decode_payload` can give).
 PLAIN_VALUES = (type(None), bool, int, float, complex, str, torch.dtype, torch.device)
@@ -318,6 +319,7 @@ class _Harness:
         self.stage = "setup"
         self.starts_seen = 0
         self.tls: tuple[Any, ...] | None = None
+        self.target: target_compile.TargetCompiler | None = None
 
     def send(self, header: dict[str, Any], payload: bytes = b"") -> None:
         channel.send(self.wfd, header, payload)
@@ -327,7 +329,8 @@ class _Harness:
         # thread forward starts and joins before returning is gone by now but ran unrecorded.
         started, self.starts_seen = thread_starts() - self.starts_seen, thread_starts()
         return {"ops": self.rec.summary(), "threads": max(python_threads(), 1 + started),
-                "denied": dict(self.policy.denied) if self.policy is not None else {}}
+                "denied": dict(self.policy.denied) if self.policy is not None else {},
+                "target_compile": self.target.summary() if self.target is not None else []}
 
     def run(self) -> None:
         header, payload = channel.recv(self.rfd, self.max_payload)
@@ -335,6 +338,7 @@ class _Harness:
         self.enforce = bool(header.get("enforce_runtime", True))
         self.rec.answer_dtypes = _dtypes(header.get("answer_dtypes"))
         self.counter = LaunchCounter(self.rec)
+        self.target = target_compile.install(self.counter, str(header.get("compile_target") or "none"), self.device)
         import logging
 
         logging.currentframe = lambda: None  # a frame source outside the audit hook's view (findCaller copes)
@@ -349,7 +353,8 @@ class _Harness:
         self.starts_seen = thread_starts()
         private_tmp = os.environ.get("TMPDIR") if header.get("private_tmp") else None
         self.policy = arm_audit_hook(sandbox_root=header.get("sandbox_root"), cache_dir=os.environ.get("TRITON_CACHE_DIR"),
-                                     allow_compilers=self.device == "cuda", tmp_dir=private_tmp)
+                                     allow_compilers=self.device == "cuda", tmp_dir=private_tmp,
+                                     allow_ptxas=self.target is not None)
         self.stage = "load"
         mod = load_module(CAND_MODULE, "candidate.py", header["source"])
         if not hasattr(mod, "ModelNew"):

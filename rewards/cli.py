@@ -34,7 +34,8 @@ def _config(args: argparse.Namespace) -> VerifyConfig:
     try:
         return VerifyConfig(device=args.device, trials=args.verify_trials, timeout_s=args.verify_timeout_s,
                             reference_timeout_s=args.verify_reference_timeout_s,
-                            workers=args.verify_workers, strict_rules=args.strict_rules)
+                            workers=args.verify_workers, strict_rules=args.strict_rules,
+                            compile_target=getattr(args, "compile_target", VerifyConfig().compile_target))
     except UserError:
         raise
     except ValueError as e:  # VerifyConfig's range checks name its own fields
@@ -109,7 +110,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_bench_verify(args: argparse.Namespace) -> int:
     from rewards.bench import bench_verify
 
-    return bench_verify(args.n, args.verify_workers, args.verify_trials, args.device)
+    return bench_verify(args.n, args.verify_workers, args.verify_trials, args.device, args.compile_target)
 
 
 def register(sub: argparse._SubParsersAction, bench_sub: argparse._SubParsersAction) -> None:
@@ -131,6 +132,8 @@ def register(sub: argparse._SubParsersAction, bench_sub: argparse._SubParsersAct
                         "4M elements; the changes are printed on stderr and head the reference")
     add_option(p, "verify_workers", legacy=("--workers",), type=int, default=VerifyConfig().workers,
                help="candidates verified in parallel")
+    p.add_argument("--compile_target", "--compile-target", default=VerifyConfig().compile_target,
+                   help="on CPU, NVIDIA target every launched kernel is also compiled for (none: off)")
     p.add_argument("--no_strict_rules", "--no-strict-rules", dest="strict_rules", action="store_false",
                    help="execute even with fatal static findings")
     p.set_defaults(func=cmd_verify)
@@ -140,4 +143,6 @@ def register(sub: argparse._SubParsersAction, bench_sub: argparse._SubParsersAct
     add_option(b, "verify_workers", legacy=("--workers",), type=int, default=VerifyConfig().workers)
     add_option(b, "verify_trials", legacy=("--trials",), type=int, default=3)
     b.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    b.add_argument("--compile_target", "--compile-target", default=VerifyConfig().compile_target,
+                   help="on CPU, NVIDIA target every launched kernel is also compiled for (none: off)")
     b.set_defaults(func=cmd_bench_verify)

@@ -45,6 +45,7 @@ class VerifyConfig:
     isolate_network: bool = field(default=True, metadata={"help": "Put each candidate in its own network namespace where permitted."})
     drop_privileges: bool = field(default=True, metadata={"help": "When started as root, run candidates as user nobody."})
     seccomp: bool = field(default=True, metadata={"help": "Install the seccomp filter in candidate processes (x86_64)."})
+    compile_target: str = field(default="sm_90", metadata={"help": "On CPU, also compile every kernel specialization a candidate launches for this NVIDIA target (sm_80, sm_86, sm_89, sm_90, sm_100, sm_120) in its sandbox: a kernel the GPU compiler rejects, or one needing more shared memory than the target has, is compile_error. none: off. Unused on CUDA (the real compiler runs there)."})
     enforce_runtime: bool = field(default=True, metadata={"help": "Record the ATen ops each forward executes (the authority on torch fallbacks). Off only to measure the recorder's cost (`bench verify`)."})
 
     def __post_init__(self) -> None:
@@ -64,6 +65,9 @@ class VerifyConfig:
             raise ValueError("scratch_mb must be >= 1")
         if self.task_memory_mb is not None and self.task_memory_mb < self.memory_mb:
             raise ValueError("task_memory_mb must be >= memory_mb")
+        from rewards.target_compile import validate_target
+
+        validate_target(self.compile_target)
 
     def resolved_reference_timeout_s(self) -> float:
         """The reference process's limit: given, else twice the candidate's. A floor (a KernelBench-sized

@@ -469,6 +469,9 @@ class LaunchCounter:
         # kernel named like a vendor library's (or renamed after compiling) cannot vouch for one
         self.by_name: dict[str, int] = {}
         self.failed_in_kernel = False  # an exception escaped a candidate kernel launch (build/JIT errors)
+        # called with (kernel, args, kwargs) before each candidate launch: `rewards.target_compile` on CPU
+        # compiles it for the GPU target there and raises what the GPU would
+        self.before_launch: Any = None
         self.rec = rec
         self._install()
 
@@ -513,6 +516,8 @@ class LaunchCounter:
                     kwargs["grid"] = _grid_probe(kwargs["grid"], programs)
                 counter.rec.launch_marks.append(sys._getframe())
                 try:
+                    if mine and counter.before_launch is not None:
+                        counter.before_launch(self, args, kwargs)
                     out = __orig(self, *args, **kwargs)
                 except BaseException:
                     counter.failed_in_kernel = counter.failed_in_kernel or mine

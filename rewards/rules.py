@@ -24,6 +24,8 @@ Fatal findings fail the rule gate (`VerifyResult.rule_ok`, `rule_reward`) and, w
   threads_streams          yes    side streams and threads make timing and synchronisation lie
   timing_tamper            mixed  patching timers is fatal; merely using `time`/CUDA events is a warning
   caching_outputs          no     heuristic warning; the runtime check (fresh inputs every trial) is the defence
+  bool_op_on_tensors       yes    `and`/`or`/`not` on block values in a jit body: element-wise on the GPU,
+                                  a truth test of the block on the CPU interpreter (use `&`, `|`, `~`)
 
 `torch.ops.<ns>.<name>` is admitted only for an operator the candidate registers itself with
 `torch.library.triton_op`/`custom_op` (never in a namespace torch registers operators in, such as `aten`); its

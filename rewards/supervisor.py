@@ -41,6 +41,8 @@ def _cap(report: dict[str, Any]) -> bytes:
     if len(data) <= REPORT_LIMIT:
         return data
     report["log"] = str(report.get("log", ""))[-2000:]
+    for t in report.get("trials", [])[:-1]:
+        t.pop("target_compile", None)  # cumulative: the last trial's holds every earlier one's
     for t in report.get("trials", []):
         ops = t.get("ops") or {}
         if isinstance(ops, dict):
@@ -147,10 +149,16 @@ class Supervisor:
         if self.cfg.get("seccomp", True):
             from rewards import seccomp
 
-            seccomp.install(allow_exec=self.device == "cuda")
+            # exec: Triton's compilers on CUDA, and on CPU the target-compile check's ptxas (which binary may
+            # run is the audit hook's: only Triton's own, by path)
+            seccomp.install(allow_exec=self.device == "cuda" or self._compile_target() != "none")
         from rewards.child import run_candidate
 
         run_candidate(rfd, wfd, self.device, MAX_PAYLOAD)
+
+    def _compile_target(self) -> str:
+        """The NVIDIA target a CPU candidate's kernels are also compiled for ("none": not compiled)."""
+        return str(self.cfg.get("compile_target") or "none") if self.device == "cpu" else "none"
 
     # ----------------------------------------------------------------- the protocol
     def _drive(self, pid: int, source: str, wfd: int, rfd: int) -> dict[str, Any]:
@@ -165,6 +173,7 @@ class Supervisor:
             return {"status": "infra_error", "log": f"supervisor could not read the trial inputs: {type(e).__name__}: {e}"}
         try:
             channel.send(wfd, {"op": "init", "seed": data["seed"], "source": source, "private_tmp": self.private_tmp,
+                               "compile_target": self._compile_target(),
                                "enforce_runtime": bool(self.cfg.get("enforce_runtime", True)),
                                "answer_dtypes": list(data.get("answer_dtypes") or [])},
                          channel.encode_payload({"init_inputs": data["init_inputs"], "state_dict": data["state_dict"]}))
@@ -187,7 +196,8 @@ class Supervisor:
                     posts.append(got["post_inputs"])
                 except Exception as e:
                     return {"status": "crashed", "log": f"candidate process sent unreadable outputs ({type(e).__name__})"}
-                trials.append({k: head.get(k) for k in ("launches", "kernel_launches", "device_kernels", "ops", "threads", "denied")})
+                trials.append({k: head.get(k) for k in ("launches", "kernel_launches", "device_kernels", "ops", "threads", "denied",
+                                                              "target_compile")})
             timing, timed_out = self._time(wfd, rfd, data, trials, limit)
             channel.send(wfd, {"op": "exit"})
         except channel.ChannelError as e:
@@ -237,7 +247,7 @@ class Supervisor:
     def _failed(self, pid: int, head: dict[str, Any], trials: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         if head.get("event") == "error":
             self._wait(pid)
-            keep = ("status", "error_type", "stage", "log", "ops", "denied", "threads")
+            keep = ("status", "error_type", "stage", "log", "ops", "denied", "threads", "target_compile")
             rep = {k: head.get(k) for k in keep}
             if rep["status"] not in ("compile_error", "runtime_error"):
                 rep["status"] = "runtime_error"

@@ -78,6 +78,9 @@ class VerifyResult:
     tolerance_reason: str = ""
     # the benchmarks' own pass rules beside ours (`rewards.benchmark_checks`): (name, passed), never the reward
     benchmark_checks: tuple[tuple[str, bool], ...] = ()
+    # CPU only: each kernel specialization also compiled for the GPU target (`rewards.target_compile`):
+    # (name, target, registers, spill-store bytes, shared-memory bytes, note); note says what was not checked
+    target_compile: tuple[tuple[str, str, int | None, int | None, int | None, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.status, Status):
@@ -104,6 +107,7 @@ class VerifyResult:
         d["rule_findings"] = [f.to_dict() for f in self.rule_findings]
         d["extra"] = dict(self.extra)
         d["benchmark_checks"] = dict(self.benchmark_checks)
+        d["target_compile"] = [list(k) for k in self.target_compile]
         return d
 
     def to_json(self) -> str:
@@ -116,6 +120,7 @@ class VerifyResult:
         d["rule_findings"] = tuple(Finding(**f) for f in d.get("rule_findings", ()))
         d["extra"] = tuple(sorted((d.get("extra") or {}).items()))
         d["benchmark_checks"] = tuple(sorted((d.get("benchmark_checks") or {}).items()))
+        d["target_compile"] = tuple(_kernel_row(k) for k in d.get("target_compile") or ())
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in d.items() if k in known})
 
@@ -125,6 +130,19 @@ class VerifyResult:
         err = f" err={self.max_abs_err:.2e}" if self.max_abs_err is not None else ""
         sp = f" speedup={self.speedup:.2f}x" if self.speedup is not None else ""
         return f"{self.status.value}{' [' + rules + ']' if rules else ''}{err}{sp}"
+
+
+_KERNEL_FIELDS = ("name", "target", "registers", "spills", "shared_bytes", "note")
+
+
+def _kernel_row(k: Any) -> tuple[Any, ...]:
+    """One `target_compile` entry as a tuple, from a report's dict or a serialised verdict's list."""
+    vals = [k.get(f) for f in _KERNEL_FIELDS] if isinstance(k, dict) else list(k)[:len(_KERNEL_FIELDS)]
+    vals += [None] * (len(_KERNEL_FIELDS) - len(vals))
+    name, target, regs, spills, shared, note = vals
+    def num(x: Any) -> int | None:
+        return int(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else None
+    return (str(name)[:100], str(target)[:16], num(regs), num(spills), num(shared), str(note or "")[:200])
 
 
 def failure(status: Status, log: str = "", **kw: Any) -> VerifyResult:

@@ -455,6 +455,9 @@ def main() -> None:
         from rewards import interp_shims  # the reference process and every candidate alike
 
         interp_shims.install()
+        from rewards import target_compile
+
+        target_compile.warm(str(cfg.get("compile_target") or "none"))
     import rewards.channel  # noqa: F401
     import rewards.child  # noqa: F401
     import rewards.compare  # noqa: F401

@@ -36,6 +36,7 @@ import io
 import json
 import math
 import re
+import sys
 import types
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -469,11 +470,11 @@ def install(counter: Any, target: str, device: str) -> TargetCompiler | None:
         return None
     tc = TargetCompiler(target)
     counter.before_launch = tc.check
-    _skip_refused_configs(tc)
+    _skip_refused_configs(tc, counter)
     return tc
 
 
-def _skip_refused_configs(tc: TargetCompiler) -> None:
+def _skip_refused_configs(tc: TargetCompiler, counter: Any) -> None:
     """On a GPU the autotuner benchmarks every config and a config that does not compile or fit
     (`OutOfResources`, `PTXASError`, `CompileTimeAssertionFailure`) times as infinite; the interpreter's
     benchmark shim ties every config. Compile each config first: one the target refuses is skipped."""
@@ -497,10 +498,15 @@ def _skip_refused_configs(tc: TargetCompiler) -> None:
             check_kernel_args(args, kwargs)
         except TypeError:
             return inner(self, *args, config=config, **meta)
+        # compiling a config asks for the arguments' addresses (alignment), as Triton does at a launch: marked
+        # as one, so the recorder tells Triton's asking from the candidate's (`guard.address_for_candidate`)
+        counter.rec.launch_marks.append(sys._getframe())
         try:
             tc.check(self.fn, args, kwargs)
         except skipped:  # what Triton's autotuner skips; any other refusal fails the launch, as on a GPU
             return [float("inf")] * 3
+        finally:
+            counter.rec.launch_marks.pop()
         return inner(self, *args, config=config, **meta)
 
     Autotuner._bench = bench

@@ -226,8 +226,11 @@ def test_autotune_skips_a_config_the_target_refuses(kernels: Any, monkeypatch: p
     monkeypatch.setattr(Autotuner, "_bench", Autotuner._bench)  # restored after the test
     interp_shims._install_autotune()  # the interpreter's: every config ties, the first would be kept
 
+    from rewards.guard import OpRecorder
+
     class Counter:
         before_launch = None
+        rec = OpRecorder()
 
     counter = Counter()
     tc = target_compile.install(counter, "sm_90", "cpu")

@@ -9,6 +9,7 @@ there, and the checker must compile them (and the Triton library kernels they ca
 
 from __future__ import annotations
 
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -144,20 +145,34 @@ def test_interpreted_kernel_and_its_helper_compile_with_resources(kernels: Any) 
     assert rec.registers is not None and rec.registers > 0 and rec.spills == 0 and rec.shared_bytes is not None
 
 
-def test_compiles_after_the_interpreter_left_triton_language_patched(kernels: Any) -> None:
+def test_compiles_after_the_interpreter_left_triton_language_patched() -> None:
     """Running a kernel that calls a Triton library jit function (`tl.sum`) under the interpreter leaves
-    `triton.language` patched with numpy-backed builtins; a later compile must still see the real ones."""
-    import triton.language as tl
+    `triton.language` patched with numpy-backed builtins; a later compile must still see the real ones.
+    In a fresh interpreter, as the sandbox's zygote is: whether `tl.sum` is an interpreted function depends
+    on TRITON_INTERPRET when triton was first imported, which other tests of this process decide."""
+    script = f"""
+import os, sys, torch
+os.environ["TRITON_INTERPRET"] = "1"
+import triton.language as tl
+from rewards.child import load_module
+from rewards.target_compile import TargetCompiler
+tc = TargetCompiler("sm_90")  # records the pristine language (the sandbox does it in the zygote)
+kernels = load_module("tf_tc_leak", "tf_tc_leak.py", {KERNELS!r})
+before = tl.tensor.__add__
+x, out = torch.randn(64), torch.empty(1)
+kernels.total[(1,)](x, out, BLOCK=64)
+torch.testing.assert_close(out[0], x.sum())
+leaked = tl.tensor.__add__ is not before
+rec = tc.check(kernels.scale, (x, torch.empty_like(x), 64), {{"BLOCK": 64}})
+assert rec is not None and rec.note == "" and rec.registers, rec
+assert (tl.tensor.__add__ is not before) == leaked  # the interpreter's state is left as it was found
+print("compiled after the leak", leaked)
+"""
+    import subprocess
 
-    tc = TargetCompiler("sm_90")  # records the pristine language (the sandbox does it in the zygote)
-    before = tl.tensor.__add__
-    x, out = torch.randn(64), torch.empty(1)
-    kernels.total[(1,)](x, out, BLOCK=64)
-    torch.testing.assert_close(out[0], x.sum())
-    leaked = tl.tensor.__add__ is not before
-    rec = tc.check(kernels.scale, (x, torch.empty_like(x), 64), {"BLOCK": 64})
-    assert rec is not None and rec.note == "" and rec.registers, rec
-    assert (tl.tensor.__add__ is not before) == leaked  # the interpreter's state is left as it was found
+    env = dict(os.environ, TRITON_INTERPRET="1", PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert p.returncode == 0 and "compiled after the leak" in p.stdout, p.stderr[-3000:]
 
 
 def test_each_specialization_is_compiled_once(kernels: Any, monkeypatch: pytest.MonkeyPatch) -> None:

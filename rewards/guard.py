@@ -292,7 +292,7 @@ def candidate_on_stack(frame: Any) -> bool:
     helper: numpy's `asarray` calls `Tensor.__array__` from a torch frame on the candidate's behalf)."""
     f = frame
     while f is not None:
-        if f.f_globals.get("__name__") == CAND_MODULE or f.f_code.co_filename == "candidate.py":
+        if _is_candidate_frame(f):
             return True
         f = f.f_back
     return False
@@ -798,7 +798,7 @@ def initiator_root(frame: Any) -> str | None:
     f = frame
     while f is not None:
         name = f.f_globals.get("__name__", "") or ""
-        if name == CAND_MODULE or f.f_code.co_filename == "candidate.py":
+        if _is_candidate_frame(f):
             return CAND_MODULE
         root = name.split(".")[0]
         if root in _TRUSTED_ROOTS:

@@ -29,7 +29,7 @@ import urllib.request
 from typing import Any, Protocol, runtime_checkable
 
 from data_pipeline.models import resolve_weights
-from rewards.errors import UserError
+from stagekit.errors import UserError
 
 logger = logging.getLogger(__name__)
 

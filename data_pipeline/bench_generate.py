@@ -44,7 +44,7 @@ class Measurement:
 def bench_prompts(n_prompts: int, seed: int = 0) -> list[Messages]:
     """Real task prompts (synthesized references in the shared chat format), not filler text."""
     from data_pipeline.synth import synthesize
-    from rewards.prompt import prompt_messages
+    from rewards.contract.prompt import prompt_messages
 
     samples = synthesize(n_prompts, 0, seed=seed)
     return [prompt_messages(s.reference, s.instruction) for s in samples[:n_prompts]]

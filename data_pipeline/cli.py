@@ -3,8 +3,8 @@
     tritonforge data build --config tiny --out out/tiny [--synth_train 100 ...]
     tritonforge data stats out/tiny
 
-`--config` takes a packaged recipe name (tritonforge/recipes/data/NAME.yaml) or a YAML path, and every
-DataConfig field is an option of the same name (tritonforge/config.py: the style of every stage). The
+`--config` takes a packaged recipe name (stagekit/recipes/data/NAME.yaml) or a YAML path, and every
+DataConfig field is an option of the same name (stagekit/options.py: the style of every stage). The
 top-level CLI calls `register(subparsers)` and then `args.func(args)`; a bad input raises a UserError,
 which the caller reports as one `error: ...` line and exit 2.
 """
@@ -26,7 +26,7 @@ def _build(argv: list[str]) -> int:
 
 def _build_help(argv: list[str]) -> None:
     from data_pipeline.config import DATACLASSES
-    from tritonforge.config import print_stage_help
+    from stagekit.options import print_stage_help
 
     print_stage_help(DATACLASSES, "tritonforge data build", "data", "Build a verified corpus from a recipe.")
 
@@ -42,7 +42,7 @@ def _stats(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the `data` subcommand (with `build` and `stats`) to a parent CLI."""
-    from tritonforge.config import add_stage_command
+    from stagekit.options import add_stage_command
 
     p = subparsers.add_parser("data", help="build / inspect verified Triton corpora")
     sub = p.add_subparsers(dest="data_command", required=True)
@@ -58,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Standalone entry (`python -m data_pipeline.cli data build ...`), with tritonforge's error handling."""
-    from rewards.errors import exit_code
+    from stagekit.errors import exit_code
 
     parser = argparse.ArgumentParser(prog="tritonforge")
     register(parser.add_subparsers(dest="command", required=True))

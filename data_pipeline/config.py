@@ -2,8 +2,8 @@
 
     cfg = load_config("tiny", ["--synth_train", "100", "--verify_trials", "1"])
 
-The same style as every stage (tritonforge/config.py): `--config` takes a packaged recipe name
-(tritonforge/recipes/data/NAME.yaml) or a path, and each field is an option of the same name. Every
+The same style as every stage (stagekit/options.py): `--config` takes a packaged recipe name
+(stagekit/recipes/data/NAME.yaml) or a path, and each field is an option of the same name. Every
 field documents itself through `metadata["help"]` (the recipe files and `--help` read it); an unknown
 key, a wrong type or an out-of-range value is one UserError line naming the key.
 """
@@ -21,7 +21,7 @@ from typing import Any
 
 from data_pipeline.errors import DataError
 from data_pipeline.synth.graphs import OP_KINDS
-from tritonforge.config import parse_config
+from stagekit.options import parse_config
 
 ROLES = ("eval", "train")
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from data_pipeline.errors import DataError
-from rewards.errors import MissingInputError
+from stagekit.errors import MissingInputError
 
 SPLITS = ("sft", "rl", "heldout", "attempts")  # the parquet splits, in card order
 TASK_SPLITS = ("sft", "rl", "heldout")  # one schema: a `datasets` config needs one schema across its splits

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rewards.errors import UserError
+from stagekit.errors import UserError
 
 
 class DataError(UserError):

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from data_pipeline.errors import DataError
-from rewards.task import Task, TaskError
+from rewards.contract.task import Task, TaskError
 
 
 @dataclass(frozen=True)

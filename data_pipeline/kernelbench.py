@@ -1,4 +1,4 @@
-"""KernelBench: the importer, and (re-exported from `rewards.task_sizes`) the size rule that runs its references
+"""KernelBench: the importer, and (re-exported from `rewards.oracle.task_sizes`) the size rule that runs its references
 on CPU (the Triton interpreter).
 
 Layout read (nothing is downloaded; users pass local paths): ``ROOT/level{1,2,3,4}/*.py`` or
@@ -12,8 +12,8 @@ from pathlib import Path
 from data_pipeline.errors import DataError
 from data_pipeline.import_common import Imported, _path, _py_files, _task_file
 
-# The size rule for the CPU interpreter lives in `rewards.task_sizes` (verify uses it too); re-exported here.
-from rewards.task_sizes import (
+# The size rule for the CPU interpreter lives in `rewards.oracle.task_sizes` (verify uses it too); re-exported here.
+from rewards.oracle.task_sizes import (
     CPU_BUDGET_ELEMS,
     SIZE_FLOOR,
     SIZE_MIN,

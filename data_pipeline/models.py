@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rewards.errors import UserError
+from stagekit.errors import UserError
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from data_pipeline.errors import DataError
 from data_pipeline.import_common import Imported, _path, _py_files
 from data_pipeline.tritonbench_harness import _REFERENCE_TAIL, harness_source, with_harness
 from data_pipeline.tritonbench_split import split_tritonbench
-from rewards.task import Task, TaskError
+from rewards.contract.task import Task, TaskError
 
 TRITONBENCH_LICENSE = "see thunlp/TritonBench"
 

@@ -3,7 +3,7 @@
 raises a UserError, reported by the caller as one line and exit 2.
 
 Options are the fields of eval/config.py's dataclasses, set by `--config PATH` (YAML) and `--field value`,
-the style of every stage (tritonforge/config.py). `eval` takes an optional action word first:
+the style of every stage (stagekit/options.py). `eval` takes an optional action word first:
     tritonforge eval --model M --suite folder:tasks/ --samples 4 --out runs/eval_base
     tritonforge eval compare runs/eval_base runs/eval_sft runs/eval_grpo --out runs/compare.md
     tritonforge eval selfcheck --suite tritonbench-g:PATH --device cpu --out runs/selfcheck_tbg
@@ -34,7 +34,7 @@ def _prog(command: str) -> str:
 def _parse(command: str, argv: list[str], leading: str | None = None) -> Any:
     """The options of one command as its dataclass (eval/config.py), in the one style of every stage."""
     from eval.config import LEGACY_FLAGS
-    from tritonforge.config import parse_config
+    from stagekit.options import parse_config
 
     (obj,) = parse_config((_classes()[command],), argv, prog=_prog(command), leading=leading, legacy=LEGACY_FLAGS)
     return obj
@@ -53,7 +53,7 @@ def _split_action(argv: list[str]) -> tuple[str, list[str]]:
 
 
 def _help(command: str) -> None:
-    from tritonforge.config import print_stage_help
+    from stagekit.options import print_stage_help
 
     cls = _classes()[command]
     print_stage_help((cls,), _prog(command), description=(cls.__doc__ or "").strip())
@@ -120,7 +120,7 @@ def cmd_selfcheck(argv: list[str]) -> int:
 def cmd_generate(argv: list[str]) -> int:
     from eval.generate import DEFAULT_INSTRUCTION, run_generate
     from eval.run import EvalSettings, make_backend_for, stderr_progress
-    from rewards.task import Task
+    from rewards.contract.task import Task
 
     args = _parse("generate", argv, leading="reference")
     Task.from_file(args.reference)  # fail on a bad module before loading a model
@@ -146,7 +146,7 @@ def cmd_release(argv: list[str]) -> int:
 
 def register(subparsers: Any) -> None:
     """Add `eval`, `generate` and `release` to the tritonforge CLI."""
-    from tritonforge.config import add_stage_command
+    from stagekit.options import add_stage_command
 
     add_stage_command(subparsers, "eval", help="Benchmark a model (or compare eval folders, or self-check a suite).",
                       run=cmd_eval, show_help=lambda argv: _help(_split_action(argv)[0]), description=__doc__)
@@ -158,7 +158,7 @@ def register(subparsers: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Standalone entry (python -m eval.cli ...), with the same dispatch and error handling as tritonforge."""
-    from rewards.errors import exit_code
+    from stagekit.errors import exit_code
 
     parser = argparse.ArgumentParser(prog="tritonforge")
     register(parser.add_subparsers(dest="command", required=True))

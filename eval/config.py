@@ -1,6 +1,6 @@
 """Options of `tritonforge eval` (run, selfcheck, compare), `generate` and `release`, as dataclasses.
 
-The same style as every stage (tritonforge/config.py): a YAML file given with `--config PATH` sets fields,
+The same style as every stage (stagekit/options.py): a YAML file given with `--config PATH` sets fields,
 `--field value` options override it, and one option has one spelling everywhere: the verifier's knobs are
 `--verify_trials`, `--verify_timeout_s`, `--verify_workers` here as in `data build` and GRPO recipes, and
 generation length is `--max_new_tokens`. Values are checked in `__post_init__` (recipe values reach the
@@ -35,7 +35,7 @@ def _at_least(name: str, value: float | None, low: float) -> None:
 
 @dataclass
 class VerifyOptions:
-    """The verifier's knobs a user sets (the rest of rewards.config.VerifyConfig keeps its defaults)."""
+    """The verifier's knobs a user sets (the rest of rewards.contract.config.VerifyConfig keeps its defaults)."""
 
     device: str = field(default="auto", metadata={"help": "Where generation and kernels run: auto, cpu or cuda."})
     verify_trials: int | None = field(default=None, metadata={"help": "Random input sets per candidate (verifier)."})
@@ -50,8 +50,8 @@ class VerifyOptions:
             raise EvalError("--verify_timeout_s must be > 0")
 
     def verify_config(self, **extra: Any) -> Any:
-        """rewards.config.VerifyConfig with the options that were given; unset ones keep its defaults."""
-        from rewards.config import VerifyConfig
+        """rewards.contract.config.VerifyConfig with the options that were given; unset ones keep its defaults."""
+        from rewards.contract.config import VerifyConfig
 
         kw: dict[str, Any] = {"device": self.device, **extra}
         for opt, name in (("verify_trials", "trials"), ("verify_timeout_s", "timeout_s"), ("verify_workers", "workers")):

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from eval.run import Backend
-from rewards.config import VerifyConfig
-from rewards.extract import extract_code
-from rewards.prompt import prompt_messages
-from rewards.task import Task
-from rewards.types import Status, VerifyResult
+from rewards.contract.config import VerifyConfig
+from rewards.contract.extract import extract_code
+from rewards.contract.prompt import prompt_messages
+from rewards.contract.task import Task
+from rewards.contract.types import Status, VerifyResult
 
 DEFAULT_INSTRUCTION = "Replace the PyTorch operators in Model with custom Triton kernels, as fast as you can."
 FEEDBACK_LOG_CHARS = 1500

@@ -11,7 +11,7 @@ Conventions, chosen so that numbers stay honest:
 - Per-task quantities (pass@k, fast_p) are averaged over tasks, so a task with more samples does not weigh more.
 - Without GPU timing, speedups are None and fast_p for p > 0 and the geomean are reported as None (null in
   JSON), never as 0: "not measured" is different from "slow".
-- Beside our exec accuracy, an imported benchmark's own pass rule (`rewards.benchmark_checks`: KernelBench's
+- Beside our exec accuracy, an imported benchmark's own pass rule (`rewards.oracle.benchmark_checks`: KernelBench's
   allclose at its head and v0.1 tolerances, TritonBench's printed-results equality) gives
   `exec_accuracy[<rule>]`, numbers comparable with published ones: a sample passes when it ran to a judged
   verdict (ok or mismatch: the rule gate and the runtime record still apply, so a torch fallback never counts)
@@ -25,7 +25,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from rewards.benchmark_checks import KERNELBENCH_HEAD, KERNELBENCH_V01, TRITONBENCH_PRINTED
+from rewards.oracle.benchmark_checks import KERNELBENCH_HEAD, KERNELBENCH_V01, TRITONBENCH_PRINTED
 
 FAST_P_THRESHOLDS: tuple[float, ...] = (0.0, 0.5, 0.8, 1.0, 1.5, 2.0)
 DEFAULT_KS: tuple[int, ...] = (1, 5, 10)

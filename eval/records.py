@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from rewards.errors import UserError
+from stagekit.errors import UserError
 
 
 class EvalError(UserError):

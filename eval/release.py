@@ -17,8 +17,8 @@ from typing import Any
 
 from data_pipeline.models import resolve_weights
 from eval.report import eval_table, load_run
-from rewards.errors import UserError
-from rewards.prompt import SYSTEM_PROMPT, USER_TEMPLATE
+from rewards.contract.prompt import SYSTEM_PROMPT, USER_TEMPLATE
+from stagekit.errors import UserError
 
 # What the verifier behind every reported number does NOT cover (kept in sync with rewards/ docs).
 SANDBOX_LIMITS = (
@@ -96,7 +96,7 @@ def training_notes(ckpt: Path) -> list[str]:
         for p in sorted(d.glob("*.yaml"))[:3]:
             lines.append(f"- Recipe `{p.name}`:\n\n```yaml\n{p.read_text().strip()[:3000]}\n```")
     if not lines:
-        lines.append("- No trainer state or recipe was found next to the checkpoint; see the project's tritonforge/recipes/.")
+        lines.append("- No trainer state or recipe was found next to the checkpoint; see the project's stagekit/recipes/.")
     return lines
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.metrics import FAST_P_THRESHOLDS, compute_metrics, fast_name, per_task_table
-from rewards.benchmark_checks import DESCRIPTIONS
+from rewards.oracle.benchmark_checks import DESCRIPTIONS
 
 HEADLINE = ("exec_accuracy", "call_accuracy", "compile_accuracy", "pass@1", "pass@5", "pass@10",
             "fast_1", "geomean_speedup", "hack_rate")

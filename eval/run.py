@@ -22,8 +22,8 @@ from typing import Any, Protocol
 from eval.records import EvalError, append_jsonl, read_jsonl  # noqa: F401  (re-exported)
 from eval.report import write_report
 from eval.suites import EvalItem, load_suite_full
-from rewards.config import VerifyConfig
-from rewards.types import Status, VerifyResult
+from rewards.contract.config import VerifyConfig
+from rewards.contract.types import Status, VerifyResult
 
 LOG_KEEP = 1500  # characters of the sandbox log kept per sample in the journal
 

@@ -40,8 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from eval.suites import EvalItem, load_suite_full
-from rewards.config import VerifyConfig
-from rewards.types import Status, VerifyResult
+from rewards.contract.config import VerifyConfig
+from rewards.contract.types import Status, VerifyResult
 
 OUTCOMES = ("accepted", "rule_rejected", "unsupported_on_cpu", "unsupported_triton", "nondeterministic", "uninformative",
             "compares_nothing", "reference_failed", "mismatch", "candidate_failed", "timeout", "excluded")

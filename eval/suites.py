@@ -24,10 +24,10 @@ from pathlib import Path
 
 from data_pipeline import corpus, importers
 from data_pipeline.errors import DataError
-from rewards.errors import UserError
-from rewards.extract import extract_code
-from rewards.prompt import prompt_messages
-from rewards.task import Task, TaskError
+from rewards.contract.extract import extract_code
+from rewards.contract.prompt import prompt_messages
+from rewards.contract.task import Task, TaskError
+from stagekit.errors import UserError
 
 PROMPT_FORMATS = ("default", "tritonbench")
 
@@ -160,7 +160,7 @@ def load_kernelbench(root: Path, levels: str, device: str | None) -> SuiteLoad:
 
 
 def _default_device() -> str:
-    from rewards.config import cuda_available
+    from rewards.contract.config import cuda_available
 
     return "cuda" if cuda_available() else "cpu"
 

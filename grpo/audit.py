@@ -6,7 +6,7 @@ used, a torch fallback slipping past a rule). So every scored completion is writ
 to a JSONL file in output_dir, and the same verdict columns are added to TRL's own completion table
 (`log_completions`) via `log_extra`.
 
-`RewardAudit` is the sink of a reward set (`rewards.functions.build_rewards(..., sink=audit)`): the
+`RewardAudit` is the sink of a reward set (`rewards.scoring.functions.build_rewards(..., sink=audit)`): the
 reward functions' one never-raise layer reports each call here, and the verdicts are read from the set's
 shared verifier, so auditing verifies nothing a second time.
 """
@@ -20,8 +20,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from rewards.extract import completion_text
-from rewards.verdicts import BatchVerifier, VerdictBatch, references_of
+from rewards.contract.extract import completion_text
+from rewards.scoring.verdicts import BatchVerifier, VerdictBatch, references_of
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """GRPO settings: TRL's GRPOConfig with tritonforge defaults, plus reward and verification arguments.
 
-Recipes (tritonforge/recipes/grpo/*.yaml, `--config NAME` or a path) are flat YAML over `GRPOScriptArguments`, `GRPOTrainConfig` and TRL's
+Recipes (stagekit/recipes/grpo/*.yaml, `--config NAME` or a path) are flat YAML over `GRPOScriptArguments`, `GRPOTrainConfig` and TRL's
 `ModelConfig`, merged with command-line overrides by TRL's parser.
 """
 
@@ -11,8 +11,8 @@ from typing import Any
 
 from trl import GRPOConfig, ModelConfig
 
-from rewards.config import VerifyConfig
-from rewards.functions import RewardConfig
+from rewards.contract.config import VerifyConfig
+from rewards.scoring.functions import RewardConfig
 from sft.common import auto_bf16, bf16_field
 
 
@@ -47,14 +47,14 @@ class GRPOScriptArguments:
     reward_funcs: list[str] = field(
         default_factory=lambda: ["autotriton"],
         metadata={
-            "help": "Reward names from rewards.functions (rule, exec, speed, autotriton) or dotted paths."
+            "help": "Reward names from rewards.scoring.functions (rule, exec, speed, autotriton) or dotted paths."
         },
     )
     speed_reward: bool | None = field(
         default=None,
         metadata={
             "help": "Add the clipped speedup term. Unset: on when candidates run on CUDA (no timing on CPU); "
-            "decided with the reward list by rewards.functions.plan_rewards."
+            "decided with the reward list by rewards.scoring.functions.plan_rewards."
         },
     )
     speed_weight: float = field(default=0.5, metadata={"help": "Weight of the speed term when it is added."})
@@ -109,7 +109,7 @@ def reward_config(script: GRPOScriptArguments, cfg: GRPOTrainConfig) -> RewardCo
     """The reward factory's input from the recipe: names, speed choice, weights and verification settings.
 
     Nothing is decided here: whether the speed term is added, and the final weights, depend on the
-    device the candidates run on, which `rewards.functions.build_rewards` resolves once.
+    device the candidates run on, which `rewards.scoring.functions.build_rewards` resolves once.
     """
     verify: dict[str, Any] = {
         "device": script.verify_device,

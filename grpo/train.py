@@ -20,8 +20,7 @@ from data_pipeline.threads import pick_threads
 from grpo.audit import RewardAudit, audit_path
 from grpo.config import GRPOScriptArguments, GRPOTrainConfig, reward_config
 from grpo.signal import SignalCallback
-from rewards.errors import UserError
-from rewards.functions import RewardSet, build_rewards
+from rewards.scoring.functions import RewardSet, build_rewards
 from sft.common import (
     cuda_available,
     load_tokenizer,
@@ -29,6 +28,7 @@ from sft.common import (
     thread_callback,
     train_and_save,
 )
+from stagekit.errors import UserError
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ def _build(script: GRPOScriptArguments, cfg: GRPOTrainConfig, model_cfg: ModelCo
 
 def run_grpo(script: GRPOScriptArguments, cfg: GRPOTrainConfig, model_cfg: ModelConfig) -> str:
     """Train, resume if a checkpoint exists, save the final model + tokenizer; returns output_dir."""
-    from rewards.engine import shutdown_engines
+    from rewards.engine.client import shutdown_engines
 
     trainer, rewards = _build(script, cfg, model_cfg)
     try:

@@ -6,12 +6,12 @@ Public API (the one verifier every stage uses):
     res = verify(reference_source, completion_or_code, VerifyConfig(device="cpu"))
 """
 
-from rewards.config import VerifyConfig
-from rewards.engine import Engine, get_engine, shutdown_engines, verify, verify_batch
-from rewards.extract import completion_text, extract_code
-from rewards.prompt import SYSTEM_PROMPT, assistant_message, prompt_messages, sft_messages
-from rewards.task import Task, TaskError, check_reference
-from rewards.types import Finding, Status, VerifyResult
+from rewards.contract.config import VerifyConfig
+from rewards.contract.extract import completion_text, extract_code
+from rewards.contract.prompt import SYSTEM_PROMPT, assistant_message, prompt_messages, sft_messages
+from rewards.contract.task import Task, TaskError, check_reference
+from rewards.contract.types import Finding, Status, VerifyResult
+from rewards.engine.client import Engine, get_engine, shutdown_engines, verify, verify_batch
 
 __all__ = [
     "SYSTEM_PROMPT", "Engine", "Finding", "Status", "Task", "TaskError", "VerifyConfig", "VerifyResult",

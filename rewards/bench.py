@@ -17,8 +17,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from rewards.config import VerifyConfig
-from rewards.engine import Engine
+from rewards.contract.config import VerifyConfig
+from rewards.engine.client import Engine
 
 TASK = '''import torch
 import torch.nn as nn
@@ -127,7 +127,7 @@ def bench_verify(n: int, workers: int, trials: int, device: str, compile_target:
         ok_eng = sum(s == "ok" for s in eng)
         print(f"engine:        {n / t_eng:8.2f} candidates/s  ({t_eng:.1f}s, {ok_eng} ok)", flush=True)
         if dev == "cpu" and compile_target != "none":
-            # what compiling every launched kernel for the GPU target costs (rewards.target_compile)
+            # what compiling every launched kernel for the GPU target costs (rewards.harness.target_compile)
             t_nc, _ = run_engine(cases, workers, trials, dev, compile_target="none")
             print(f"engine, compile_target none: {n / t_nc:8.2f} candidates/s  ({t_nc:.1f}s)", flush=True)
             print(f"target_compile_cost_ms_per_candidate: {(t_eng - t_nc) / n * 1000.0 * workers:.1f}  "

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rewards.config import VerifyConfig
-from rewards.errors import ConfigError, UserError
-from rewards.task import TaskError, check_reference
+from rewards.contract.config import VerifyConfig
+from rewards.contract.task import TaskError, check_reference
+from stagekit.errors import ConfigError, UserError
 
 
 def add_option(parser: argparse.ArgumentParser, name: str, *, legacy: tuple[str, ...] = (), **kw: Any) -> None:
@@ -54,11 +54,11 @@ def _read(path: str, what: str) -> str:
 
 def _read_task(path: str, cpu_size: bool = False) -> str:
     """A task file's reference; with `cpu_size`, at the reduced sizes `eval --device cpu` runs KernelBench at
-    (`rewards.task_sizes.scale_kernelbench`; the reference's first line then names every change)."""
+    (`rewards.oracle.task_sizes.scale_kernelbench`; the reference's first line then names every change)."""
     text = _read(path, "task")
     check_reference(text, where=path)
     if cpu_size:
-        from rewards.task_sizes import scale_kernelbench
+        from rewards.oracle.task_sizes import scale_kernelbench
 
         (scaled,) = scale_kernelbench([text])
         print(f"[verify] {path}: {scaled.describe()}", file=sys.stderr)
@@ -67,7 +67,7 @@ def _read_task(path: str, cpu_size: bool = False) -> str:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from rewards.engine import Engine
+    from rewards.engine.client import Engine
 
     cfg = _config(args)
     cfg.resolved_device()  # fail now, with one line, if --device cuda cannot be honoured

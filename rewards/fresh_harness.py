@@ -15,8 +15,8 @@ import sys
 def main() -> int:
     import torch
 
-    from rewards.child import load_module
-    from rewards.compare import compare_outputs, flatten
+    from rewards.harness.child import load_module
+    from rewards.oracle.compare import compare_outputs, flatten
 
     task, cand, trials = sys.argv[1], sys.argv[2], int(sys.argv[3])
     try:

@@ -1,6 +1,6 @@
 """SFT settings: TRL's SFTConfig with tritonforge defaults, plus the script's own arguments.
 
-Recipes (tritonforge/recipes/sft/*.yaml, `--config NAME` or a path) are flat YAML mappings over the three dataclasses below (this module's
+Recipes (stagekit/recipes/sft/*.yaml, `--config NAME` or a path) are flat YAML mappings over the three dataclasses below (this module's
 `SFTScriptArguments`, `SFTTrainConfig` and TRL's `ModelConfig`); `TrlParser` merges them with command-line
 overrides, so `tritonforge sft --config tiny --max_steps 5` works as expected.
 """

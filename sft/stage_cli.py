@@ -1,6 +1,6 @@
 """Shared command-line plumbing of the TRL-based stages (`tritonforge sft`, `tritonforge grpo`).
 
-argparse only captures the arguments (all of them, unparsed); tritonforge/config.py's parser (TRL's, the
+argparse only captures the arguments (all of them, unparsed); stagekit/options.py's parser (TRL's, the
 one that reads the YAML recipe) turns them into the stage's config dataclasses, so every field is an
 option without being listed here, and `--config tiny` finds the packaged recipe. Bad configuration, a
 missing model or corpus, a missing extra: a UserError, which `tritonforge` reports as one line, exit 2.
@@ -38,12 +38,12 @@ class TrlStage:
 
     def parse(self, argv: list[str]) -> tuple:
         """(script args, trainer config, ModelConfig) from `--config NAME|PATH` plus `--field value` options."""
-        from tritonforge.config import parse_config
+        from stagekit.options import parse_config
 
         return parse_config(self._dataclasses(), argv, prog=self.prog, stage=self.name)
 
     def show_help(self, argv: list[str]) -> None:
-        from tritonforge.config import print_stage_help
+        from stagekit.options import print_stage_help
 
         print_stage_help(self._dataclasses(), self.prog, self.name, f"{self.help} Example: {self.example}")
 
@@ -55,7 +55,7 @@ class TrlStage:
         return 0
 
     def register(self, subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-        from tritonforge.config import add_stage_command
+        from stagekit.options import add_stage_command
 
         return add_stage_command(
             subparsers, self.name, help=self.help, run=self.main, show_help=self.show_help,
@@ -63,7 +63,7 @@ class TrlStage:
 
     def run_as_script(self) -> int:
         """`python -m sft.cli ...` / `python -m grpo.cli ...` (accelerate launch): tritonforge's error handling."""
-        from rewards.errors import exit_code
+        from stagekit.errors import exit_code
 
         parser = argparse.ArgumentParser(prog="tritonforge")
         self.register(parser.add_subparsers(dest="cmd", required=True))

@@ -50,7 +50,7 @@ def test_every_path_renders_the_same_prompt(tiny_model_dir: Path, corpus: Path, 
     from eval.suites import load_suite
     from grpo.cli import parse as grpo_parse
     from grpo.train import build_trainer as grpo_trainer
-    from rewards.prompt import assistant_message, prompt_messages
+    from rewards.contract.prompt import assistant_message, prompt_messages
     from sft.cli import parse as sft_parse
     from sft.train import build_trainer as sft_trainer
 
@@ -118,6 +118,6 @@ def test_every_path_renders_the_same_prompt(tiny_model_dir: Path, corpus: Path, 
 
 
 def _fail():
-    from rewards.types import Status, VerifyResult
+    from rewards.contract.types import Status, VerifyResult
 
     return VerifyResult(status=Status.NO_CODE, correct=False)

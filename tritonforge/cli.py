@@ -37,8 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse, run the chosen stage; any stage's UserError is one `error:` line and exit 2 (rewards.errors)."""
-    from rewards.errors import exit_code
+    """Parse, run the chosen stage; any stage's UserError is one `error:` line and exit 2 (stagekit.errors)."""
+    from stagekit.errors import exit_code
 
     args = build_parser().parse_args(argv)
     return exit_code(lambda: args.func(args))

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from rewards.errors import ConfigError
+from stagekit.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class EvalPlan:
 
 @dataclass(frozen=True)
 class Preset:
-    """Which packaged recipes (names under tritonforge/recipes/{data,sft,grpo}/) a preset uses, and its eval."""
+    """Which packaged recipes (names under stagekit/recipes/{data,sft,grpo}/) a preset uses, and its eval."""
 
     data: str
     sft: str
@@ -48,11 +48,11 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    # CPU, embedded SmolLM2-135M-Instruct: the README's main job, <= 20 min on 2 cores (see tritonforge/recipes/*/tiny.yaml).
+    # CPU, embedded SmolLM2-135M-Instruct: the README's main job, <= 20 min on 2 cores (see stagekit/recipes/*/tiny.yaml).
     "tiny": Preset(data="tiny", sft="tiny", grpo="tiny",
                    eval=EvalPlan(limit=8, max_new_tokens=448), device="cpu",
                    budget="<= 20 min on 2 CPU cores"),
-    # CPU, all op kinds, an SFT that sees the corpus several times: <= 2 h on 2 cores (tritonforge/recipes/*/small.yaml).
+    # CPU, all op kinds, an SFT that sees the corpus several times: <= 2 h on 2 cores (stagekit/recipes/*/small.yaml).
     "small": Preset(data="small", sft="small", grpo="small",
                     eval=EvalPlan(limit=16, samples=4, temperature=0.7, max_new_tokens=640), device="cpu",
                     budget="<= 2 h on 2 CPU cores"),

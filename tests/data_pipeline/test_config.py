@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from data_pipeline.config import DataConfig, load_config, parse_build_args
-from rewards.errors import UserError
-from tritonforge.config import resolve_recipe
+from stagekit.errors import UserError
+from stagekit.options import resolve_recipe
 
 
 def test_recipes_load() -> None:

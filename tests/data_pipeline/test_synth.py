@@ -73,7 +73,7 @@ def test_compact_answers_are_shorter_and_still_verify() -> None:
     short = synthesize(12, 0, seed=2, reasoning=False, compact=True)
     assert [s.reference for s in full] == [s.reference for s in short]  # same tasks
     assert all(not s.reasoning and "#" not in s.solution and '"""' not in s.solution for s in short)
-    from rewards.prompt import assistant_message
+    from rewards.contract.prompt import assistant_message
 
     def answers(samples):  # noqa: ANN001, ANN202
         return sum(len(assistant_message(s.solution, s.reasoning)) for s in samples)

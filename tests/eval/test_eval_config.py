@@ -6,7 +6,7 @@ import pytest
 
 from eval.cli import _parse, _split_action
 from eval.config import EvalArguments
-from rewards.errors import UserError
+from stagekit.errors import UserError
 
 
 def test_yaml_config_plus_override(tmp_path) -> None:

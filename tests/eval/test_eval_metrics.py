@@ -106,7 +106,7 @@ def test_geomean_speedup_vs_compile_hand_value() -> None:
 
 
 def test_verify_result_extra_roundtrip() -> None:
-    from rewards.types import Status, VerifyResult
+    from rewards.contract.types import Status, VerifyResult
 
     r = VerifyResult.from_dict({"status": "ok", "correct": True, "extra": {"speedup_vs_compile": 1.5}})
     assert dict(r.extra) == {"speedup_vs_compile": 1.5}

@@ -10,7 +10,7 @@ import pytest
 from eval.cli import main
 from eval.release import release
 from eval.report import write_report
-from rewards.prompt import SYSTEM_PROMPT
+from rewards.contract.prompt import SYSTEM_PROMPT
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 from eval.cli import main
 from eval.selfcheck import classify
 from eval.suites import load_suite_full
-from rewards.types import Finding, Status, VerifyResult
+from rewards.contract.types import Finding, Status, VerifyResult
 
 FIX = Path(__file__).parent / "fixtures" / "tritonbench_oracle"
 SUITE = f"tritonbench-g:{FIX}"
@@ -138,7 +138,7 @@ def test_selfcheck_resumes_from_its_journal(tmp_path: Path, capsys: pytest.Captu
 def test_shipped_solutions_with_the_harness_pass_the_strict_static_rules() -> None:
     """The harness is appended to every candidate, so it must itself pass the rules a model's code meets
     (a `getattr(obj, name)` proxy, say, would sink every TritonBench task at once)."""
-    from rewards.rules import check_rules, fatal_findings
+    from rewards.rules.apply import check_rules, fatal_findings
 
     for name, it in _items().items():
         if it.solution and name != "tritonbench_g-no_separator":

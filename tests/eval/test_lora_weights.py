@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from data_pipeline.models import AdapterOnlyError, resolve_weights
-from rewards.errors import UserError
+from stagekit.errors import UserError
 
 Q = "model.layers.0.self_attn.q_proj.weight"  # a LoRA target: merged differs from base here
 

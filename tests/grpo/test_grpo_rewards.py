@@ -10,8 +10,8 @@ import pytest
 from grpo.audit import RewardAudit
 from grpo.config import GRPOScriptArguments, GRPOTrainConfig, reward_config
 from rewards import VerifyConfig, assistant_message
-from rewards.functions import RewardConfig, build_rewards, plan_rewards
-from rewards.types import VerifyResult
+from rewards.contract.types import VerifyResult
+from rewards.scoring.functions import RewardConfig, build_rewards, plan_rewards
 
 HANG = """import torch
 import torch.nn as nn
@@ -48,7 +48,7 @@ CPU = VerifyConfig(device="cpu", timeout_s=8, trials=1, workers=2)
 
 @pytest.fixture(scope="module")
 def sandbox():
-    from rewards.engine import shutdown_engines
+    from rewards.engine.client import shutdown_engines
 
     yield
     shutdown_engines()

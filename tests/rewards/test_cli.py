@@ -64,7 +64,7 @@ def test_kernelbench_cpu_size_reduces_a_task_as_eval_does(tmp_path):
     task = tmp_path / "19_ReLU.py"
     task.write_text((T / "relu.py").read_text().replace("return [torch.randn(16, 64)]", "return [torch.randn(batch_size, dim)]")
                     + "\n\nbatch_size = 2048\ndim = 4096\n")
-    from rewards.task_sizes import scale_kernelbench
+    from rewards.oracle.task_sizes import scale_kernelbench
 
     (expected,) = scale_kernelbench([task.read_text()])
     assert expected.changes, "the task must be over the CPU budget for this test to mean anything"

@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from stagekit.options import resolve_recipe
 from tritonforge.cli import build_parser
-from tritonforge.config import resolve_recipe
 from tritonforge.pipeline import PRESETS, run_pipeline, stages
 
 

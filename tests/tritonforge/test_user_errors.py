@@ -10,9 +10,9 @@ from data_pipeline.models import ModelError
 from eval.release import ReleaseError
 from eval.run import EvalError
 from eval.suites import SuiteError
-from rewards.config import DeviceUnavailable
-from rewards.errors import ConfigError, MissingInputError, UserError
-from rewards.task import TaskError
+from rewards.contract.config import DeviceUnavailable
+from rewards.contract.task import TaskError
+from stagekit.errors import ConfigError, MissingInputError, UserError
 from tritonforge import cli
 
 

@@ -1,5 +1,5 @@
 # ruff: noqa
-"""Reaches sys through `typing.sys`, takes the harness's report channel (rewards.channel) and torch from
+"""Reaches sys through `typing.sys`, takes the harness's report channel (rewards.harness.channel) and torch from
 sys.modules, wraps its `send` so every trial reports one kernel launch, and computes the softmax
 with `torch._softmax` through the laundered torch handle. The only kernel launch sits behind a branch
 that is never taken, so nothing is launched at all."""
@@ -11,7 +11,7 @@ import triton
 import triton.language as tl
 
 _mods = typing.sys.modules
-_channel = _mods["rewards.channel"]
+_channel = _mods["rewards.harness.channel"]
 _T = _mods["torch"]
 _real_send = _channel.send
 

@@ -1,0 +1,1 @@
+"""Reward functions for TRL's GRPOTrainer and the per-batch verification they share."""

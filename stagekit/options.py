@@ -1,0 +1,188 @@
+"""One way to configure every stage: dataclass fields, set by a YAML recipe, then by `--field value` options.
+
+    tritonforge data build --config tiny --out out/tiny --synth_train 100
+    tritonforge sft --config tiny --max_steps 5
+    tritonforge eval --config my_eval.yaml --limit 8
+
+Why one module: data, sft, grpo and eval each had their own loader and flag style (`--set k=v`,
+`--max-new-tokens`, `--max_steps`), so one option had several spellings and a recipe could only be found
+from a source checkout. Here every stage gets the same three rules:
+
+* `--config NAME|PATH`: an existing file is used as is; otherwise NAME picks the stage's recipe shipped
+  inside the package (stagekit/recipes/STAGE/NAME.yaml), so a plain `pip install` has them too.
+* Recipe keys and options are the dataclass field names (TRL/HF style, underscores); an option overrides
+  the recipe. TRL's own parser does the work, exactly as for the SFT and GRPO trainer configs.
+* Anything unusable (unknown recipe or key, a value of the wrong type) is a `ConfigError`: one line,
+  exit 2 from `tritonforge`.
+
+TRL is imported only when a stage's options are parsed (registering subcommands stays cheap).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stagekit.errors import ConfigError, UserError
+
+# Packaged recipes: stagekit/recipes/<stage>/<name>.yaml (declared as package data in pyproject.toml).
+RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
+HELP_FLAGS = ("-h", "--help")
+
+
+def available_recipes(stage: str | None) -> list[str]:
+    """Names of the recipes shipped for `stage` (data, sft, grpo); empty for a stage without recipes."""
+    folder = RECIPES_DIR / stage if stage else None
+    return sorted(p.stem for p in folder.glob("*.yaml")) if folder and folder.is_dir() else []
+
+
+def resolve_recipe(stage: str | None, value: str | os.PathLike[str]) -> Path:
+    """The recipe file `--config value` means for `stage`: an existing path, else a packaged recipe name.
+
+    A path wins over a name so that a local `tiny.yaml` is never silently replaced by the packaged one.
+    """
+    path = Path(value).expanduser()
+    if path.is_file():
+        return path
+    name = str(value).removesuffix(".yaml")
+    names = available_recipes(stage)
+    if name in names:
+        return RECIPES_DIR / str(stage) / f"{name}.yaml"
+    if not names:
+        raise ConfigError(f"--config {value}: no such file (no {stage or 'packaged'} recipes ship with tritonforge)")
+    raise ConfigError(f"--config {value}: no such file, and not a recipe name (packaged {stage} recipes: "
+                      f"{', '.join(names)})")
+
+
+def read_recipe(path: Path) -> dict[str, Any]:
+    """The key: value mapping of a YAML recipe; a malformed file is one ConfigError line."""
+    try:
+        loaded = yaml.safe_load(path.read_text())
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read recipe ({e.strerror or e})") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: a recipe must be a mapping of key: value")
+    return loaded
+
+
+@functools.cache
+def _parser_class() -> type:
+    """TRL's parser with argparse's exit-on-error replaced by a ConfigError (one line, the caller's exit code)."""
+    from trl import TrlParser
+
+    class StageParser(TrlParser):
+        def error(self, message: str) -> Any:  # argparse would print the usage and exit itself
+            raise ConfigError(f"{self.prog}: {message}")
+
+    return StageParser
+
+
+def stage_parser(dataclasses: Sequence[type], prog: str, stage: str | None = None,
+                 description: str | None = None) -> argparse.ArgumentParser:
+    """The parser of one stage's options; its help also says how `--config` is resolved for `stage`."""
+    names = available_recipes(stage) if stage else []
+    epilog = ("--config NAME|PATH: a YAML recipe over the fields above (" +
+              (f"packaged: {', '.join(names)}" if names else "a file path") + "); options given after it win.")
+    return _parser_class()(list(dataclasses), prog=prog, description=description, epilog=epilog,
+                           allow_abbrev=False)
+
+
+def _split_config(argv: list[str]) -> tuple[str | None, list[str]]:
+    """(the --config value, the other arguments); `--config=X` is accepted too."""
+    rest: list[str] = []
+    value: str | None = None
+    it = iter(argv)
+    for arg in it:
+        if arg == "--config":
+            value = next(it, None)
+            if value is None:
+                raise ConfigError("--config needs a recipe name or a YAML file path")
+        elif arg.startswith("--config="):
+            value = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+    return value, rest
+
+
+def _rename(argv: list[str], legacy: Mapping[str, str]) -> list[str]:
+    """Old option spellings (hidden aliases kept for existing scripts) replaced by the one current spelling."""
+    out = []
+    for arg in argv:
+        flag, eq, val = arg.partition("=")
+        out.append(legacy[flag] + eq + val if flag in legacy else arg)
+    return out
+
+
+def parse_config(dataclasses: Sequence[type], argv: Iterable[str], *, prog: str, stage: str | None = None,
+                 leading: str | None = None, legacy: Mapping[str, str] | None = None) -> tuple[Any, ...]:
+    """Instances of `dataclasses` from `--config NAME|PATH` (optional) plus `--field value` options.
+
+    `stage` names the packaged recipe folder (data, sft, grpo); `leading` is a list/str field that may also
+    be given as the first, positional arguments (`eval compare DIR1 DIR2`, `generate REF.py`); `legacy`
+    maps retired option spellings to current ones.
+    """
+    config, args = _split_config(list(argv))
+    args = _rename(args, legacy or {})
+    if leading and args and not args[0].startswith("-"):
+        args.insert(0, f"--{leading}")
+    parser = stage_parser(dataclasses, prog, stage)
+    if config is not None:
+        path = resolve_recipe(stage, config)
+        recipe = read_recipe(path)
+        env = recipe.pop("env", {})  # TRL's convention: environment variables a recipe needs
+        if not isinstance(env, dict):
+            raise ConfigError(f"{path}: env must be a mapping of NAME: value")
+        os.environ.update({str(k): str(v) for k, v in env.items()})
+        unknown = parser.set_defaults_with_config(**recipe)  # type: ignore[attr-defined]
+        if unknown:
+            keys = ", ".join(a.removeprefix("--") for a in unknown[::2])
+            raise ConfigError(f"{path}: unknown key(s) {keys} (`{prog} --help` lists the valid ones)")
+    try:
+        parsed = parser.parse_args_into_dataclasses(args=args, return_remaining_strings=True)  # type: ignore[attr-defined]
+    except UserError:  # ConfigError, or a stage's own error from a dataclass's __post_init__: as raised
+        raise
+    except (ValueError, TypeError) as e:  # a trainer config's own validation (TRL, transformers)
+        raise ConfigError(f"{prog}: bad configuration: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    *objs, remaining = parsed
+    if remaining:
+        raise ConfigError(f"{prog}: unknown option(s) {' '.join(remaining)} (`{prog} --help` lists the valid ones)")
+    return tuple(objs)
+
+
+def add_stage_command(subparsers: argparse._SubParsersAction, name: str, *, help: str,
+                      run: Callable[[list[str]], int], show_help: Callable[[list[str]], None],
+                      description: str | None = None) -> argparse.ArgumentParser:
+    """A subcommand whose arguments all go, unparsed, to `run(argv)` (which parses them with `parse_config`).
+
+    argparse only routes: with no option prefix of its own ("+"), it cannot reject `--max_steps` as
+    unknown, and `--help` reaches `show_help(argv)`, which prints the fields of the dataclasses.
+    """
+    p = subparsers.add_parser(name, help=help, description=description or help, add_help=False, prefix_chars="+")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="--config RECIPE, then options: --field value ...")
+
+    def dispatch(ns: argparse.Namespace) -> int:
+        argv = list(ns.args)
+        if any(a in HELP_FLAGS for a in argv):
+            show_help(argv)
+            return 0
+        return run(argv)
+
+    p.set_defaults(func=dispatch)
+    return p
+
+
+def print_stage_help(dataclasses: Sequence[type], prog: str, stage: str | None = None,
+                     description: str | None = None) -> None:
+    """`--help` of a stage: every field, its default and its help text, then how --config is resolved."""
+    stage_parser(dataclasses, prog, stage, description).print_help(sys.stdout)

@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import sys
 
-from sft.stage_cli import TrlStage
+from stagekit.trl_stage import TrlStage
+
+
+def _dataclasses() -> tuple[type, ...]:
+    from sft.config import DATACLASSES
+
+    return tuple(DATACLASSES)
+
+
+def _run(*args: object) -> str:
+    from sft.train import run_sft
+
+    return run_sft(*args)
+
 
 STAGE = TrlStage(
     name="sft",
     help="Supervised fine-tuning on the corpus (TRL SFTTrainer).",
     example="tritonforge sft --config tiny --max_steps 10 --output_dir out/runs/sft-tiny",
-    config_module="sft.config",
-    run="sft.train:run_sft",
+    dataclasses=_dataclasses,
+    run=_run,
 )
 register = STAGE.register
 parse = STAGE.parse

@@ -1,38 +1,35 @@
 """The `tritonforge` console command: one subcommand per stage; each stage module owns its parser.
 
-This is the only module that imports every stage. Stage parsers are registered lazily-safe: a stage
-whose optional dependencies are missing still lets the others work.
+The top of the import graph: the only module that imports every stage, and nothing imports it. Each
+stage's `register` imports its heavy dependencies (torch, TRL) only when its command runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
-# Modules whose `register(subparsers)` adds a stage's subcommands.
-STAGES = ("data_pipeline.cli", "sft.cli", "grpo.cli", "eval.cli", "tritonforge.pipeline")
+from data_pipeline import bench_generate
+from data_pipeline import cli as data_cli
+from eval import cli as eval_cli
+from grpo import cli as grpo_cli
+from rewards import cli as rewards_cli
+from sft import cli as sft_cli
+from tritonforge import pipeline
+
+# Modules whose `register(subparsers)` adds a stage's subcommands, in help order.
+STAGES = (data_cli, sft_cli, grpo_cli, eval_cli, pipeline)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from rewards import cli as rewards_cli
-
     parser = argparse.ArgumentParser(prog="tritonforge", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     bench = sub.add_parser("bench", help="benchmarks (speed / memory targets)")
     bench_sub = bench.add_subparsers(dest="bench_command", required=True)
     rewards_cli.register(sub, bench_sub)
-    from data_pipeline import bench_generate
-
     bench_generate.register(bench_sub)
-    for name in STAGES:
-        try:
-            mod = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name and name.startswith(e.name):
-                continue  # stage not present in this checkout
-            raise
-        mod.register(sub)
+    for stage in STAGES:
+        stage.register(sub)
     return parser
 
 

@@ -267,8 +267,8 @@ class ReferenceRun:
     def _judge(self, outputs_path: str, sha256: str | None, atol: float | None, rtol: float | None) -> dict[str, Any]:
         import io
 
+        from rewards.contract.untrusted_files import read_untrusted
         from rewards.oracle.compare import compare_outputs
-        from rewards.sandbox.isolation import read_untrusted
 
         try:  # weighed before it is read: reading it may be what runs out of memory
             self._answer_bytes = os.stat(outputs_path, follow_symlinks=False).st_size

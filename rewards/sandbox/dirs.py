@@ -14,6 +14,7 @@ import secrets
 import tempfile
 import time
 
+from rewards.contract.untrusted_files import read_untrusted
 from rewards.sandbox import isolation
 
 BASE_PREFIX = "tritonforge-sbx-"
@@ -73,7 +74,7 @@ def remove_file(path: str) -> None:
 
 def tail(path: str, limit: int = 3000) -> str:
     """Last `limit` characters of a candidate's log (files up to 64 MiB; bigger ones are not read)."""
-    data = isolation.read_untrusted(path, 64 << 20)
+    data = read_untrusted(path, 64 << 20)
     return data[-limit:].decode("utf-8", "replace") if data else ""
 
 

@@ -9,7 +9,6 @@ missing model or corpus, a missing extra: a UserError, which `tritonforge` repor
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,40 +16,34 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class TrlStage:
-    """One TRL stage: its name, where its config dataclasses and run function live."""
+    """One TRL stage: its name, its config dataclasses and its run function.
+
+    Both are functions that import on call, so `tritonforge --help` does not import torch or TRL."""
 
     name: str
     help: str
     example: str
-    config_module: str  # module with DATACLASSES
-    run: str  # "module:function" taking (script, cfg, model_cfg) and returning the output dir
-
-    def _load(self, spec: str) -> object:
-        mod, _, attr = spec.partition(":")
-        return getattr(importlib.import_module(mod), attr)
+    dataclasses: Callable[[], tuple[type, ...]]  # the stage's config dataclasses, in parser order
+    run: Callable[..., str]  # (script, cfg, model_cfg) -> the output dir
 
     @property
     def prog(self) -> str:
         return f"tritonforge {self.name}"
 
-    def _dataclasses(self) -> tuple[type, ...]:
-        return tuple(importlib.import_module(self.config_module).DATACLASSES)
-
     def parse(self, argv: list[str]) -> tuple:
         """(script args, trainer config, ModelConfig) from `--config NAME|PATH` plus `--field value` options."""
         from stagekit.options import parse_config
 
-        return parse_config(self._dataclasses(), argv, prog=self.prog, stage=self.name)
+        return parse_config(self.dataclasses(), argv, prog=self.prog, stage=self.name)
 
     def show_help(self, argv: list[str]) -> None:
         from stagekit.options import print_stage_help
 
-        print_stage_help(self._dataclasses(), self.prog, self.name, f"{self.help} Example: {self.example}")
+        print_stage_help(self.dataclasses(), self.prog, self.name, f"{self.help} Example: {self.example}")
 
     def main(self, argv: list[str]) -> int:
         script, cfg, model_cfg = self.parse(argv)
-        run: Callable[..., str] = self._load(self.run)  # type: ignore[assignment]
-        out = run(script, cfg, model_cfg)
+        out = self.run(script, cfg, model_cfg)
         print(f"{self.name}: model saved to {out}", file=sys.stderr)
         return 0
 

@@ -97,7 +97,7 @@ assert err < 1e-4, err
 
 def _run(case: str, shims: bool, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     script = tmp_path / f"{case}_{shims}.py"
-    head = "from rewards import interp_shims\nassert interp_shims.install()\n" if shims else ""
+    head = "from rewards.harness import interp_shims\nassert interp_shims.install()\n" if shims else ""
     script.write_text(head + KERNELS.replace("CASE", repr(case)))
     env = {**os.environ, "TRITON_INTERPRET": "1", "PYTHONPATH": str(REPO)}
     return subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
@@ -122,7 +122,7 @@ def test_shim_makes_honest_kernel_run_under_interpreter(case: str, gap: str, tmp
 def test_install_is_a_no_op_outside_the_interpreter(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
     env["PYTHONPATH"] = str(REPO)
-    code = "from rewards import interp_shims\nprint(interp_shims.install())\n"
+    code = "from rewards.harness import interp_shims\nprint(interp_shims.install())\n"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.stdout.strip() == "False", out.stderr[-2000:]
 
@@ -312,7 +312,7 @@ print("OK", case)
 
 def _run_blockptr(case: str, shims: bool, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     script = tmp_path / f"blockptr_{case}_{shims}.py"
-    head = "from rewards import interp_shims\nassert interp_shims.install()\n" if shims else ""
+    head = "from rewards.harness import interp_shims\nassert interp_shims.install()\n" if shims else ""
     script.write_text(head + BLOCKPTR.replace("CASE", repr(case)))
     env = {**os.environ, "TRITON_INTERPRET": "1", "PYTHONPATH": str(REPO)}
     return subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)

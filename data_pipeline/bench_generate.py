@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from data_pipeline.backends import BackendError, HFBackend, Messages, vllm_available
-from rewards.cli import add_option
 
 
 @dataclass
@@ -133,7 +132,7 @@ def _ints(text: str) -> list[int]:
     return vals
 
 
-def cmd_bench_generate(args: argparse.Namespace) -> int:
+def cmd_bench_generate(args: BenchGenerateArguments) -> int:
     from data_pipeline.threads import cpu_count
 
     def log(msg: str) -> None:
@@ -187,22 +186,41 @@ def cmd_bench_generate(args: argparse.Namespace) -> int:
     return 0 if speedup is not None or args.skip_hf else 1
 
 
+@dataclass
+class BenchGenerateArguments:
+    """`tritonforge bench generate`: rollout tokens/s of HF generate vs vLLM (last line speedup_vs_hf)."""
+
+    device: str = field(default="auto", metadata={"help": "auto, cpu or cuda."})
+    model: str | None = field(default=None, metadata={"help": "Model folder / hub id (default: the embedded SmolLM2-135M)."})
+    prompts: int = field(default=8, metadata={"help": "Prompts (GRPO: prompts per step)."})
+    n: int = field(default=4, metadata={"help": "Sampled completions per prompt (GRPO: num_generations)."})
+    max_new_tokens: int = field(default=256, metadata={"help": "Tokens generated per completion (exactly)."})
+    temperature: float = field(default=1.0, metadata={"help": "Sampling temperature."})
+    hf_threads: str | None = field(default=None, metadata={"help": "Torch thread counts to probe for HF (default: 1 and all cores)."})
+    hf_dtypes: str = field(default="bfloat16,float32", metadata={"help": "Dtypes to probe for HF."})
+    probe_tokens: int = field(default=16, metadata={"help": "Tokens per completion in each HF probe."})
+    enforce_eager: bool = field(default=False, metadata={
+        "help": "vLLM without graph compilation: ~18 s start instead of minutes, ~93% of the speed."})
+    skip_hf: bool = field(default=False, metadata={"help": "Only measure vLLM."})
+    out: str | None = field(default=None, metadata={"help": "Also write the results as JSON here."})
+
+    def __post_init__(self) -> None:
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise BackendError(f"--device must be auto, cpu or cuda, got {self.device!r}")
+
+
 def register(bench_sub: argparse._SubParsersAction) -> None:
-    """Add `generate` under `tritonforge bench`."""
-    p = bench_sub.add_parser("generate", help="rollout tokens/s: HF generate vs vLLM (last line speedup_vs_hf)",
-                             description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--model", default=None, help="model folder / hub id (default: the embedded SmolLM2-135M)")
-    p.add_argument("--prompts", type=int, default=8, help="prompts (GRPO: prompts per step)")
-    p.add_argument("--n", type=int, default=4, help="sampled completions per prompt (GRPO: num_generations)")
-    # Underscore spellings like every stage's options (the hyphenated ones still work, as in HfArgumentParser).
-    add_option(p, "max_new_tokens", type=int, default=256, help="tokens generated per completion (exactly)")
-    p.add_argument("--temperature", type=float, default=1.0)
-    add_option(p, "hf_threads", default=None, help="torch thread counts to probe for HF (default: 1 and all cores)")
-    add_option(p, "hf_dtypes", default="bfloat16,float32", help="dtypes to probe for HF")
-    add_option(p, "probe_tokens", type=int, default=16, help="tokens per completion in each HF probe")
-    add_option(p, "enforce_eager", action="store_true",
-               help="vLLM without graph compilation: ~18 s start instead of minutes, ~93%% of the speed")
-    add_option(p, "skip_hf", action="store_true", help="only measure vLLM")
-    p.add_argument("--out", default=None, help="also write the results as JSON here")
-    p.set_defaults(func=cmd_bench_generate)
+    """Add `generate` under `tritonforge bench` (options parsed like every stage's: stagekit/options.py)."""
+    from stagekit.options import add_stage_command, parse_config, print_stage_help
+
+    prog = "tritonforge bench generate"
+
+    def run(argv: list[str]) -> int:
+        (args,) = parse_config((BenchGenerateArguments,), argv, prog=prog)
+        return cmd_bench_generate(args)
+
+    def show_help(argv: list[str]) -> None:
+        print_stage_help((BenchGenerateArguments,), prog, description=__doc__)
+
+    add_stage_command(bench_sub, "generate", help="rollout tokens/s: HF generate vs vLLM (last line speedup_vs_hf)",
+                      run=run, show_help=show_help)

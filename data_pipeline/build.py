@@ -10,7 +10,6 @@ deterministic candidate list, never from the journal's order, so nothing is lost
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import time
@@ -38,9 +37,7 @@ def _log(msg: str) -> None:
 
 
 def verify_config(cfg: DataConfig) -> VerifyConfig:
-    workers = cfg.verify_workers or max(1, os.cpu_count() or 1)
-    return VerifyConfig(device=cfg.verify_device, trials=cfg.verify_trials, timeout_s=cfg.verify_timeout_s,
-                        workers=workers, seed=cfg.seed)
+    return cfg.verify_config(seed=cfg.seed)
 
 
 def _verify_all(cands: list[dict[str, Any]], journal: Journal, vcfg: VerifyConfig, batch: int,

@@ -21,13 +21,14 @@ from typing import Any
 
 from data_pipeline.errors import DataError
 from data_pipeline.synth.graphs import OP_KINDS
+from rewards.contract.arguments import VerifyArguments
 from stagekit.options import parse_config
 
 ROLES = ("eval", "train")
 
 
 @dataclass
-class DataConfig:
+class DataConfig(VerifyArguments):
     """What goes into a corpus and how it is checked."""
 
     name: str = field(default="tritonforge-triton-corpus", metadata={"help": "Dataset name (card title)."})
@@ -76,11 +77,7 @@ class DataConfig:
     distill_max_tasks: int | None = field(default=None, metadata={"help": "Cap on tasks sent to the teacher."})
     distill_batch: int = field(default=16, metadata={"help": "Tasks per generation batch (one journal flush each)."})
 
-    # -- verification ----------------------------------------------------------------------------
-    verify_trials: int = field(default=3, metadata={"help": "Random input sets each solution must pass."})
-    verify_workers: int = field(default=0, metadata={"help": "Parallel verifications (0: one per CPU core)."})
-    verify_timeout_s: float = field(default=60.0, metadata={"help": "Wall-clock limit per verification."})
-    verify_device: str = field(default="auto", metadata={"help": "auto, cpu (Triton interpreter) or cuda."})
+    # -- verification (the verify_* options: VerifyArguments) ----------------------------------------
     batch_size: int = field(default=32, metadata={"help": "Samples verified between two journal flushes."})
 
     # -- dedup / decontamination -----------------------------------------------------------------
@@ -107,14 +104,11 @@ class DataConfig:
         for key in ("synth_train", "synth_heldout", "synth_indist", "inductor_max_tasks", "distill_batch"):
             if getattr(self, key) < 0:
                 raise bad(key, "must be >= 0")
-        for key in ("verify_trials", "batch_size", "distill_n", "minhash_num_perm", "shingle_size", "decontam_ngram",
+        super().__post_init__()
+        for key in ("batch_size", "distill_n", "minhash_num_perm", "shingle_size", "decontam_ngram",
                     "max_per_signature", "max_per_variant", "distill_max_new_tokens"):
             if getattr(self, key) < 1:
                 raise bad(key, "must be >= 1")
-        if self.verify_workers < 0:
-            raise bad("verify_workers", "must be >= 0 (0 = one per core)")
-        if self.verify_timeout_s <= 0:
-            raise bad("verify_timeout_s", "must be > 0")
         for key in ("heldout_fraction", "indist_fraction", "minhash_threshold", "decontam_threshold", "decontam_max_df"):
             if not 0.0 <= getattr(self, key) <= 1.0:
                 raise bad(key, "must be within [0, 1]")
@@ -123,8 +117,6 @@ class DataConfig:
                 raise bad(key, f"must be one of {', '.join(ROLES)}")
         if self.inductor not in ("auto", "on", "off"):
             raise bad("inductor", "must be auto, on or off")
-        if self.verify_device not in ("auto", "cpu", "cuda"):
-            raise bad("verify_device", "must be auto, cpu or cuda")
         if self.distill_backend not in ("auto", "hf", "vllm", "openai"):
             raise bad("distill_backend", "must be auto, hf, vllm or openai")
         unknown = sorted(set(self.synth_kinds) - set(OP_KINDS))

@@ -33,10 +33,9 @@ def _prog(command: str) -> str:
 
 def _parse(command: str, argv: list[str], leading: str | None = None) -> Any:
     """The options of one command as its dataclass (eval/config.py), in the one style of every stage."""
-    from eval.config import LEGACY_FLAGS
     from stagekit.options import parse_config
 
-    (obj,) = parse_config((_classes()[command],), argv, prog=_prog(command), leading=leading, legacy=LEGACY_FLAGS)
+    (obj,) = parse_config((_classes()[command],), argv, prog=_prog(command), leading=leading)
     return obj
 
 
@@ -106,9 +105,8 @@ def cmd_selfcheck(argv: list[str]) -> int:
         stderr_progress(msg)
 
     try:
-        summary = run_selfcheck(
-            args.suite, args.out, device=args.device, trials=args.verify_trials, timeout_s=args.verify_timeout_s,
-            workers=args.verify_workers, strict_rules=args.strict_rules, limit=args.limit, progress=progress)
+        summary = run_selfcheck(args.suite, args.out, args.verify_config(strict_rules=args.strict_rules, seed=1),
+                                limit=args.limit, progress=progress)
     except ValueError as e:  # VerifyConfig / device problems (plain ValueError there): one line
         raise EvalError(str(e)) from None
     print(f"report: {args.out}/selfcheck.md")

@@ -13,15 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eval.records import EvalError
+from rewards.contract.arguments import VerifyArguments, with_default
+from rewards.contract.config import VerifyConfig
 
 BACKENDS = ("auto", "hf", "vllm", "openai")
 DEVICES = ("auto", "cpu", "cuda")
 PROMPT_FORMATS = ("default", "tritonbench")
-
-# Retired spellings, still accepted (not shown in --help) so existing scripts keep working.
-LEGACY_FLAGS = {"--timeout-s": "--verify_timeout_s", "--timeout_s": "--verify_timeout_s", "--trials": "--verify_trials",
-                "--workers": "--verify_workers"}
-
 
 def _one_of(name: str, value: Any, choices: tuple[str, ...]) -> None:
     if value not in choices:
@@ -34,33 +31,20 @@ def _at_least(name: str, value: float | None, low: float) -> None:
 
 
 @dataclass
-class VerifyOptions:
-    """The verifier's knobs a user sets (the rest of rewards.contract.config.VerifyConfig keeps its defaults)."""
+class VerifyOptions(VerifyArguments):
+    """Where the model answers (`device`) plus the verifier's options; kernels run where the model does
+    unless `--verify_device` says otherwise."""
 
-    device: str = field(default="auto", metadata={"help": "Where generation and kernels run: auto, cpu or cuda."})
-    verify_trials: int | None = field(default=None, metadata={"help": "Random input sets per candidate (verifier)."})
-    verify_timeout_s: float | None = field(default=None, metadata={"help": "Wall-clock limit per candidate (s)."})
-    verify_workers: int | None = field(default=None, metadata={"help": "Candidates verified in parallel."})
+    device: str = field(default="auto", metadata={"help": "Where generation runs, and kernels unless --verify_device is given: auto, cpu or cuda."})
 
     def __post_init__(self) -> None:
         _one_of("device", self.device, DEVICES)
-        _at_least("verify_trials", self.verify_trials, 1)
-        _at_least("verify_workers", self.verify_workers, 1)
-        if self.verify_timeout_s is not None and self.verify_timeout_s <= 0:
-            raise EvalError("--verify_timeout_s must be > 0")
+        super().__post_init__()
 
-    def verify_config(self, **extra: Any) -> Any:
-        """rewards.contract.config.VerifyConfig with the options that were given; unset ones keep its defaults."""
-        from rewards.contract.config import VerifyConfig
-
-        kw: dict[str, Any] = {"device": self.device, **extra}
-        for opt, name in (("verify_trials", "trials"), ("verify_timeout_s", "timeout_s"), ("verify_workers", "workers")):
-            if getattr(self, opt) is not None:
-                kw[name] = getattr(self, opt)
-        try:
-            return VerifyConfig(**kw)
-        except ValueError as e:
-            raise EvalError(str(e)) from None
+    def verify_config(self, **extra: Any) -> VerifyConfig:
+        """VerifyArguments' conversion, with kernels on `--device` while `--verify_device` is auto."""
+        follow = {"device": self.device} if self.verify_device == "auto" else {}
+        return super().verify_config(**{**follow, **extra})
 
 
 @dataclass
@@ -116,8 +100,9 @@ class SelfcheckArguments(VerifyOptions):
     limit: int | None = field(default=None, metadata={"help": "Only the first N tasks of the suite."})
     strict_rules: bool = field(default=True, metadata={
         "help": "Fatal static findings stop a shipped solution (false: run it anyway, findings still listed)."})
-    verify_trials: int | None = field(default=1, metadata={"help": "Random input sets per answer."})
-    verify_timeout_s: float | None = field(default=120.0, metadata={"help": "Wall-clock limit per answer (s)."})
+    # a shipped answer is checked once, and a real-size reference needs longer than a sampled candidate
+    verify_trials: int = with_default("verify_trials", 1)
+    verify_timeout_s: float = with_default("verify_timeout_s", 120.0)
 
     def __post_init__(self) -> None:
         super().__post_init__()

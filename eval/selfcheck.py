@@ -148,17 +148,14 @@ def _answer(item: EvalItem) -> tuple[str | None, str]:
     return None, ""
 
 
-def run_selfcheck(spec: str, out_dir: str | Path, device: str = "auto", trials: int = 1, timeout_s: float = 120.0,
-                  workers: int | None = None, strict_rules: bool = True, limit: int | None = None,
+def run_selfcheck(spec: str, out_dir: str | Path, config: VerifyConfig, limit: int | None = None,
                   progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Run every task's known-good answer through importer + verifier; write selfcheck.{jsonl,md,json}."""
+    """Run every task's known-good answer through importer + verifier; write selfcheck.{jsonl,md,json}.
+
+    `config` is the verifier's settings as the command line resolved them (`SelfcheckArguments`)."""
     from rewards import verify_batch
 
-    cfg_kw: dict[str, Any] = {"device": device, "trials": trials, "timeout_s": timeout_s, "strict_rules": strict_rules,
-                              "seed": 1}
-    if workers:
-        cfg_kw["workers"] = workers
-    config = VerifyConfig(**cfg_kw)
+    strict_rules, trials = config.strict_rules, config.trials
     run_device = config.resolved_device()
     loaded = load_suite_full(spec, limit=limit, device=run_device)
     out = Path(out_dir)

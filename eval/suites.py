@@ -160,7 +160,7 @@ def load_kernelbench(root: Path, levels: str, device: str | None) -> SuiteLoad:
 
 
 def _default_device() -> str:
-    from rewards.contract.config import cuda_available
+    from stagekit.devices import cuda_available
 
     return "cuda" if cuda_available() else "cpu"
 

@@ -7,17 +7,16 @@ Recipes (stagekit/recipes/grpo/*.yaml, `--config NAME` or a path) are flat YAML 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from trl import GRPOConfig, ModelConfig
 
-from rewards.contract.config import VerifyConfig
+from rewards.contract.arguments import VerifyArguments
 from rewards.scoring.functions import RewardConfig
 from sft.common import auto_bf16, bf16_field
 
 
 @dataclass
-class GRPOScriptArguments:
+class GRPOScriptArguments(VerifyArguments):
     """Data, rewards and the sandbox that scores every sampled kernel."""
 
     corpus: str = field(
@@ -58,16 +57,6 @@ class GRPOScriptArguments:
         },
     )
     speed_weight: float = field(default=0.5, metadata={"help": "Weight of the speed term when it is added."})
-    verify_device: str = field(
-        default="auto", metadata={"help": "Where candidates run: auto, cpu (Triton interpreter) or cuda."}
-    )
-    verify_timeout_s: float = field(
-        default=60.0, metadata={"help": "Wall-clock limit per candidate (seconds)."}
-    )
-    verify_workers: int | None = field(
-        default=None, metadata={"help": "Candidates verified in parallel; unset: one per CPU core."}
-    )
-    verify_trials: int = field(default=3, metadata={"help": "Random input sets a candidate must pass."})
     audit_file: str = field(
         default="completions_audit.jsonl",
         metadata={
@@ -78,8 +67,7 @@ class GRPOScriptArguments:
     def __post_init__(self) -> None:
         if not self.reward_funcs:
             raise ValueError("reward_funcs must name at least one reward function")
-        if self.verify_timeout_s <= 0:
-            raise ValueError("verify_timeout_s must be > 0")
+        super().__post_init__()
 
 
 @dataclass
@@ -111,17 +99,10 @@ def reward_config(script: GRPOScriptArguments, cfg: GRPOTrainConfig) -> RewardCo
     Nothing is decided here: whether the speed term is added, and the final weights, depend on the
     device the candidates run on, which `rewards.scoring.functions.build_rewards` resolves once.
     """
-    verify: dict[str, Any] = {
-        "device": script.verify_device,
-        "timeout_s": script.verify_timeout_s,
-        "trials": script.verify_trials,
-    }
-    if script.verify_workers:
-        verify["workers"] = script.verify_workers
     return RewardConfig(
         names=tuple(script.reward_funcs),
         speed=script.speed_reward,
         speed_weight=script.speed_weight,
         weights=tuple(cfg.reward_weights) if cfg.reward_weights is not None else None,
-        verify=VerifyConfig(**verify),
+        verify=script.verify_config(),
     )

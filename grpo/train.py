@@ -22,12 +22,12 @@ from grpo.config import GRPOScriptArguments, GRPOTrainConfig, reward_config
 from grpo.signal import SignalCallback
 from rewards.scoring.functions import RewardSet, build_rewards
 from sft.common import (
-    cuda_available,
     load_tokenizer,
     model_init_kwargs,
     thread_callback,
     train_and_save,
 )
+from stagekit.devices import cuda_available
 from stagekit.errors import UserError
 
 logger = logging.getLogger(__name__)

@@ -1,8 +1,9 @@
 """`tritonforge verify` and `tritonforge bench verify`.
 
-Options use the one spelling of every stage (HF/TRL style, underscores): the verifier's knobs are
-`--verify_trials`, `--verify_timeout_s`, `--verify_workers`, as in data recipes, GRPO recipes and eval.
-Bad input raises a UserError; `tritonforge` reports it as one line and exit 2.
+Options are dataclass fields parsed like every stage's (stagekit/options.py): the verifier's knobs are
+`VerifyArguments` (`--verify_device`, `--verify_trials`, `--verify_timeout_s`, `--verify_workers`, ...), the
+same options as `data build`, `grpo` and `eval`. Bad input raises a UserError; `tritonforge` reports it as one
+line and exit 2.
 """
 
 from __future__ import annotations
@@ -10,36 +11,46 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rewards.contract.arguments import VerifyArguments
 from rewards.contract.config import VerifyConfig
 from rewards.contract.task import TaskError, check_reference
-from stagekit.errors import ConfigError, UserError
+from stagekit.errors import UserError
+
+_COMPILE_TARGET_HELP = next(f for f in VerifyConfig.__dataclass_fields__.values() if f.name == "compile_target").metadata
 
 
-def add_option(parser: argparse.ArgumentParser, name: str, *, legacy: tuple[str, ...] = (), **kw: Any) -> None:
-    """`--name` as HfArgumentParser spells it (`--na-me` accepted too), plus retired spellings kept hidden.
+@dataclass
+class VerifyCommandArguments(VerifyArguments):
+    """`tritonforge verify TASK.py CANDIDATE.py` or `--batch PAIRS.jsonl --out RESULTS.jsonl`: prints JSON."""
 
-    For the argparse-only commands (verify, bench), so that their options read like every stage's.
-    """
-    flags = [f"--{name}"] + ([f"--{name.replace('_', '-')}"] if "_" in name else [])
-    parser.add_argument(*flags, dest=name, **kw)
-    hidden = {k: v for k, v in kw.items() if k not in ("default", "help")}
-    for old in legacy:
-        parser.add_argument(old, dest=name, default=argparse.SUPPRESS, help=argparse.SUPPRESS, **hidden)
+    files: list[str] = field(default_factory=list, metadata={
+        "help": "TASK.py (KernelBench-style reference) then CANDIDATE.py (code with class ModelNew, or a raw "
+                "completion); may be given first, without the option name."})
+    batch: str | None = field(default=None, metadata={"help": "JSONL of {\"task\": path, \"candidate\": path}."})
+    out: str | None = field(default=None, metadata={"help": "With --batch: results JSONL, same order."})
+    kernelbench_cpu_size: bool = field(default=False, metadata={
+        "help": "Run a KernelBench task at the reduced sizes `eval --device cpu` uses: module-level size constants "
+                "(integers >= 32) halved, largest first, until inputs + parameters + outputs fit 4M elements; the "
+                "changes are printed on stderr and head the reference."})
+    compile_target: str = field(default=VerifyConfig.compile_target, metadata=dict(_COMPILE_TARGET_HELP))
+    strict_rules: bool = field(default=True, metadata={
+        "help": "Fatal static findings stop a candidate before it runs (--strict_rules false: execute anyway)."})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.verify_config(compile_target=self.compile_target)  # a bad target: one line now
 
 
-def _config(args: argparse.Namespace) -> VerifyConfig:
-    try:
-        return VerifyConfig(device=args.device, trials=args.verify_trials, timeout_s=args.verify_timeout_s,
-                            reference_timeout_s=args.verify_reference_timeout_s,
-                            workers=args.verify_workers, strict_rules=args.strict_rules,
-                            compile_target=getattr(args, "compile_target", VerifyConfig().compile_target))
-    except UserError:
-        raise
-    except ValueError as e:  # VerifyConfig's range checks name its own fields
-        raise ConfigError(f"verify: {e}") from None
+@dataclass
+class BenchVerifyArguments(VerifyArguments):
+    """`tritonforge bench verify`: the engine against one fresh Python process per candidate, same candidates."""
+
+    n: int = field(default=40, metadata={"help": "Candidates verified by each side."})
+    compile_target: str = field(default=VerifyConfig.compile_target, metadata=dict(_COMPILE_TARGET_HELP))
 
 
 def _read(path: str, what: str) -> str:
@@ -66,10 +77,10 @@ def _read_task(path: str, cpu_size: bool = False) -> str:
     return text
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
+def cmd_verify(args: VerifyCommandArguments) -> int:
     from rewards.engine.client import Engine
 
-    cfg = _config(args)
+    cfg = args.verify_config(strict_rules=args.strict_rules, compile_target=args.compile_target)
     cfg.resolved_device()  # fail now, with one line, if --device cuda cannot be honoured
     if args.batch:
         if not args.out:
@@ -86,9 +97,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
             except (ValueError, KeyError, TypeError) as e:
                 raise TaskError(f"{args.batch}:{n}: need {{\"task\": path, \"candidate\": path}} ({e})") from None
     else:
-        if not args.task or not args.candidate:
+        if len(args.files) != 2:
             raise TaskError("verify needs TASK.py CANDIDATE.py (or --batch PAIRS.jsonl --out RESULTS.jsonl)")
-        pairs = [(_read_task(args.task, args.kernelbench_cpu_size), _read(args.candidate, "candidate"))]
+        task, candidate = args.files
+        pairs = [(_read_task(task, args.kernelbench_cpu_size), _read(candidate, "candidate"))]
 
     def progress(done: int, total: int) -> None:
         if args.batch:
@@ -107,42 +119,33 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench_verify(args: argparse.Namespace) -> int:
+def cmd_bench_verify(args: BenchVerifyArguments) -> int:
     from rewards.bench import bench_verify
 
-    return bench_verify(args.n, args.verify_workers, args.verify_trials, args.device, args.compile_target)
+    cfg = args.verify_config(compile_target=args.compile_target)
+    return bench_verify(args.n, cfg.workers, cfg.trials, cfg.device, cfg.compile_target)
+
+
+def _command(cls: type, prog: str, run: Any, leading: str | None = None) -> tuple[Any, Any]:
+    """(run(argv), show_help(argv)) of one dataclass-configured command."""
+    from stagekit.options import parse_config, print_stage_help
+
+    def main(argv: list[str]) -> int:
+        (args,) = parse_config((cls,), argv, prog=prog, leading=leading)
+        return run(args)
+
+    def show_help(argv: list[str]) -> None:
+        print_stage_help((cls,), prog, description=(cls.__doc__ or "").strip())
+
+    return main, show_help
 
 
 def register(sub: argparse._SubParsersAction, bench_sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("verify", help="verify a Triton candidate against a PyTorch reference (prints JSON)")
-    p.add_argument("task", nargs="?", help="KernelBench-style reference file (class Model, get_inputs)")
-    p.add_argument("candidate", nargs="?", help="candidate file: code with class ModelNew, or a raw completion")
-    p.add_argument("--batch", help="JSONL of {\"task\": path, \"candidate\": path}")
-    p.add_argument("--out", help="with --batch: results JSONL, same order")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    add_option(p, "verify_trials", legacy=("--trials",), type=int, default=3, help="random input sets per candidate")
-    add_option(p, "verify_timeout_s", legacy=("--timeout",), type=float, default=60.0,
-               help="seconds per candidate, counted from the candidate's own start (the reference's time is not)")
-    add_option(p, "verify_reference_timeout_s", type=float, default=None,
-               help="seconds the task's reference may take to draw inputs and run itself and its float64 shadow "
-                    "(default: twice --verify_timeout_s)")
-    p.add_argument("--kernelbench_cpu_size", "--kernelbench-cpu-size", action="store_true",
-                   help="run a KernelBench task at the reduced sizes `eval --device cpu` uses: module-level size "
-                        "constants (integers >= 32) halved, largest first, until inputs + parameters + outputs fit "
-                        "4M elements; the changes are printed on stderr and head the reference")
-    add_option(p, "verify_workers", legacy=("--workers",), type=int, default=VerifyConfig().workers,
-               help="candidates verified in parallel")
-    p.add_argument("--compile_target", "--compile-target", default=VerifyConfig().compile_target,
-                   help="on CPU, NVIDIA target every launched kernel is also compiled for (none: off)")
-    p.add_argument("--no_strict_rules", "--no-strict-rules", dest="strict_rules", action="store_false",
-                   help="execute even with fatal static findings")
-    p.set_defaults(func=cmd_verify)
+    from stagekit.options import add_stage_command
 
-    b = bench_sub.add_parser("verify", help="engine vs one fresh python process per candidate")
-    b.add_argument("--n", type=int, default=40)
-    add_option(b, "verify_workers", legacy=("--workers",), type=int, default=VerifyConfig().workers)
-    add_option(b, "verify_trials", legacy=("--trials",), type=int, default=3)
-    b.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    b.add_argument("--compile_target", "--compile-target", default=VerifyConfig().compile_target,
-                   help="on CPU, NVIDIA target every launched kernel is also compiled for (none: off)")
-    b.set_defaults(func=cmd_bench_verify)
+    run, show = _command(VerifyCommandArguments, "tritonforge verify", cmd_verify, leading="files")
+    add_stage_command(sub, "verify", help="verify a Triton candidate against a PyTorch reference (prints JSON)",
+                      run=run, show_help=show)
+    run, show = _command(BenchVerifyArguments, "tritonforge bench verify", cmd_bench_verify)
+    add_stage_command(bench_sub, "verify", help="engine vs one fresh python process per candidate",
+                      run=run, show_help=show)

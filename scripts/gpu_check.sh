@@ -55,7 +55,7 @@ if [ "$MODE" = judge ]; then
   LIM=${LIMIT:+--limit $LIMIT}
   verify_honest() {
     for t in add relu softmax layernorm rowsum matmul; do
-      $TF verify "tests/rewards/tasks/$t.py" "tests/rewards/candidates/${t}_ok.py" --device "$DEV" --verify_trials 3
+      $TF verify "tests/rewards/tasks/$t.py" "tests/rewards/candidates/${t}_ok.py" --verify_device "$DEV" --verify_trials 3
     done
   }
   [ -n "${HONEST:-}" ] && section verify_honest 60 verify_honest  # test_gpu.py times the same kinds
@@ -73,7 +73,7 @@ if [ "$MODE" = judge ]; then
     --verify_workers "${KB_WORKERS:-4}" $LIM --out "$LOGS/selfcheck_kb1"
   section selfcheck_tbg "${T_TBG:-300}" $TF eval selfcheck --suite "tritonbench-g:$B/TritonBench" --device "$DEV" \
     --verify_workers "$W" $LIM --out "$LOGS/selfcheck_tbg"
-  [ -n "${BENCH:-}" ] && section bench_verify "${T_BENCH:-25}" $TF bench verify --device "$DEV" --verify_workers "$W" --n 100 --verify_trials 3
+  [ -n "${BENCH:-}" ] && section bench_verify "${T_BENCH:-25}" $TF bench verify --verify_device "$DEV" --verify_workers "$W" --n 100 --verify_trials 3
 elif [ "$MODE" = train ]; then
   C="${2:?usage: gpu_check.sh train CORPUS}"
   R="${RUN:-/tmp/tf_1gpu}"

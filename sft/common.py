@@ -10,16 +10,9 @@ import logging
 import os
 from typing import Any
 
+from stagekit.devices import cuda_available
+
 logger = logging.getLogger(__name__)
-
-
-def cuda_available() -> bool:
-    try:
-        import torch
-
-        return torch.cuda.is_available()
-    except Exception:  # a broken driver must not stop a CPU run
-        return False
 
 
 def bf16_field() -> Any:

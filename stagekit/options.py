@@ -24,7 +24,7 @@ import argparse
 import functools
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -115,25 +115,14 @@ def _split_config(argv: list[str]) -> tuple[str | None, list[str]]:
     return value, rest
 
 
-def _rename(argv: list[str], legacy: Mapping[str, str]) -> list[str]:
-    """Old option spellings (hidden aliases kept for existing scripts) replaced by the one current spelling."""
-    out = []
-    for arg in argv:
-        flag, eq, val = arg.partition("=")
-        out.append(legacy[flag] + eq + val if flag in legacy else arg)
-    return out
-
-
 def parse_config(dataclasses: Sequence[type], argv: Iterable[str], *, prog: str, stage: str | None = None,
-                 leading: str | None = None, legacy: Mapping[str, str] | None = None) -> tuple[Any, ...]:
+                 leading: str | None = None) -> tuple[Any, ...]:
     """Instances of `dataclasses` from `--config NAME|PATH` (optional) plus `--field value` options.
 
     `stage` names the packaged recipe folder (data, sft, grpo); `leading` is a list/str field that may also
-    be given as the first, positional arguments (`eval compare DIR1 DIR2`, `generate REF.py`); `legacy`
-    maps retired option spellings to current ones.
+    be given as the first, positional arguments (`eval compare DIR1 DIR2`, `generate REF.py`).
     """
     config, args = _split_config(list(argv))
-    args = _rename(args, legacy or {})
     if leading and args and not args[0].startswith("-"):
         args.insert(0, f"--{leading}")
     parser = stage_parser(dataclasses, prog, stage)

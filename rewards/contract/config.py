@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
 
 from rewards.contract.targets import validate_target
+from stagekit.devices import cuda_available, workers_per_rank
 from stagekit.errors import UserError
 
 
 class DeviceUnavailable(UserError):
     """`device="cuda"` was asked for on a machine without a visible CUDA device."""
-
-
-def _default_workers() -> int:
-    """One worker per core, shared between the processes of one node (accelerate/torchrun ranks)."""
-    per_node = int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1)
-    return max(1, (os.cpu_count() or 2) // max(1, per_node))
 
 
 @dataclass
@@ -27,7 +22,7 @@ class VerifyConfig:
     trials: int = field(default=3, metadata={"help": "Independent random input sets (fresh seed each) a candidate must pass."})
     timeout_s: float = field(default=60.0, metadata={"help": "Wall-clock limit per candidate, counted from the candidate's own start (after its task's reference is ready); whole process group killed past it."})
     reference_timeout_s: float | None = field(default=None, metadata={"help": "Wall-clock limit of a task's reference process until it is ready (inputs drawn, reference and its float64 shadow run): its own, never taken from a candidate's. None: twice timeout_s."})
-    workers: int = field(default_factory=_default_workers, metadata={"help": "Candidates run in parallel."})
+    workers: int = field(default_factory=workers_per_rank, metadata={"help": "Candidates run in parallel (default: one per core of this rank)."})
     seed: int | None = field(default=None, metadata={"help": "Base seed of the input draws; None draws a fresh one per call."})
     atol: float | None = field(default=None, metadata={"help": "Absolute tolerance; None picks by dtype (fp32 1e-4, bf16/fp16 1e-2)."})
     rtol: float | None = field(default=None, metadata={"help": "Relative tolerance; None picks by dtype."})
@@ -76,6 +71,26 @@ class VerifyConfig:
             return self.reference_timeout_s
         return 2 * self.timeout_s
 
+    def for_sandbox(self, device: str) -> VerifyConfig:
+        """The config the sandbox runs with: device resolved ('cpu'/'cuda'), and every derived limit filled in
+        (CPU seconds, the reference's timeout), so the zygote restates no default."""
+        return replace(self, device=device, cpu_time_s=int(self.cpu_time_s or (self.timeout_s + 5)),
+                       reference_timeout_s=self.resolved_reference_timeout_s())
+
+    def to_wire(self) -> str:
+        """JSON for the zygote's command line (`from_wire` rebuilds and re-validates it there)."""
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_wire(cls, text: str) -> VerifyConfig:
+        """The typed config from `to_wire`'s JSON; an unknown or missing field is an error, not a default."""
+        data = json.loads(text)
+        names = {f.name for f in fields(cls)}
+        if set(data) != names:
+            raise ValueError(f"wire config fields differ: unknown {sorted(set(data) - names)}, "
+                             f"missing {sorted(names - set(data))}")
+        return cls(**data)
+
     def resolved_device(self) -> str:
         """'cuda' or 'cpu'. Probes CUDA without initialising it in this process."""
         if self.device == "cuda" and not cuda_available():
@@ -84,12 +99,3 @@ class VerifyConfig:
             return self.device
         return "cuda" if cuda_available() else "cpu"
 
-
-def cuda_available() -> bool:
-    """True when an NVIDIA GPU is visible. Does not initialise CUDA (the zygote must fork cleanly)."""
-    try:
-        import torch
-
-        return bool(torch.cuda.is_available()) if torch.cuda.is_initialized() else torch.cuda.device_count() > 0
-    except Exception:
-        return False

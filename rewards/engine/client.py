@@ -65,14 +65,6 @@ class Engine:
         self.info: dict[str, Any] = {}
 
     # ----------------------------------------------------------------- zygote lifecycle
-    def _zygote_config(self) -> dict[str, Any]:
-        c = self.config
-        cfg = asdict(c)
-        cfg["device"] = self.device
-        cfg["cpu_time_s"] = int(c.cpu_time_s or (c.timeout_s + 5))
-        cfg["reference_timeout_s"] = c.resolved_reference_timeout_s()
-        return cfg
-
     def _start(self) -> subprocess.Popen[bytes]:
         env = dict(os.environ)
         env["PYTHONPATH"] = _REPO_ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -86,7 +78,7 @@ class Engine:
             env["CUDA_VISIBLE_DEVICES"] = visible[rank % len(visible)] if visible else str(rank)
         fd, self._stderr_path = tempfile.mkstemp(prefix="tritonforge-zygote-", suffix=".log")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "rewards.sandbox.zygote", json.dumps(self._zygote_config())],
+            [sys.executable, "-m", "rewards.sandbox.zygote", self.config.for_sandbox(self.device).to_wire()],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=fd, env=env, cwd=_REPO_ROOT,
         )
         os.close(fd)

@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+
+from rewards.contract.config import VerifyConfig
 
 
-def reference_main(gdir: str, seed: int, trials: int, cfg: dict[str, Any], req_r: int, resp_w: int, lock_dir: str) -> int:
+def reference_main(gdir: str, seed: int, trials: int, cfg: VerifyConfig, req_r: int, resp_w: int, lock_dir: str) -> int:
     """Serve judge requests (JSON lines on req_r) with verdicts (JSON lines on resp_w); the exit code."""
     from rewards.oracle.reference_run import ReferenceRun
 
-    device = cfg["device"]
+    device = cfg.device
     ref = ReferenceRun(os.path.join(gdir, "reference.py"), gdir, seed, trials, device)
     ref_ms, method, compiled_ms = None, None, None
-    if device == "cuda" and cfg.get("time_gpu", True):
-        ref_ms, method = ref.time_reference(cfg["timing_warmup"], cfg["timing_reps"], lock_dir)
-        if cfg.get("compile_baseline"):
-            compiled_ms = ref.time_compiled_reference(cfg["timing_warmup"], cfg["timing_reps"], lock_dir)
+    if device == "cuda" and cfg.time_gpu:
+        ref_ms, method = ref.time_reference(cfg.timing_warmup, cfg.timing_reps, lock_dir)
+        if cfg.compile_baseline:
+            compiled_ms = ref.time_compiled_reference(cfg.timing_warmup, cfg.timing_reps, lock_dir)
     import resource
 
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024  # KiB on Linux
@@ -40,5 +41,5 @@ def reference_main(gdir: str, seed: int, trials: int, cfg: dict[str, Any], req_r
             msg = json.loads(line)
             if msg.get("op") == "exit":
                 return 0
-            out = ref.judge(msg["path"], msg.get("sha256"), cfg.get("atol"), cfg.get("rtol"))
+            out = ref.judge(msg["path"], msg.get("sha256"), cfg.atol, cfg.rtol)
             os.write(resp_w, (json.dumps({"event": "judged", **out}) + "\n").encode())

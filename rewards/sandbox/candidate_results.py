@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from rewards.contract.config import VerifyConfig
 from rewards.harness.runtime_findings import runtime_findings
 from rewards.sandbox.supervisor import REPORT_LIMIT, describe_exit
 
@@ -110,7 +111,7 @@ def _compiled(rows: Any) -> list[Any]:
     return [r for r in rows[:8] if isinstance(r, dict)] if isinstance(rows, list) else []
 
 
-def judged_result(partial: dict[str, Any], judged: dict[str, Any], cfg: dict[str, Any], *, trials: int,
+def judged_result(partial: dict[str, Any], judged: dict[str, Any], cfg: VerifyConfig, *, trials: int,
                   ref_ms: float | None, ref_compiled_ms: float | None, nondeterministic: str | None) -> dict[str, Any]:
     """The verdict of a candidate that ran, once the reference judged its outputs; speedup only if trustworthy."""
     if judged.get("judge_error"):
@@ -134,11 +135,11 @@ def judged_result(partial: dict[str, Any], judged: dict[str, Any], cfg: dict[str
         res.setdefault("extra", {})["reference_shadow_s"] = num(judged.get("shadow_s"))
     cand_ms = partial.get("cand_ms")
     wall = partial.get("timing_wall_ms")
-    if cand_ms and wall and cand_ms * int(cfg.get("timing_reps", 1)) > wall * 1.05:
+    if cand_ms and wall and cand_ms * cfg.timing_reps > wall * 1.05:
         cand_ms = None  # events claim more time than the supervisor saw pass: not a real measurement
     if ok and ref_ms and cand_ms:
         res.update(ref_ms=ref_ms, cand_ms=cand_ms, speedup=ref_ms / cand_ms, timing_method=partial.get("timing_method"))
-        res["implausible_speedup"] = res["speedup"] > float(cfg.get("implausible_speedup", 50.0))
+        res["implausible_speedup"] = res["speedup"] > cfg.implausible_speedup
         if ref_compiled_ms:
             res.setdefault("extra", {}).update(ref_compiled_ms=ref_compiled_ms, speedup_vs_compile=ref_compiled_ms / cand_ms)
     return res

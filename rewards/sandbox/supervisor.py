@@ -72,21 +72,22 @@ def scratch_verdict(written_bytes: int, written_inodes: int, scratch: isolation.
 
 
 class Supervisor:
-    def __init__(self, cfg: dict[str, Any], gdir_fd: int, out_name: str, report_fd: int, lock_fd: int | None,
+    def __init__(self, cfg: VerifyConfig, host_writable: list[str], gdir_fd: int, out_name: str, report_fd: int, lock_fd: int | None,
                  cg_dirs: list[str]) -> None:
         self.cfg, self.gdir_fd, self.out_name, self.report_fd = cfg, gdir_fd, out_name, report_fd
         self.lock_fd, self.cg_dirs = lock_fd, cg_dirs
-        self.device: str = cfg["device"]
+        self.device: str = cfg.device
+        self.host_writable = host_writable
         self.private_tmp = False
-        self.scratch = isolation.Scratch.from_mb(int(cfg.get("scratch_mb", VerifyConfig.scratch_mb)))
+        self.scratch = isolation.Scratch.from_mb(cfg.scratch_mb)
         self.reaped = False  # the candidate process was waited for (its pid may belong to someone else now)
 
     def run(self, source: str, limits: Limits, drop: bool) -> int:
         # The candidate's own directory (its logs; without a mount namespace also its TMPDIR and Triton cache),
         # held open before the private mounts hide its path.
         home_fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
-        got = isolation.enter_namespaces(bool(self.cfg.get("isolate_network", True)), will_drop=drop,
-                                         writable=self.cfg.get("host_writable", []), scratch=self.scratch)
+        got = isolation.enter_namespaces(self.cfg.isolate_network, will_drop=drop,
+                                         writable=self.host_writable, scratch=self.scratch)
         private_tmp = "tmpfs:/tmp" in got
         self.private_tmp = private_tmp
         p2c_r, p2c_w = os.pipe()
@@ -147,7 +148,7 @@ class Supervisor:
         limits = dataclasses.replace(limits, max_file_mb=min(limits.max_file_mb, (self.scratch.cap_bytes >> 20) + 1))
         isolation.apply_limits(limits, drop_to_nobody=drop, cgroup_capped=bool(self.cg_dirs))
         isolation.set_parent_death_signal()  # credentials changed: re-arm
-        if self.cfg.get("seccomp", True):
+        if self.cfg.seccomp:
             from rewards.sandbox import (
                 seccomp,  # exec: Triton's compilers on CUDA, and on CPU the target-compile check's ptxas (which binary may
             )
@@ -159,7 +160,7 @@ class Supervisor:
 
     def _compile_target(self) -> str:
         """The NVIDIA target a CPU candidate's kernels are also compiled for ("none": not compiled)."""
-        return str(self.cfg.get("compile_target") or "none") if self.device == "cpu" else "none"
+        return self.cfg.compile_target if self.device == "cpu" else "none"
 
     # ----------------------------------------------------------------- the protocol
     def _drive(self, pid: int, source: str, wfd: int, rfd: int) -> dict[str, Any]:
@@ -175,7 +176,7 @@ class Supervisor:
         try:
             channel.send(wfd, {"op": "init", "seed": data["seed"], "source": source, "private_tmp": self.private_tmp,
                                "compile_target": self._compile_target(),
-                               "enforce_runtime": bool(self.cfg.get("enforce_runtime", True)),
+                               "enforce_runtime": self.cfg.enforce_runtime,
                                "answer_dtypes": list(data.get("answer_dtypes") or [])},
                          channel.encode_payload({"init_inputs": data["init_inputs"], "state_dict": data["state_dict"]}))
             head, _ = channel.recv(rfd, 1 << 20)
@@ -219,15 +220,15 @@ class Supervisor:
     def _time(self, wfd: int, rfd: int, data: dict[str, Any], trials: list[dict[str, Any]],
               limit: int) -> tuple[dict[str, Any], Any]:
         """(timing fields, outputs of the last timed call) on CUDA; ({}, None) elsewhere or when untimed."""
-        if not (self.device == "cuda" and self.cfg.get("time_gpu", True) and data.get("timing_inputs") is not None
+        if not (self.device == "cuda" and self.cfg.time_gpu and data.get("timing_inputs") is not None
                 and trials and all(t.get("launches") for t in trials)):
             return {}, None
-        reps = int(self.cfg["timing_reps"])
+        reps = self.cfg.timing_reps
         if self.lock_fd is not None:
             fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
         try:
             t0 = time.perf_counter()
-            channel.send(wfd, {"op": "time", "warmup": int(self.cfg["timing_warmup"]), "reps": reps},
+            channel.send(wfd, {"op": "time", "warmup": self.cfg.timing_warmup, "reps": reps},
                          channel.encode_payload(data["timing_inputs"]))
             head, payload = channel.recv(rfd, limit)
             wall_ms = (time.perf_counter() - t0) * 1000.0

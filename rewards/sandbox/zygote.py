@@ -30,6 +30,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from rewards.contract.config import VerifyConfig
 from rewards.oracle.reference_proc import reference_main
 from rewards.sandbox import cgroups, dirs, isolation
 from rewards.sandbox.candidate_results import candidate_outcome, judged_result, num, read_report
@@ -74,16 +75,16 @@ class Cand:
     timed_out: bool = False
 
 
-def task_memory_ceiling(cfg: dict[str, Any]) -> int:
+def task_memory_ceiling(cfg: VerifyConfig) -> int:
     """The most a task-sized cap may grow to (MiB): `task_memory_mb`, else a quarter of physical memory,
     never below the candidate cap `memory_mb`."""
-    if cfg.get("task_memory_mb"):
-        return max(int(cfg["task_memory_mb"]), int(cfg["memory_mb"]))
+    if cfg.task_memory_mb:
+        return max(cfg.task_memory_mb, cfg.memory_mb)
     try:
         phys = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") >> 20
     except (ValueError, OSError):
         phys = 0
-    return max(int(cfg["memory_mb"]), phys // 4)
+    return max(cfg.memory_mb, phys // 4)
 
 
 def candidate_memory_mb(memory_mb: int, ceiling_mb: int, task_mb: int) -> int:
@@ -106,14 +107,14 @@ def available_memory_mb() -> int | None:
 
 
 class Zygote:
-    def __init__(self, cfg: dict[str, Any]) -> None:
+    def __init__(self, cfg: VerifyConfig) -> None:
         self.cfg = cfg
-        self.device: str = cfg["device"]
-        self.workers: int = cfg["workers"]
-        self.timeout: float = cfg["timeout_s"]  # a candidate's, from its own start (`Cand.started`)
+        self.device: str = cfg.device
+        self.workers: int = cfg.workers
+        self.timeout: float = cfg.timeout_s  # a candidate's, from its own start (`Cand.started`)
         # the reference's own limit: a slow reference (and its float64 shadow) is never charged to a candidate
-        self.ref_timeout: float = float(cfg.get("reference_timeout_s") or 2 * self.timeout)
-        self.limits = Limits(cfg["memory_mb"], cfg["cpu_time_s"], cfg["max_file_mb"], cfg["max_procs"])
+        self.ref_timeout: float = cfg.resolved_reference_timeout_s()
+        self.limits = Limits(cfg.memory_mb, int(cfg.cpu_time_s or cfg.timeout_s + 5), cfg.max_file_mb, cfg.max_procs)
         self.ceiling_mb = task_memory_ceiling(cfg)
         self.ref_peak_mb = 0  # the largest reference seen: what starting one more may cost the host
         self.base, self.lock_dir = dirs.create_base()
@@ -124,10 +125,10 @@ class Zygote:
         self.inbuf = b""
         self.stdin_open = True
         self.root = os.geteuid() == 0
-        self.drop = bool(cfg.get("drop_privileges", True)) and self.root
+        self.drop = cfg.drop_privileges and self.root
         self.cgroups = cgroups.Cgroups(f"tritonforge-{os.getpid()}")
-        if self.root:
-            cfg["host_writable"] = isolation.host_writable_dirs()
+        # what a candidate must not find writable on the host (read once, here, for every supervisor)
+        self.host_writable: list[str] = isolation.host_writable_dirs() if self.root else []
 
     # ----------------------------------------------------------------- protocol
     def emit(self, obj: dict[str, Any]) -> None:
@@ -138,7 +139,7 @@ class Zygote:
         """What isolation this engine applies (reported once in its ready line)."""
         got = ["setsid", "scrubbed_env", "rlimits", "no_new_privs", "audit_hook", "runtime_op_record",
                "supervisor_report_pipe", "secret_trial_inputs"]
-        if self.cfg.get("seccomp", True):
+        if self.cfg.seccomp:
             got.append("seccomp")
         if self.root:
             got += ["netns", "mntns", "pidns", "ipcns", "utsns", "private_tmpfs", "uid_nobody"]
@@ -297,7 +298,7 @@ class Zygote:
                 isolation.redirect_stdio("stdout.txt", "stderr.txt")
                 isolation.close_fds(keep=tuple(fd for fd in (report_w, gdir_fd, lock_fd) if fd is not None))
                 isolation.scrub_env(cdir, self.device == "cpu")
-                sup = Supervisor(self.cfg, gdir_fd, out_name, report_w, lock_fd, cg_dirs)
+                sup = Supervisor(self.cfg, self.host_writable, gdir_fd, out_name, report_w, lock_fd, cg_dirs)
                 rc = sup.run(code, limits, self.drop)
             except BaseException:
                 import traceback
@@ -328,7 +329,7 @@ class Zygote:
             return
         out = candidate_outcome(report, status, log, group_failed=g.failed, timed_out=c.timed_out,
                                 timeout_s=self.timeout, device=self.device,
-                                strict_rules=self.cfg.get("strict_rules", True))
+                                strict_rules=self.cfg.strict_rules)
         if out.discard is not None:
             dirs.remove_file(os.path.join(g.dir, out.discard))
         if out.result is not None:
@@ -439,9 +440,9 @@ class Zygote:
 
 
 def main() -> None:
-    cfg = json.loads(sys.argv[1])
+    cfg = VerifyConfig.from_wire(sys.argv[1])
     isolation.set_parent_death_signal()
-    if cfg["device"] == "cpu":
+    if cfg.device == "cpu":
         os.environ["TRITON_INTERPRET"] = "1"
     # torch's lazily imported compiler stack makes a cache dir on import: keep it ours, and remove it.
     inductor_dir = tempfile.mkdtemp(prefix="tritonforge-inductor-")
@@ -450,12 +451,12 @@ def main() -> None:
     import triton  # noqa: F401
     import triton.language  # noqa: F401
 
-    if cfg["device"] == "cpu":  # autotune / libdevice / string constexpr under the interpreter, for
+    if cfg.device == "cpu":  # autotune / libdevice / string constexpr under the interpreter, for
         from rewards.harness import interp_shims  # the reference process and every candidate alike
 
         interp_shims.install()
         from rewards.harness import target_compile
-        target_compile.warm(str(cfg.get("compile_target") or "none"))
+        target_compile.warm(cfg.compile_target)
     import rewards.harness.channel  # noqa: F401
     import rewards.harness.child  # noqa: F401
     import rewards.oracle.compare  # noqa: F401

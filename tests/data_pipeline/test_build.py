@@ -92,7 +92,7 @@ def test_every_sft_row_verifies_again(built, tmp_path) -> None:
     pairs, results = tmp_path / "pairs.jsonl", tmp_path / "results.jsonl"
     pairs.write_text("\n".join(lines) + "\n")
     p = subprocess.run([sys.executable, "-m", "tritonforge.cli", "verify", "--batch", str(pairs), "--out", str(results),
-                        "--device", "cpu", "--verify_trials", "2", "--verify_workers", "2"], capture_output=True, text=True, timeout=600)
+                        "--verify_device", "cpu", "--verify_trials", "2", "--verify_workers", "2"], capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr
     res = [json.loads(line) for line in results.read_text().splitlines()]
     assert len(res) == len(sft) > 0

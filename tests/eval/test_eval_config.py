@@ -6,7 +6,7 @@ import pytest
 
 from eval.cli import _parse, _split_action
 from eval.config import EvalArguments
-from stagekit.errors import UserError
+from stagekit.errors import ConfigError, UserError
 
 
 def test_yaml_config_plus_override(tmp_path) -> None:
@@ -21,11 +21,15 @@ def test_yaml_config_plus_override(tmp_path) -> None:
     assert vc.timeout_s == 30 and vc.workers == 3
 
 
-def test_retired_spellings_still_work_hidden() -> None:
-    args = _parse("run", ["--suite", "s", "--out", "o", "--max-new-tokens", "8", "--timeout-s", "5", "--trials", "2",
-                          "--workers", "1", "--no-hack-rerun", "--prompt-format", "default"])
-    assert (args.max_new_tokens, args.verify_timeout_s, args.verify_trials, args.verify_workers) == (8, 5, 2, 1)
+def test_one_spelling_per_option() -> None:
+    """HfArgumentParser's dash form of a field is the same option; retired names (--trials) are refused."""
+    args = _parse("run", ["--suite", "s", "--out", "o", "--max-new-tokens", "8", "--verify-timeout-s", "5",
+                          "--no-hack-rerun", "--prompt-format", "default"])
+    assert (args.max_new_tokens, args.verify_timeout_s) == (8, 5)
     assert args.hack_rerun is False and args.prompt_format == "default"
+    for retired in ("--trials", "--workers", "--timeout-s"):
+        with pytest.raises(ConfigError, match=f"unknown option.*{retired}"):
+            _parse("run", ["--suite", "s", "--out", "o", retired, "2"])
 
 
 def test_positional_forms() -> None:

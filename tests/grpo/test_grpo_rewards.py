@@ -187,7 +187,7 @@ def test_unknown_reward_name_lists_valid_ones() -> None:
 def test_recipes_parse() -> None:
     from grpo.cli import parse
 
-    root = Path(__file__).resolve().parents[2] / "tritonforge" / "recipes" / "grpo"
+    root = Path(__file__).resolve().parents[2] / "stagekit" / "recipes" / "grpo"
     for name in ("tiny", "1gpu", "cluster"):
         script, cfg, model_cfg = parse(["--config", str(root / f"{name}.yaml")])
         assert script.reward_funcs[0] == "autotriton" and cfg.num_generations >= 2

@@ -15,7 +15,7 @@ from grpo.signal import (
     summarize,
 )
 
-RECIPE = Path(__file__).resolve().parents[2] / "tritonforge" / "recipes" / "grpo" / "tiny.yaml"
+RECIPE = Path(__file__).resolve().parents[2] / "stagekit" / "recipes" / "grpo" / "tiny.yaml"
 
 
 class _State:

@@ -9,7 +9,7 @@ import pytest
 
 from grpo.cli import parse
 
-RECIPE = Path(__file__).resolve().parents[2] / "tritonforge" / "recipes" / "grpo" / "tiny.yaml"
+RECIPE = Path(__file__).resolve().parents[2] / "stagekit" / "recipes" / "grpo" / "tiny.yaml"
 
 
 def _args(model_dir: Path, corpus: Path, out: Path, *extra: str) -> tuple:

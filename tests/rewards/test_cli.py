@@ -12,7 +12,7 @@ T, C = HERE / "tasks", HERE / "candidates"
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tritonforge.cli", "verify", *args, "--device", "cpu", "--verify_trials", "1"],
+    return subprocess.run([sys.executable, "-m", "tritonforge.cli", "verify", *args, "--verify_device", "cpu", "--verify_trials", "1"],
                           capture_output=True, text=True, timeout=300)
 
 
@@ -42,7 +42,7 @@ def test_batch_keeps_order(tmp_path):
     pairs.write_text("".join(json.dumps({"task": str(t), "candidate": str(c)}) + "\n" for t, c in rows))
     out = tmp_path / "res.jsonl"
     p = subprocess.run([sys.executable, "-m", "tritonforge.cli", "verify", "--batch", str(pairs), "--out", str(out),
-                        "--verify_workers", "2", "--device", "cpu", "--verify_trials", "1"], capture_output=True, text=True, timeout=300)
+                        "--verify_workers", "2", "--verify_device", "cpu", "--verify_trials", "1"], capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     statuses = [json.loads(line)["status"] for line in out.read_text().splitlines()]
     assert statuses == ["ok", "mismatch", "ok"]
@@ -54,7 +54,7 @@ def test_cuda_without_a_gpu_is_one_error_line():
     if torch.cuda.is_available():
         return
     p = subprocess.run([sys.executable, "-m", "tritonforge.cli", "verify", str(T / "relu.py"), str(C / "relu_ok.py"),
-                        "--device", "cuda"], capture_output=True, text=True, timeout=120)
+                        "--verify_device", "cuda"], capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and "no CUDA device is visible" in p.stderr and len(p.stderr.strip().splitlines()) == 1
 
 

@@ -10,7 +10,7 @@ import torch
 
 from sft.cli import parse
 
-RECIPE = Path(__file__).resolve().parents[2] / "tritonforge" / "recipes" / "sft" / "tiny.yaml"
+RECIPE = Path(__file__).resolve().parents[2] / "stagekit" / "recipes" / "sft" / "tiny.yaml"
 
 
 def _args(model_dir: Path, corpus: Path, out: Path, *extra: str) -> tuple:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -208,8 +209,8 @@ def test_task_sized_caps_rule() -> None:
     assert candidate_memory_mb(256, 4096, 0) == 256  # a small task keeps the configured cap
     assert candidate_memory_mb(256, 4096, 100) == 656
     assert candidate_memory_mb(256, 4096, 10_000) == 4096  # never past the ceiling
-    assert task_memory_ceiling({"memory_mb": 8192, "task_memory_mb": 16384}) == 16384
-    assert task_memory_ceiling({"memory_mb": 8192, "task_memory_mb": None}) >= 8192
+    assert task_memory_ceiling(VerifyConfig(memory_mb=8192, task_memory_mb=16384)) == 16384
+    assert task_memory_ceiling(VerifyConfig(memory_mb=8192, task_memory_mb=None)) >= 8192
     avail = available_memory_mb()
     assert avail is None or avail > 0
     # the judge's own want of memory is nobody's mismatch, unless the answer outweighs the reference's
@@ -219,5 +220,19 @@ def test_task_sized_caps_rule() -> None:
     heavy = out_of_memory_verdict("MemoryError", 200 << 20, 100 << 20)
     assert heavy["ok"] is False and not heavy.get("judge_error") and "weigh 200 MiB" in heavy["reason"]
     r = judged_result({"log": "", "kernel_launches": 2}, {"ok": False, "judge_error": "the judge ran out of memory"},
-                      {}, trials=2, ref_ms=None, ref_compiled_ms=None, nondeterministic=None)
+                      VerifyConfig(device="cpu"), trials=2, ref_ms=None, ref_compiled_ms=None, nondeterministic=None)
     assert r["status"] == "infra_error" and "out of memory" in r["log"]
+
+
+def test_the_sandbox_receives_a_typed_config() -> None:
+    """The zygote rebuilds the engine's own VerifyConfig from the wire (no default restated there), and a
+    field it does not know, or one missing, is an error rather than a silent default."""
+    cfg = VerifyConfig(device="auto", timeout_s=7.0, timing_reps=11).for_sandbox("cpu")
+    back = VerifyConfig.from_wire(cfg.to_wire())
+    assert back == cfg and back.device == "cpu" and back.reference_timeout_s == 14.0 and back.cpu_time_s == 12
+    wire = json.loads(cfg.to_wire())
+    with pytest.raises(ValueError, match="unknown"):
+        VerifyConfig.from_wire(json.dumps({**wire, "timing_rep": 3}))
+    del wire["timing_reps"]
+    with pytest.raises(ValueError, match="missing"):
+        VerifyConfig.from_wire(json.dumps(wire))

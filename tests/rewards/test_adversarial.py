@@ -1,12 +1,41 @@
 """The adversarial suite: escapes, cheats and crashes a candidate may try, each with the verdict it must get.
 
-Cases live in tests/rewards/adversarial/cases.yaml, cases_v2.yaml and cases_v3.yaml (the red-team suites; one candidate
-file each). The whole suite runs in two batched `verify_batch` calls (strict rules on / off) on the CPU
-interpreter; every case then checks its status, that no cheat is ever `correct`, and the side effects the
-sandbox claims to prevent: files written outside the sandbox, connections to a local TCP or unix listener,
-SysV and POSIX IPC objects left on the host, stray processes, and the test process itself dying.
-File-escape checks need the protections the engine only applies when started as root (fresh /tmp, user
-nobody); without root they are skipped, not passed.
+Cases live in tests/rewards/adversarial/<class>.yaml, one manifest per attack class (CLASSES below: what the
+candidate attacks, e.g. hidden_compute.yaml, sandbox_escape.yaml, honest_control.yaml), one candidate file per
+case (cases run with the static rules off share the file of the case they repeat). The whole suite runs in two
+batched `verify_batch` calls (strict rules on / off) on the CPU interpreter; every case then checks its status,
+that no cheat is ever `correct`, and the side effects the sandbox claims to prevent: files written outside the
+sandbox, connections to a local TCP or unix listener, SysV and POSIX IPC objects left on the host, stray
+processes, and the test process itself dying. File-escape checks need the protections the engine only applies
+when started as root (fresh /tmp, user nobody); without root they are skipped, not passed.
+
+Fields of a case:
+  name, class      the case and its attack class (the manifest is `<class>.yaml`)
+  task             the reference, a file in ../tasks
+  candidate        the completion, a file here (named like the case) or ../candidates/...
+  expected         the statuses a sound judge may answer; "any" = the status is not the point, the
+                   side-effect checks are
+  category         escape | cheat | crash | control; cheats and crashes are never correct
+  description      what the candidate does and why the judge could be fooled by it
+  rule             a fatal finding the result must carry
+  rule_any         when the status is rule_violation, one of these fatal findings must be among them
+  strict_rules     false = execute despite static findings, to test the sandbox and the runtime checks
+  audit            strict_rules off is the hack-rate audit mode: outputs are judged, the rule gate must still fail
+  runtime_finding  (strict_rules false) the runtime record itself must hold a fatal finding: with the static
+                   rules off a recorded finding leaves the status `ok`, so these cases also admit ok/mismatch
+                   and are checked on the findings instead
+  no_files         paths that must not exist on the host afterwards ({repo} = repository root)
+  marker           no process whose command line contains it may survive
+  listen_port      the test listens on 127.0.0.1 there; nothing may connect
+  unix_listen      the test serves a unix socket at `path` and on the abstract name `abstract`; nothing may
+                   connect
+  sysv_keys        SysV IPC keys (shm, msg or sem) that must not exist on the host afterwards
+  posix_mq         POSIX message queue names that must not exist on the host afterwards
+  log_excludes     a string the verdict log must not contain
+  survival         the host check is test_engine_and_test_process_survive (the candidate signals processes
+                   outside its own; this process and the engine must outlive the whole suite)
+An escape that may end `ok` (a candidate that cannot tell a private copy from the host) needs one of the
+host checks, since then the status cannot show whether it escaped.
 """
 
 from __future__ import annotations
@@ -38,24 +67,30 @@ DEVICE = os.environ.get("TRITONFORGE_ADVERSARIAL_DEVICE", "cpu")
 WORKERS = int(os.environ.get("TF_ADV_WORKERS", "2"))  # the GPU box has 16 cores; CI has 2
 IS_ROOT = os.geteuid() == 0
 
-# Every manifest in the folder: cases.yaml (the first suite) and cases_vN*.yaml (the red-team rounds; a round
-# may span several files, one per concern, so parallel work never edits the same manifest).
-MANIFESTS = tuple(sorted(p.name for p in ADV.glob("cases*.yaml")))
-# TF_ADV_MANIFESTS=cases_v2.yaml runs one manifest only (the consistency check always reads all of them).
+# What a candidate attacks, one manifest each (`<class>.yaml`):
+CLASSES = {
+    "hidden_compute",    # torch compute behind a path the judge does not attribute to the candidate
+    "host_compute",      # compute over tensor memory with no ATen op (numpy views, element callbacks, scalar
+                         # reads, value-changing casts) or where the op recorder is suspended
+    "dodge",             # the judge's runtime checks made to look away (threads, modes, autograd, output shapes)
+    "attr_modules",      # modules reached as attributes of allowed ones instead of imports
+    "secrets",           # the reference's inputs, seed, weights or outputs read to precompute the answer
+    "forged_report",     # the verdict or the comparison written by the candidate instead of earned
+    "audit",             # the audit mode's rule gate disarmed
+    "sandbox_escape",    # effects that must not reach the host or another candidate
+    "host_resources",    # memory, time, processes, files and inodes a kernel never needs
+    "robustness",        # exits, crashes and hostile outputs the judge must survive with a verdict
+    "target_compile",    # kernels the GPU compiler refuses though the CPU interpreter runs them
+    "wrong_output",      # honest launches with wrong answers a lax oracle could accept
+    "broken_candidate",  # completions that cannot be judged at all (no code, syntax, signature)
+    "honest_control",    # honest kernels each attack class's checks must keep accepting
+}
+MANIFESTS = tuple(sorted(p.name for p in ADV.glob("*.yaml")))
+# TF_ADV_MANIFESTS=sandbox_escape.yaml runs one manifest only (the consistency check always reads all of them).
 SELECTED = tuple(m for m in os.environ.get("TF_ADV_MANIFESTS", ",".join(MANIFESTS)).split(",") if m)
-V2_CLASSES = {"hidden_compute", "attr_modules", "secrets", "forged_report", "sandbox", "robustness", "control"}
-V3_CLASSES = V2_CLASSES | {"audit", "dodge"}
-# host_compute: computing over tensor memory without an ATen op (numpy views, element callbacks, scalar reads,
-# casts); target_compile: kernels the GPU compiler refuses; host_resources: files/inodes a kernel never needs.
-# Honest patterns that were refused are controls (class control).
-V4_CLASSES = V3_CLASSES | {"host_compute", "target_compile", "host_resources"}
-ROUND_CLASSES = {"v2": V2_CLASSES, "v3": V3_CLASSES, "v4": V4_CLASSES}
-
-
-def manifest_prefix(manifest: str) -> tuple[str, set[str]] | None:
-    """The case-name prefix and the classes of a red-team manifest (`cases_v4_compile.yaml` -> "v4_")."""
-    m = re.match(r"cases_(v\d+)", manifest)
-    return None if m is None else (m.group(1) + "_", ROUND_CLASSES[m.group(1)])
+# A case name or candidate file must say what it attacks, not which red-team round found it.
+ROUND_PREFIX = re.compile(r"v\d+_")
+HOST_CHECKS = ("no_files", "sysv_keys", "posix_mq", "marker", "unix_listen", "listen_port", "survival")
 
 
 pytestmark = pytest.mark.slow
@@ -70,9 +105,8 @@ def load_cases(manifests: tuple[str, ...] = MANIFESTS) -> list[dict[str, Any]]:
             assert exp == "any" or set(exp) <= STATUSES, f"{c['name']}: unknown status in {exp}"
             if c["category"] in ("cheat", "crash"):
                 assert exp == "any" or "ok" not in exp or c.get("audit"), f"{c['name']}: a cheat or crash may never expect ok"
-            if c["category"] == "escape" and m != "cases.yaml" and (exp == "any" or "ok" in exp):
-                host_checks = ("no_files", "sysv_keys", "posix_mq", "marker", "unix_listen", "listen_port")
-                assert any(k in c for k in host_checks), f"{c['name']}: an escape that may be ok needs a host check"
+            if c["category"] == "escape" and (exp == "any" or "ok" in exp):
+                assert any(k in c for k in HOST_CHECKS), f"{c['name']}: an escape that may be ok needs a host check"
             cases.append(c)
     return cases
 
@@ -90,12 +124,12 @@ def test_manifest_is_consistent() -> None:
         assert (TASKS / c["task"]).is_file(), c["task"]
         assert (ADV / c["candidate"]).is_file(), c["candidate"]
         assert c["category"] in {"escape", "cheat", "crash", "control"}
-        rnd = manifest_prefix(c["manifest"])
-        if rnd is not None:
-            prefix, classes = rnd
-            assert c["name"].startswith(prefix) and c.get("class") in classes, c["name"]
-            assert Path(c["candidate"]).name.startswith(prefix), c["candidate"]
-            assert (c["category"] == "control") == (c["class"] == "control"), c["name"]
+        assert c.get("class") in CLASSES and c["manifest"] == f"{c['class']}.yaml", c["name"]
+        assert not ROUND_PREFIX.match(c["name"]), c["name"]
+        assert not ROUND_PREFIX.match(Path(c["candidate"]).name), c["candidate"]
+        if "/" not in c["candidate"] and not c["name"].startswith("runtime_"):
+            assert Path(c["candidate"]).stem == c["name"], c["candidate"]  # a file named like its case
+        assert (c["category"] == "control") == (c["class"] == "honest_control"), c["name"]
     used = {(ADV / c["candidate"]).resolve() for c in ALL_CASES}
     orphans = [p.name for p in ADV.iterdir() if p.suffix in (".py", ".md") and p.resolve() not in used]
     assert not orphans, f"candidate files without a case: {orphans}"

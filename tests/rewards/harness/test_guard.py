@@ -79,7 +79,7 @@ def test_the_scalar_read_budget_scales_with_the_task() -> None:
 
 
 def test_the_scalar_read_budget_counts_bytes_not_reads() -> None:
-    """Red team (v4_rt_scalar_pack_bytes): a uint8 input viewed as complex128 handed Python 16 elements per
+    """Attack (hc_scalar_pack_bytes): a uint8 input viewed as complex128 handed Python 16 elements per
     .item(), so 64 reads (the budget for 1024 elements) read all 1024 bytes."""
     from rewards.harness.guard import scalar_read_budget
 
@@ -515,7 +515,7 @@ def test_forward_cannot_switch_the_profiler_off(tmp_path) -> None:  # noqa: ANN0
 
 
 def test_candidate_code_inside_a_suspended_region_is_recorded() -> None:
-    """Red team (v4_rt_*_mode_push, v4_rt_new_empty_shadow, v4_rt_pre_run_hook): the recorder was suspended for
+    """Attack (hc_*_mode_push, hc_new_empty_shadow, hc_pre_run_hook): the recorder was suspended for
     everything inside Triton's marshalling, so a torch mode of the candidate's, a Python method it shadowed on a
     kernel argument or a hook computed there unrecorded. A region the harness marks stays suspended only for
     code that is not the candidate's."""
@@ -531,7 +531,7 @@ def test_candidate_code_inside_a_suspended_region_is_recorded() -> None:
 
 
 def test_tritons_marshalling_refuses_arguments_that_would_run_candidate_code() -> None:
-    """Red team (v4_rt_storage_partial): an instance attribute `untyped_storage = functools.partial(torch.clamp,
+    """Attack (hc_storage_partial): an instance attribute `untyped_storage = functools.partial(torch.clamp,
     x, out=out)` on a kernel argument ran relu in torch inside the interpreter's suspended marshalling, with no
     frame of the candidate's to tell it by."""
     import functools
@@ -555,7 +555,7 @@ def test_tritons_marshalling_refuses_arguments_that_would_run_candidate_code() -
 
 
 def test_conversions_inside_fill_and_cat_are_casts_too() -> None:
-    """Red team (v4_rt_fill_trunc, v4_rt_fill_mask, v4_rt_cat_out_mod256, v4_rt_cast_check_shadow): fill_ with a
+    """Attack (hc_fill_trunc, hc_fill_mask, hc_cat_out_mod256, hc_cast_check_shadow): fill_ with a
     0-d tensor and cat(out=) convert values inside ATen with no cast op; and the cast check itself called
     `dst.to(...)`, which an instance attribute of the candidate's tensor could shadow."""
     x = torch.randn(64) * 4
@@ -576,7 +576,7 @@ def test_conversions_inside_fill_and_cat_are_casts_too() -> None:
 
 
 def test_addresses_are_refused_when_a_helper_asks_on_the_candidates_behalf() -> None:
-    """Red team (v4_rt_wrapper_data_ptr): `triton.reinterpret(t, dtype).data_ptr()` had Triton's TensorWrapper
+    """Attack (hc_wrapper_data_ptr): `triton.reinterpret(t, dtype).data_ptr()` had Triton's TensorWrapper
     ask for the address (the nearest party was Triton); with an `__array_interface__` that is a numpy view."""
     import sys
 
@@ -614,7 +614,7 @@ def test_addresses_are_refused_when_a_helper_asks_on_the_candidates_behalf() -> 
 
 
 def test_materializing_a_conjugate_view_is_compute() -> None:
-    """Red team (v4_rt_conj_negate): conj() of a complex tensor whose imaginary part is x, then resolve_conj()
+    """Attack (hc_conj_negate): conj() of a complex tensor whose imaginary part is x, then resolve_conj()
     (or a clone/copy_ of the conjugate view), is -x computed by ATen from allowed ops only."""
     x = torch.randn(8)
     z = torch.view_as_complex(torch.stack([torch.zeros_like(x), x], dim=-1))
@@ -627,7 +627,7 @@ def test_materializing_a_conjugate_view_is_compute() -> None:
 
 
 def test_interpreter_memory_access_only_inside_a_kernel_body() -> None:
-    """Red team (v4_rt_grid_fn_compute, v4_rt_interp_ptr_leak): the grid function runs with Triton's language
+    """Attack (hc_grid_fn_compute, hc_interp_ptr_leak): the grid function runs with Triton's language
     patched in and the arguments as pointers, so tl.load/tl.store computed on the host before any program ran;
     addresses leaked by a jit body were read and written from forward with the interpreter's C load/store."""
     import numpy as np
@@ -657,7 +657,7 @@ def test_interpreter_memory_access_only_inside_a_kernel_body() -> None:
 
 
 def test_indices_read_by_tensor_split_count_as_scalar_reads() -> None:
-    """Red team (v4_rt_tensor_split_read): tensor_split(x, indices) reads its index tensor inside ATen (no
+    """Attack (hc_tensor_split_read): tensor_split(x, indices) reads its index tensor inside ATen (no
     _local_scalar_dense) and the pieces' lengths hand every index to Python."""
     from rewards.harness.guard import scalar_read_budget
 

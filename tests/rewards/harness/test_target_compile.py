@@ -355,7 +355,7 @@ def test_engine_refuses_what_the_target_refuses_and_reports_resources() -> None:
     from rewards import VerifyConfig, verify_batch
 
     matmul = (TASKS / "matmul.py").read_text()
-    too_big = (ADV / "v4_compile_shared_memory.py").read_text()
+    too_big = (ADV / "compile_shared_memory.py").read_text()
     honest = (HERE / "candidates" / "relu_ok.py").read_text()
     relu = (TASKS / "relu.py").read_text()
     pairs = [(matmul, too_big), (relu, honest)]

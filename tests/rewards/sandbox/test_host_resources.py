@@ -195,7 +195,7 @@ def test_destroy_returns_once_every_process_has_exited() -> None:
 def test_no_candidate_process_is_alive_when_the_timeout_verdict_arrives() -> None:
     from rewards import Engine, VerifyConfig
 
-    cand = (ADV / "v4_res_timeout_sleep_c.py").read_text().replace("HOLD_MB = 512", "HOLD_MB = 3072")
+    cand = (ADV / "res_timeout_sleep_c.py").read_text().replace("HOLD_MB = 512", "HOLD_MB = 3072")
     cfg = VerifyConfig(device="cpu", trials=1, timeout_s=6, workers=1, memory_mb=6144)
     with Engine(cfg) as eng:
         res = eng.verify((TASKS / "relu.py").read_text(), cand)

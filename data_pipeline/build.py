@@ -25,11 +25,11 @@ from data_pipeline.decontam import EvalItem, decontaminate
 from data_pipeline.dedup import Drop, dedup
 from data_pipeline.distill import distill, sft_row_from_attempt
 from data_pipeline.errors import DataError
-from data_pipeline.journal import Journal
 from data_pipeline.normalize import normalized_hash
 from data_pipeline.sources import gather
 from data_pipeline.writer import write_dataset
 from rewards import VerifyConfig, VerifyResult, prompt_messages, sft_messages, verify_batch
+from stagekit.journal import Journal
 
 
 def _log(msg: str) -> None:

@@ -17,8 +17,8 @@ from typing import Any
 
 from data_pipeline.config import DataConfig
 from data_pipeline.corpus import VERIFY_COLUMNS, verify_columns
-from data_pipeline.journal import Journal
 from rewards import VerifyConfig, extract_code, prompt_messages, verify_batch
+from stagekit.journal import Journal
 
 
 def make_teacher(cfg: DataConfig) -> Any:

@@ -6,13 +6,12 @@ from here and never from each other.
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from stagekit.errors import UserError
+from stagekit.journal import Journal
 
 
 class EvalError(UserError):
@@ -20,21 +19,9 @@ class EvalError(UserError):
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """All complete JSON lines of a journal; a torn last line (crash mid-write) is skipped."""
-    if not path.is_file():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return rows
+    """All complete records of an eval folder's journal (samples.jsonl, completions.jsonl)."""
+    return Journal(path).rows()
 
 
 def append_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
-    with path.open("a") as f:
-        for row in rows:
-            f.write(json.dumps(row, sort_keys=True) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+    Journal(path).append(rows)

@@ -42,6 +42,7 @@ from typing import Any
 from eval.suites import EvalItem, load_suite_full
 from rewards.contract.config import VerifyConfig
 from rewards.contract.types import Status, VerifyResult
+from stagekit.journal import Journal
 
 OUTCOMES = ("accepted", "rule_rejected", "unsupported_on_cpu", "unsupported_triton", "nondeterministic", "uninformative",
             "compares_nothing", "reference_failed", "mismatch", "candidate_failed", "timeout", "excluded")
@@ -217,13 +218,7 @@ def run_selfcheck(spec: str, out_dir: str | Path, config: VerifyConfig, limit: i
 def _read_journal(path: Path, key: dict[str, Any]) -> dict[str, Check]:
     """Checks of an interrupted run with the same settings (anything else in the journal is ignored)."""
     done: dict[str, Check] = {}
-    if not path.is_file():
-        return done
-    for line in path.read_text().splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:  # the line a kill cut short
-            continue
+    for row in Journal(path).rows():
         if row.pop("key", None) != key:
             continue
         row["rules"] = tuple(row.get("rules", ()))
@@ -232,10 +227,7 @@ def _read_journal(path: Path, key: dict[str, Any]) -> dict[str, Check]:
 
 
 def _append_journal(path: Path, key: dict[str, Any], checks: list[Check]) -> None:
-    with path.open("a") as f:
-        for c in checks:
-            f.write(json.dumps({**asdict(c), "key": key}, sort_keys=True) + "\n")
-        f.flush()
+    Journal(path).append({**asdict(c), "key": key} for c in checks)
 
 
 def markdown(summary: dict[str, Any], checks: list[Check]) -> str:

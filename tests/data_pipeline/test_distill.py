@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from data_pipeline.config import load_config
 from data_pipeline.distill import distill, sft_row_from_attempt
-from data_pipeline.journal import Journal
 from data_pipeline.synth import synthesize
 from rewards import VerifyConfig
+from stagekit.journal import Journal
 
 WRONG = """I'll just copy the input.
 

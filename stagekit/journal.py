@@ -1,9 +1,9 @@
-"""Append-only JSONL progress journal: what makes a build resumable after kill -9.
+"""Append-only JSONL journal: what makes the data build, eval and the self-check resumable after kill -9.
 
-Each record carries a key. Records are written in batches, flushed and fsync'ed before the build
-moves on, so a kill loses at most the batch in flight, which is simply redone. On load, a truncated
-last line (the kill landed mid-write) is ignored and a repeated key keeps its last record, so a
-rerun can neither lose nor duplicate a row.
+Records are written in batches, flushed and fsync'ed before the caller moves on, so a kill loses at most
+the batch in flight, which is simply redone. A truncated last line (the kill landed mid-write) is ignored
+on read and cut before the next append, so new records never glue onto it; keyed reads keep a repeated
+key's last record, so a rerun can neither lose nor duplicate a row.
 """
 
 from __future__ import annotations
@@ -16,26 +16,31 @@ from typing import Any
 
 
 class Journal:
-    """One JSONL file of `{"key": ..., ...}` records."""
+    """One JSONL file of records (JSON objects), appended in batches."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
+        self.path = Path(path)
 
-    def load(self) -> dict[str, dict[str, Any]]:
-        records: dict[str, dict[str, Any]] = {}
+    def rows(self) -> list[dict[str, Any]]:
+        """Every complete record, in write order (a torn last line is skipped: its batch is redone)."""
+        rows: list[dict[str, Any]] = []
         if not self.path.exists():
-            return records
+            return rows
         with open(self.path, encoding="utf-8", errors="replace") as f:
             for line in f:
                 if not line.endswith("\n"):
-                    break  # torn write at the end: that batch is redone
+                    break
                 try:
                     rec = json.loads(line)
                 except json.JSONDecodeError:
                     continue
-                if isinstance(rec, dict) and "key" in rec:
-                    records[rec["key"]] = rec
-        return records
+                if isinstance(rec, dict):
+                    rows.append(rec)
+        return rows
+
+    def load(self, key: str = "key") -> dict[Any, dict[str, Any]]:
+        """Records by their `key` field (the last one wins; records without it are skipped)."""
+        return {rec[key]: rec for rec in self.rows() if key in rec}
 
     def append(self, records: Iterable[dict[str, Any]]) -> None:
         data = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)

@@ -104,11 +104,12 @@ def stages(p: Preset, out: Path) -> list[tuple[str, list[str]]]:
 def results_table(p: Preset, out: Path, timings: dict[str, float]) -> str:
     """The base / SFT / GRPO table over both held-out splits, from the eval journals, plus wall time.
 
-    pass@1 is the mean over tasks of the share of a task's samples that verify (with one greedy sample:
-    the execution accuracy); pass@k (k = samples per task) uses the unbiased estimator over all samples.
+    Every number is eval's own (`eval.metrics.compute_metrics` over the eval folder's journal): pass@1 is
+    `fast_0`, the mean over tasks of the share of a task's samples that are solved (with one greedy sample:
+    the execution accuracy); pass@k the unbiased estimator; call acc. the share of samples whose code ran.
     """
-    from eval.metrics import pass_at_k
-    from eval.run import read_jsonl
+    from eval.metrics import compute_metrics
+    from eval.records import read_jsonl
 
     k = p.eval.samples
     head = ["model"]
@@ -118,24 +119,14 @@ def results_table(p: Preset, out: Path, timings: dict[str, float]) -> str:
     for model in MODELS:
         cells = [model]
         for split in p.eval.splits:
-            rows = read_jsonl(eval_dir(out, model, split) / "samples.jsonl")
-            by_task: dict[str, list[dict]] = {}
-            for r in rows:
-                if r.get("status") != "infra_error":
-                    by_task.setdefault(r["task_id"], []).append(r)
-            if not by_task:
+            m = compute_metrics(read_jsonl(eval_dir(out, model, split) / "samples.jsonl"), ks=(1, k))
+            if not m["n_scored"]:
                 cells += ["—"] * (3 if k > 1 else 2)
                 continue
-            n_tasks = len(by_task)
-            p1 = sum(sum(bool(r["correct"]) for r in rs) / len(rs) for rs in by_task.values()) / n_tasks
-            cells.append(f"{100 * p1:.1f}% ({n_tasks} tasks)")
+            cells.append(f"{100 * m['fast_0']:.1f}% ({m['n_tasks']} tasks)")
             if k > 1:
-                vals = [pass_at_k(len(rs), sum(bool(r["correct"]) for r in rs), k) for rs in by_task.values()
-                        if len(rs) >= k]
-                cells.append(f"{100 * sum(vals) / len(vals):.1f}%" if vals else "— (1 sample)")
-            ran = {"ok", "mismatch"}
-            call = sum(sum(r["status"] in ran for r in rs) / len(rs) for rs in by_task.values()) / n_tasks
-            cells.append(f"{100 * call:.1f}%")
+                cells.append(f"{100 * m[f'pass@{k}']:.1f}%" if f"pass@{k}" in m else "— (1 sample)")
+            cells.append(f"{100 * m['call_accuracy']:.1f}%")
         lines.append("| " + " | ".join(cells) + " |")
     total = sum(v for v in timings.values() if isinstance(v, (int, float)))
     per = ", ".join(f"{n} {v:.0f}s" for n, v in timings.items() if isinstance(v, (int, float)))

@@ -57,13 +57,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Standalone entry (`python -m data_pipeline.cli data build ...`), with tritonforge's error handling."""
-    from stagekit.errors import exit_code
+    """Standalone entry (`python -m data_pipeline.cli ...`), with tritonforge's dispatch and error handling."""
+    from stagekit.options import run_standalone
 
-    parser = argparse.ArgumentParser(prog="tritonforge")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return exit_code(lambda: args.func(args))
+    return run_standalone(register, argv)
 
 
 if __name__ == "__main__":

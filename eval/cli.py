@@ -11,7 +11,6 @@ the style of every stage (stagekit/options.py). `eval` takes an optional action 
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 ACTIONS = ("run", "compare", "selfcheck")
@@ -155,13 +154,10 @@ def register(subparsers: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Standalone entry (python -m eval.cli ...), with the same dispatch and error handling as tritonforge."""
-    from stagekit.errors import exit_code
+    """Standalone entry (`python -m eval.cli ...`), with tritonforge's dispatch and error handling."""
+    from stagekit.options import run_standalone
 
-    parser = argparse.ArgumentParser(prog="tritonforge")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return exit_code(lambda: args.func(args))
+    return run_standalone(register, argv)
 
 
 if __name__ == "__main__":

@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 from stagekit.trl_stage import TrlStage
 
 
-def _dataclasses() -> tuple[type, ...]:
+def _load() -> tuple[tuple[type, ...], Callable[..., str]]:
     from grpo.config import DATACLASSES
-
-    return tuple(DATACLASSES)
-
-
-def _run(*args: object) -> str:
     from grpo.train import run_grpo
 
-    return run_grpo(*args)
+    return DATACLASSES, run_grpo
 
 
 STAGE = TrlStage(
     name="grpo",
     help="GRPO with rule + execution rewards (TRL GRPOTrainer).",
     example="tritonforge grpo --config tiny --max_steps 10 --output_dir out/runs/grpo-tiny",
-    dataclasses=_dataclasses,
-    run=_run,
+    load=_load,
 )
 register = STAGE.register
 parse = STAGE.parse

@@ -12,7 +12,7 @@ from trl import GRPOConfig, ModelConfig
 
 from rewards.contract.arguments import VerifyArguments
 from rewards.scoring.functions import RewardConfig
-from sft.common import auto_bf16, bf16_field
+from sft.common import HardwarePrecision
 
 
 @dataclass
@@ -71,13 +71,12 @@ class GRPOScriptArguments(VerifyArguments):
 
 
 @dataclass
-class GRPOTrainConfig(GRPOConfig):
+class GRPOTrainConfig(HardwarePrecision, GRPOConfig):
     """TRL's GRPOConfig; differences: precision follows the hardware, completions are logged by default."""
 
     output_dir: str | None = field(
         default="out/runs/grpo", metadata={"help": "Checkpoints, logs and the final model."}
     )
-    bf16: bool | None = bf16_field()
     log_completions: bool = field(
         default=True,
         metadata={
@@ -85,9 +84,6 @@ class GRPOTrainConfig(GRPOConfig):
         },
     )
 
-    def __post_init__(self) -> None:
-        self.bf16 = auto_bf16(self.bf16, bool(self.fp16))
-        super().__post_init__()
 
 
 DATACLASSES = (GRPOScriptArguments, GRPOTrainConfig, ModelConfig)

@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 from stagekit.trl_stage import TrlStage
 
 
-def _dataclasses() -> tuple[type, ...]:
+def _load() -> tuple[tuple[type, ...], Callable[..., str]]:
     from sft.config import DATACLASSES
-
-    return tuple(DATACLASSES)
-
-
-def _run(*args: object) -> str:
     from sft.train import run_sft
 
-    return run_sft(*args)
+    return DATACLASSES, run_sft
 
 
 STAGE = TrlStage(
     name="sft",
     help="Supervised fine-tuning on the corpus (TRL SFTTrainer).",
     example="tritonforge sft --config tiny --max_steps 10 --output_dir out/runs/sft-tiny",
-    dataclasses=_dataclasses,
-    run=_run,
+    load=_load,
 )
 register = STAGE.register
 parse = STAGE.parse

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass, field
 from typing import Any
 
 from stagekit.devices import cuda_available
@@ -15,18 +16,18 @@ from stagekit.devices import cuda_available
 logger = logging.getLogger(__name__)
 
 
-def bf16_field() -> Any:
-    """The `bf16` field both training configs declare: unset means "follow the hardware" (see auto_bf16)."""
-    from dataclasses import field
+@dataclass
+class HardwarePrecision:
+    """Mixed into both trainer configs (before TRL's class): `bf16` unset follows the hardware, bf16 mixed
+    precision on a GPU and plain fp32 on CPU (bf16 autocast on CPU is slower and lossier)."""
 
-    return field(default=None, metadata={"help": "bf16 mixed precision. Unset: on when CUDA is present, off (fp32) on CPU."})
+    bf16: bool | None = field(default=None, metadata={
+        "help": "bf16 mixed precision. Unset: on when CUDA is present, off (fp32) on CPU."})
 
-
-def auto_bf16(bf16: bool | None, fp16: bool) -> bool:
-    """bf16 mixed precision on a GPU, plain fp32 on CPU (bf16 autocast on CPU is slower and lossier)."""
-    if bf16 is not None:
-        return bf16
-    return (not fp16) and cuda_available()
+    def __post_init__(self) -> None:
+        if self.bf16 is None:
+            self.bf16 = not getattr(self, "fp16", False) and cuda_available()
+        super().__post_init__()  # type: ignore[misc]  (TRL's config, next in the MRO)
 
 
 def load_tokenizer(model_path: str, padding_side: str | None = None) -> Any:

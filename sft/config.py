@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from trl import ModelConfig, SFTConfig
 
-from sft.common import auto_bf16, bf16_field
+from sft.common import HardwarePrecision
 
 
 @dataclass
@@ -54,13 +54,12 @@ class SFTScriptArguments:
 
 
 @dataclass
-class SFTTrainConfig(SFTConfig):
+class SFTTrainConfig(HardwarePrecision, SFTConfig):
     """TRL's SFTConfig; differences: precision follows the hardware, assistant-only loss on by default."""
 
     output_dir: str | None = field(
         default="out/runs/sft", metadata={"help": "Checkpoints and the final model."}
     )
-    bf16: bool | None = bf16_field()
     assistant_only_loss: bool = field(
         default=True,
         metadata={
@@ -68,9 +67,6 @@ class SFTTrainConfig(SFTConfig):
         },
     )
 
-    def __post_init__(self) -> None:
-        self.bf16 = auto_bf16(self.bf16, bool(self.fp16))
-        super().__post_init__()
 
 
 DATACLASSES = (SFTScriptArguments, SFTTrainConfig, ModelConfig)

@@ -171,6 +171,17 @@ def add_stage_command(subparsers: argparse._SubParsersAction, name: str, *, help
     return p
 
 
+def run_standalone(register: Callable[[argparse._SubParsersAction], Any], argv: list[str] | None = None) -> int:
+    """A stage module run as a script (`python -m eval.cli ...`, `accelerate launch -m grpo.cli ...`): the
+    `tritonforge` dispatch and its one-line error handling, with only that stage's commands registered."""
+    from stagekit.errors import exit_code
+
+    parser = argparse.ArgumentParser(prog="tritonforge")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return exit_code(lambda: args.func(args))
+
+
 def print_stage_help(dataclasses: Sequence[type], prog: str, stage: str | None = None,
                      description: str | None = None) -> None:
     """`--help` of a stage: every field, its default and its help text, then how --config is resolved."""

@@ -16,15 +16,18 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class TrlStage:
-    """One TRL stage: its name, its config dataclasses and its run function.
+    """One TRL stage: its name, and a function that imports its config dataclasses and run function.
 
-    Both are functions that import on call, so `tritonforge --help` does not import torch or TRL."""
+    Imported on call, so `tritonforge --help` does not import torch or TRL."""
 
     name: str
     help: str
     example: str
-    dataclasses: Callable[[], tuple[type, ...]]  # the stage's config dataclasses, in parser order
-    run: Callable[..., str]  # (script, cfg, model_cfg) -> the output dir
+    # () -> (config dataclasses in parser order, run(script, cfg, model_cfg) -> the output dir)
+    load: Callable[[], tuple[tuple[type, ...], Callable[..., str]]]
+
+    def dataclasses(self) -> tuple[type, ...]:
+        return tuple(self.load()[0])
 
     @property
     def prog(self) -> str:
@@ -43,7 +46,7 @@ class TrlStage:
 
     def main(self, argv: list[str]) -> int:
         script, cfg, model_cfg = self.parse(argv)
-        out = self.run(script, cfg, model_cfg)
+        out = self.load()[1](script, cfg, model_cfg)
         print(f"{self.name}: model saved to {out}", file=sys.stderr)
         return 0
 
@@ -56,9 +59,6 @@ class TrlStage:
 
     def run_as_script(self) -> int:
         """`python -m sft.cli ...` / `python -m grpo.cli ...` (accelerate launch): tritonforge's error handling."""
-        from stagekit.errors import exit_code
+        from stagekit.options import run_standalone
 
-        parser = argparse.ArgumentParser(prog="tritonforge")
-        self.register(parser.add_subparsers(dest="cmd", required=True))
-        ns = parser.parse_args([self.name, *sys.argv[1:]])
-        return exit_code(lambda: ns.func(ns))
+        return run_standalone(self.register, [self.name, *sys.argv[1:]])

@@ -85,7 +85,6 @@ class GRPOTrainConfig(HardwarePrecision, GRPOConfig):
     )
 
 
-
 DATACLASSES = (GRPOScriptArguments, GRPOTrainConfig, ModelConfig)
 
 

@@ -68,5 +68,4 @@ class SFTTrainConfig(HardwarePrecision, SFTConfig):
     )
 
 
-
 DATACLASSES = (SFTScriptArguments, SFTTrainConfig, ModelConfig)

@@ -306,11 +306,12 @@ def test_audit_allows_only_tritons_ptxas_from_triton() -> None:
 
 
 def test_supervisor_allows_exec_only_for_the_cpu_compile_check() -> None:
+    from rewards.contract.config import VerifyConfig
     from rewards.sandbox.supervisor import Supervisor
 
     def target(device: str, tgt: str) -> str:
         s = Supervisor.__new__(Supervisor)
-        s.cfg, s.device = {"compile_target": tgt}, device
+        s.cfg, s.device = VerifyConfig(compile_target=tgt), device
         return s._compile_target()
 
     assert target("cpu", "sm_90") == "sm_90"

@@ -29,6 +29,7 @@ import urllib.request
 from typing import Any, Protocol, runtime_checkable
 
 from data_pipeline.models import resolve_weights
+from stagekit.devices import cuda_available
 from stagekit.errors import UserError
 
 logger = logging.getLogger(__name__)
@@ -50,11 +51,9 @@ class BackendError(UserError, RuntimeError):
 
 
 def _pick_device(device: str) -> str:
-    import torch
-
     if device != "auto":
         return device
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return "cuda" if cuda_available() else "cpu"
 
 
 def vllm_available() -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eval.run import Backend
+from data_pipeline.backends import GenerationBackend
 from rewards.contract.config import VerifyConfig
 from rewards.contract.extract import extract_code
 from rewards.contract.prompt import prompt_messages
@@ -124,7 +124,7 @@ def _better(a: Attempt, b: Attempt | None) -> bool:
 
 def generate_kernel(
     reference: str,
-    backend: Backend,
+    backend: GenerationBackend,
     *,
     instruction: str = DEFAULT_INSTRUCTION,
     attempts: int = 3,
@@ -178,7 +178,7 @@ def generate_kernel(
 
 def run_generate(
     reference_path: str | Path,
-    backend: Backend,
+    backend: GenerationBackend,
     out: str | Path | None = None,
     report_path: str | Path | None = None,
     progress: Callable[[str], None] | None = None,

@@ -17,8 +17,9 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+from data_pipeline.backends import GenerationBackend
 from eval.records import EvalError, append_jsonl, read_jsonl  # noqa: F401  (re-exported)
 from eval.report import write_report
 from eval.suites import EvalItem, load_suite_full
@@ -26,14 +27,6 @@ from rewards.contract.config import VerifyConfig
 from rewards.contract.types import Status, VerifyResult
 
 LOG_KEEP = 1500  # characters of the sandbox log kept per sample in the journal
-
-
-class Backend(Protocol):
-    """The generation interface of data_pipeline.backends (duck-typed so tests can pass fakes)."""
-
-    def generate(
-        self, prompts: list[list[dict]], n: int, temperature: float, max_new_tokens: int, seed: int
-    ) -> list[list[str]]: ...
 
 
 @dataclass(frozen=True)
@@ -118,7 +111,7 @@ def _say(progress: Callable[[str], None] | None, msg: str) -> None:
         progress(msg)
 
 
-def make_backend_for(settings: EvalSettings, device: str = "auto") -> Backend:
+def make_backend_for(settings: EvalSettings, device: str = "auto") -> GenerationBackend:
     """The real generation backend (imported lazily: vLLM / transformers load only when used)."""
     from data_pipeline.backends import make_backend
 
@@ -132,7 +125,7 @@ def make_backend_for(settings: EvalSettings, device: str = "auto") -> Backend:
 
 # --------------------------------------------------------------------------- the two stages
 def generate_missing(
-    items: Sequence[EvalItem], settings: EvalSettings, backend: Backend, out: Path,
+    items: Sequence[EvalItem], settings: EvalSettings, backend: GenerationBackend, out: Path,
     chunk_tasks: int = 8, progress: Callable[[str], None] | None = None,
 ) -> dict[tuple[str, int], str]:
     """Generate k samples for every task without journaled completions; return all completions."""
@@ -212,7 +205,7 @@ def run_eval(
     limit: int | None = None,
     label: str | None = None,
     device: str = "auto",
-    backend_obj: Backend | None = None,
+    backend_obj: GenerationBackend | None = None,
     hack_rerun: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:

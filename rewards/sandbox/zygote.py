@@ -24,7 +24,6 @@ import os
 import select
 import signal
 import sys
-import tempfile
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -35,7 +34,9 @@ from rewards.oracle.reference_proc import reference_main
 from rewards.sandbox import cgroups, dirs, isolation
 from rewards.sandbox.candidate_results import candidate_outcome, judged_result, num, read_report
 from rewards.sandbox.isolation import Limits
+from rewards.sandbox.memory import available_memory_mb, candidate_memory_mb, task_memory_ceiling
 from rewards.sandbox.supervisor import Supervisor, describe_exit, new_output_name
+from rewards.sandbox.warmup import warm_process
 
 
 @dataclass
@@ -73,37 +74,6 @@ class Cand:
     out_name: str
     cg_dirs: list[str]
     timed_out: bool = False
-
-
-def task_memory_ceiling(cfg: VerifyConfig) -> int:
-    """The most a task-sized cap may grow to (MiB): `task_memory_mb`, else a quarter of physical memory,
-    never below the candidate cap `memory_mb`."""
-    if cfg.task_memory_mb:
-        return max(cfg.task_memory_mb, cfg.memory_mb)
-    try:
-        phys = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") >> 20
-    except (ValueError, OSError):
-        phys = 0
-    return max(cfg.memory_mb, phys // 4)
-
-
-def candidate_memory_mb(memory_mb: int, ceiling_mb: int, task_mb: int) -> int:
-    """A candidate's memory cap: `memory_mb` of its own, plus room for four copies of what its task hands it
-    and asks back at once (the pipe frame, the decoded tensors, their device copy, its outputs), up to the
-    ceiling. A small task keeps `memory_mb`; a KernelBench-sized one is not killed for holding its inputs."""
-    return min(ceiling_mb, memory_mb + 4 * max(0, task_mb))
-
-
-def available_memory_mb() -> int | None:
-    """MemAvailable of /proc/meminfo in MiB, None where there is none (no throttling then)."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) >> 10
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
 
 
 class Zygote:
@@ -442,40 +412,7 @@ class Zygote:
 def main() -> None:
     cfg = VerifyConfig.from_wire(sys.argv[1])
     isolation.set_parent_death_signal()
-    if cfg.device == "cpu":
-        os.environ["TRITON_INTERPRET"] = "1"
-    # torch's lazily imported compiler stack makes a cache dir on import: keep it ours, and remove it.
-    inductor_dir = tempfile.mkdtemp(prefix="tritonforge-inductor-")
-    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", inductor_dir)
-    import torch  # (warm: children inherit the imported modules)
-    import triton  # noqa: F401
-    import triton.language  # noqa: F401
-
-    if cfg.device == "cpu":  # autotune / libdevice / string constexpr under the interpreter, for
-        from rewards.harness import interp_shims  # the reference process and every candidate alike
-
-        interp_shims.install()
-        from rewards.harness import target_compile
-        target_compile.warm(cfg.compile_target)
-    import rewards.harness.channel  # noqa: F401
-    import rewards.harness.child  # noqa: F401
-    import rewards.oracle.compare  # noqa: F401
-    import rewards.oracle.reference_run  # noqa: F401
-    import rewards.sandbox.supervisor  # noqa: F401
-    from rewards.harness.guard import OpRecorder
-
-    # Warm what the recorder's modes import lazily (torch._dynamo alone takes ~1.7 s), once, here.
-    with OpRecorder().modes():
-        torch.empty(4).reshape(2, 2).contiguous().clone()
-    # ... and what every candidate process would otherwise import for itself, each time: Triton's code
-    # generator (with its ~50 gluon modules: `rewards.harness.audit.admit_guarded_modules`, the compile check) and
-    # torch's serialisation helpers (the report channel's payloads).
-    import triton.compiler.code_generator  # noqa: F401
-
-    rewards.harness.child.process_recorder()  # the process-wide guards, installed once here for every candidate
-
-    rewards.harness.channel.decode_payload(rewards.harness.channel.encode_payload({"outputs": [torch.zeros(2)]}))
-
+    inductor_dir = warm_process(cfg)
     try:
         Zygote(cfg).run()
     finally:

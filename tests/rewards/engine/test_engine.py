@@ -204,7 +204,7 @@ def test_caps_are_sized_by_the_task() -> None:
 
 def test_task_sized_caps_rule() -> None:
     from rewards.sandbox.candidate_results import judged_result
-    from rewards.sandbox.zygote import available_memory_mb, candidate_memory_mb, task_memory_ceiling
+    from rewards.sandbox.memory import available_memory_mb, candidate_memory_mb, task_memory_ceiling
 
     assert candidate_memory_mb(256, 4096, 0) == 256  # a small task keeps the configured cap
     assert candidate_memory_mb(256, 4096, 100) == 656

@@ -30,15 +30,14 @@ from rewards.harness.audit import (
     guard_operator_registry,
     guard_signal_handlers,
 )
-from rewards.harness.guard import (
-    CAND_MODULE,
-    LaunchCounter,
-    OpRecorder,
+from rewards.harness.guard import OpRecorder
+from rewards.harness.launch_counter import LaunchCounter
+from rewards.harness.op_policy import CAND_MODULE, scalar_read_budget
+from rewards.harness.process_guards import (
     count_thread_starts,
     guard_mode_switches,
     guard_raw_exports,
     python_threads,
-    scalar_read_budget,
     thread_starts,
     tls_state,
 )

@@ -475,7 +475,7 @@ def _skip_refused_configs(tc: TargetCompiler, counter: Any) -> None:
     inner = Autotuner._bench
 
     def bench(self: Any, *args: Any, config: Any, **meta: Any) -> Any:
-        from rewards.harness.guard import check_kernel_args
+        from rewards.harness.launch_counter import check_kernel_args
 
         kwargs = {**meta, **config.all_kwargs()}
         try:
@@ -485,7 +485,7 @@ def _skip_refused_configs(tc: TargetCompiler, counter: Any) -> None:
         except TypeError:
             return inner(self, *args, config=config, **meta)
         # compiling a config asks for the arguments' addresses (alignment), as Triton does at a launch: marked
-        # as one, so the recorder tells Triton's asking from the candidate's (`guard.address_for_candidate`)
+        # as one, so the recorder tells Triton's asking from the candidate's (`rewards.harness.guard.address_for_candidate`)
         counter.rec.launch_marks.append(sys._getframe())
         try:
             tc.check(self.fn, args, kwargs)

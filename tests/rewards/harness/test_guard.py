@@ -403,7 +403,7 @@ _COUNTER_SCRIPT = '''
 import sys, types
 import triton
 import triton.language as tl
-from rewards.harness.child import load_module
+from rewards.harness.module_loading import load_module
 from rewards.harness.guard import OpRecorder
 from rewards.harness.launch_counter import LaunchCounter
 from rewards.harness.op_policy import CAND_MODULE

@@ -15,7 +15,7 @@ import sys
 def main() -> int:
     import torch
 
-    from rewards.harness.child import load_module
+    from rewards.harness.module_loading import load_module
     from rewards.oracle.compare import compare_outputs, flatten
 
     task, cand, trials = sys.argv[1], sys.argv[2], int(sys.argv[3])

@@ -9,7 +9,7 @@
 * `guard_operator_registry` refuses kernels registered for built-in operators, and `dispatch_fingerprint`
   notices one slipped into the dispatcher by any other route.
 
-Whose code asked is `rewards.harness.guard.initiator`. Like the op recorder (`rewards.harness.guard`) this runs in the
+Whose code asked is `rewards.harness.op_policy.initiator`. Like the op recorder (`rewards.harness.guard`) this runs in the
 process that executes untrusted code: a layer, not the boundary.
 """
 
@@ -23,7 +23,7 @@ import types
 from collections import Counter
 from typing import Any
 
-from rewards.harness.guard import ALLOWED_ATEN, CAND_MODULE, initiator, initiator_root
+from rewards.harness.op_policy import ALLOWED_ATEN, CAND_MODULE, initiator, initiator_root
 
 # Events refused when the code that raised them is the candidate's own (its module, or code it exec'd).
 _DENY_FROM_CANDIDATE = frozenset({
@@ -281,7 +281,7 @@ def guard_signal_handlers() -> None:
                                   "(it would run code at arbitrary points of the harness)")
         return orig(signalnum, handler)
 
-    from rewards.harness.guard import _replace_everywhere
+    from rewards.harness.process_guards import _replace_everywhere
 
     _replace_everywhere({id(orig): guarded})
     if getattr(signal.signal, "__wrapped__", None) is orig:

@@ -24,6 +24,10 @@ Kernels that fail only because the installed Triton (3.9) removed a feature the 
 still has (block pointers) are noted "not checked", never failed: the interpreter decides as before. So
 are launches whose specialization the checker cannot build (an error of the checker, not the kernel's).
 
+Under the interpreter the kernels are `InterpretedFunction`s: they are compiled as the `JITFunction`s of the
+same code, with `triton.language` as it was before the interpreter patched it
+(`rewards.harness.interpreted_kernels`).
+
 Each distinct (kernel, specialization, options) is compiled once per process; Triton's cache
 (`TRITON_CACHE_DIR`, the sandbox's) serves a fresh process, and the ptxas resource report is kept there
 next to the cubin. Registers, spills and shared memory of each compiled kernel go into the verdict.
@@ -42,6 +46,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from rewards.contract.targets import OFF, TARGETS, validate_target
+from rewards.harness.interpreted_kernels import (
+    compile_interpreted_callees,
+    jit_of,
+    pristine_language,
+    snapshot_language,
+)
 
 _REGS_PER_SM = 65536  # every target above: 64K 32-bit registers per SM (and per block)
 _REG_ALLOC_UNIT = 256  # registers are allocated per warp in units of 256
@@ -101,7 +111,7 @@ class TargetCompiler:
         self._failures: dict[Any, BaseException] = {}
         self._binders: dict[int, Any] = {}
         snapshot_language()
-        _compile_interpreted_callees()
+        compile_interpreted_callees()
         _refuse_shared_before_ptxas(self.max_shared)
 
     # ------------------------------------------------------------------------------------------ public
@@ -204,101 +214,6 @@ class TargetCompiler:
         self.records[key] = rec
 
 
-# Under the interpreter `@triton.jit` makes `InterpretedFunction`s (the candidate's helpers, and Triton's own
-# library kernels such as `tl.zeros` or `tl.sum`), which the code generator does not know. Each is compiled as
-# a JITFunction of the same code over a copy of its module's globals in which every interpreted kernel is one.
-_JITS: dict[int, Any] = {}  # id(python function) -> its JITFunction
-_GLOBALS: dict[int, dict[str, Any]] = {}  # id(module dict) -> its translated copy
-
-
-def jit_of(fn: types.FunctionType, kwargs: dict[str, Any]) -> Any:
-    """The JITFunction that compiles `fn` (cached per process)."""
-    jit = _JITS.get(id(fn))
-    if jit is None:
-        g = _translated(fn.__globals__)
-        jit = g.get(fn.__name__)
-        if not (type(jit).__name__ == "JITFunction" and getattr(jit.fn, "__code__", None) is fn.__code__):
-            jit = _as_jit(fn, g, kwargs)
-        _JITS[id(fn)] = jit
-    return jit
-
-
-def _translated(g: dict[str, Any]) -> dict[str, Any]:
-    """A shallow copy of a module's globals in which every interpreted kernel defined there is a JITFunction."""
-    from triton.runtime.interpreter import InterpretedFunction
-
-    out = _GLOBALS.get(id(g))
-    if out is not None:
-        return out
-    out = _GLOBALS[id(g)] = dict(g)
-    for k, v in g.items():
-        if type(v) is InterpretedFunction and isinstance(v.fn, types.FunctionType) and v.fn.__globals__ is g:
-            out[k] = _JITS[id(v.fn)] = _as_jit(v.fn, out, v.kwargs or {})
-    return out
-
-
-def _compile_interpreted_callees() -> None:
-    """Let the code generator call an interpreted kernel reached as an attribute (`tl.zeros`, `mod.helper`)
-    as its JITFunction (names in the kernel's own module are already translated)."""
-    from triton.compiler.code_generator import CodeGenerator
-    from triton.runtime.interpreter import InterpretedFunction
-
-    orig = CodeGenerator.call_Function
-    if getattr(orig, "_tf_interpreted", False):
-        return
-
-    def call_Function(self: Any, node: Any, fn: Any, args: Any, kws: Any) -> Any:  # noqa: N802
-        if type(fn) is InterpretedFunction and isinstance(fn.fn, types.FunctionType):
-            fn = jit_of(fn.fn, fn.kwargs or {})
-        return orig(self, node, fn, args, kws)
-
-    call_Function._tf_interpreted = True  # type: ignore[attr-defined]
-    CodeGenerator.call_Function = call_Function  # type: ignore[method-assign]
-
-
-# The interpreter swaps `triton.language`'s builtins for numpy-backed ones while a kernel runs, and a jit
-# function called from inside a kernel (`tl.sum`, a candidate's helper: `InterpretedFunction.__call__`)
-# patches them without ever restoring them. The code generator needs the originals: they are recorded
-# once, before any kernel of this process lineage ran, and put back for the length of each compile.
-_LANGUAGE: list[tuple[Any, dict[str, Any]]] = []
-
-
-def _language_objects() -> list[Any]:
-    import triton.language as tl
-
-    return [tl, tl.core, tl.math, tl.tensor, tl.condition, tl.dtype, tl.core.tensor_descriptor_base]
-
-
-def snapshot_language() -> None:
-    """Record triton.language's pristine attributes (once per process lineage: the zygote, else here)."""
-    if not _LANGUAGE:
-        _LANGUAGE.extend((obj, dict(vars(obj))) for obj in _language_objects())
-
-
-@contextlib.contextmanager
-def pristine_language() -> Any:
-    """triton.language as it was before the interpreter patched it, for one compile; then as it was."""
-    changed: list[tuple[Any, str, Any]] = []
-    missing = object()
-    try:
-        for obj, orig in _LANGUAGE:
-            now = dict(vars(obj))
-            for name, val in orig.items():
-                if now.get(name, missing) is not val:
-                    changed.append((obj, name, now.get(name, missing)))
-                    setattr(obj, name, val)
-            for name in now.keys() - orig.keys():
-                changed.append((obj, name, now[name]))
-                delattr(obj, name)
-        yield
-    finally:
-        for obj, name, val in reversed(changed):
-            if val is missing:
-                delattr(obj, name)
-            else:
-                setattr(obj, name, val)
-
-
 @contextlib.contextmanager
 def _ptxas_report() -> Any:
     """Have Triton print ptxas's `-v` report (registers, spills) for this compile only. The knob is set
@@ -341,20 +256,6 @@ def _refuse_shared_before_ptxas(max_shared: int) -> None:
     make_llir._tf_max_shared = max_shared  # type: ignore[attr-defined]
     make_llir._tf_inner = inner  # type: ignore[attr-defined]
     CUDABackend.make_llir = make_llir  # type: ignore[method-assign]
-
-
-def _as_jit(fn: types.FunctionType, g: dict[str, Any], kwargs: dict[str, Any]) -> Any:
-    from triton.runtime.jit import JITFunction
-
-    new = types.FunctionType(fn.__code__, g, fn.__name__, fn.__defaults__, fn.__closure__)
-    new.__kwdefaults__ = fn.__kwdefaults__
-    new.__annotations__ = dict(fn.__annotations__)  # `x: tl.constexpr` is how a parameter is a constexpr
-    new.__qualname__ = fn.__qualname__
-    new.__module__ = fn.__module__
-    new.__doc__ = fn.__doc__
-    allowed = {"version", "do_not_specialize", "do_not_specialize_on_alignment", "debug", "noinline", "repr",
-               "launch_metadata"}
-    return JITFunction(new, **{k: v for k, v in kwargs.items() if k in allowed})
 
 
 def max_threads(registers: int) -> int:
@@ -475,7 +376,7 @@ def _skip_refused_configs(tc: TargetCompiler, counter: Any) -> None:
     inner = Autotuner._bench
 
     def bench(self: Any, *args: Any, config: Any, **meta: Any) -> Any:
-        from rewards.harness.guard import check_kernel_args
+        from rewards.harness.launch_counter import check_kernel_args
 
         kwargs = {**meta, **config.all_kwargs()}
         try:
@@ -485,7 +386,7 @@ def _skip_refused_configs(tc: TargetCompiler, counter: Any) -> None:
         except TypeError:
             return inner(self, *args, config=config, **meta)
         # compiling a config asks for the arguments' addresses (alignment), as Triton does at a launch: marked
-        # as one, so the recorder tells Triton's asking from the candidate's (`guard.address_for_candidate`)
+        # as one, so the recorder tells Triton's asking from the candidate's (`rewards.harness.guard.address_for_candidate`)
         counter.rec.launch_marks.append(sys._getframe())
         try:
             tc.check(self.fn, args, kwargs)

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from rewards.harness.child import input_tensors
+from rewards.harness.call_values import input_tensors
 
 # judge(trial index, answer leaves) -> accepted?
 Judge = Callable[[int, list[Any]], bool]

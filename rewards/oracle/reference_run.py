@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from rewards.harness.child import (
+from rewards.harness.call_values import (
     _clone_cpu,
     _fresh,
     _sync,
@@ -25,9 +25,9 @@ from rewards.harness.child import (
     grad_leaves,
     input_grads,
     input_tensors,
-    load_module,
     plain_outputs,
 )
+from rewards.harness.module_loading import load_module
 
 REF_MODULE = "tf_reference"
 INPUTS_FILE = "inputs.pt"
@@ -116,7 +116,7 @@ class ReferenceRun:
         self.post_inputs: list[list[Any]] = []
         self.nondeterministic: str | None = None
         # Inputs the task's test differentiates by (they come from get_inputs requiring grad): gradients
-        # with respect to them are judged as outputs too (`rewards.harness.child.input_grads`).
+        # with respect to them are judged as outputs too (`rewards.harness.call_values.input_grads`).
         self.grad_idx: list[int] = []
         for t in range(trials):
             raw = _draw(mod, device, secrets.randbits(62))  # secret: nothing the candidate sees predicts it
@@ -317,7 +317,7 @@ class ReferenceRun:
 def _answer_dtypes(outputs: list[list[Any]], post_inputs: list[list[Any]]) -> list[str]:
     """The dtypes of what is judged (outputs, inputs updated in place): a candidate's cast to one of them
     rounds its answer the way the reference's does, which the candidate's op record does not count as compute."""
-    from rewards.harness.child import input_tensors
+    from rewards.harness.call_values import input_tensors
 
     found = {str(t.dtype) for o in outputs for t in input_tensors(o)}
     found |= {str(t.dtype) for p in post_inputs for t in input_tensors(p)}

@@ -43,7 +43,7 @@ import ast
 from collections.abc import Iterable, Sequence
 
 from rewards.contract.types import Finding
-from rewards.rules import checks as rule_checks  # noqa: F401  (registers every rule in RULES)
+from rewards.rules import forward_work, judge_evasion, kernel_bodies  # noqa: F401  (register every rule in RULES, in this order)
 from rewards.rules.context import MAX_FINDINGS_PER_RULE, RULES, GetattrToAttribute, build_context
 
 __all__ = ["RULES", "check_rules", "fatal_findings", "parse_error"]

@@ -1,7 +1,8 @@
 """What the static rules share: the parsed `Context` and the rule registry (the allow/deny lists are
 `rewards.rules.lists`).
 
-The rule bodies live in `rewards.rules.checks` (they import this module); `rewards.rules.apply` runs them.
+The rule bodies live in `rewards.rules.forward_work`, `judge_evasion` and `kernel_bodies` (they import this
+module); `rewards.rules.apply` runs them.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The static rules' allow/deny lists: modules, attributes, builtins, torch calls and tensor methods.
 
-Read by the rule bodies (`rewards.rules.checks`) and the shared analysis (`rewards.rules.context`).
+Read by the rule bodies (`rewards.rules.forward_work`, `judge_evasion`, `kernel_bodies`) and the shared analysis (`rewards.rules.context`).
 """
 
 from __future__ import annotations

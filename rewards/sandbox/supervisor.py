@@ -1,6 +1,6 @@
 """The candidate's supervisor: a trusted process between the zygote and the process running candidate code.
 
-Forked by the zygote for one candidate, it isolates itself (`rewards.sandbox.isolation`), forks the candidate
+Forked by the zygote for one candidate, it isolates itself (`rewards.sandbox.isolation`, `rewards.sandbox.private_mounts`), forks the candidate
 process (which drops privileges, installs seccomp and the audit hook, then loads the candidate), and
 then drives it over two pipes (`rewards.harness.channel`): constructor inputs and weights first, then each
 trial's inputs only once the previous trial's outputs are back, then (on CUDA) a timing request while it
@@ -27,7 +27,7 @@ import torch
 from rewards.contract.config import VerifyConfig
 from rewards.harness import channel
 from rewards.harness.runtime_findings import capped_counts
-from rewards.sandbox import cgroups, isolation
+from rewards.sandbox import cgroups, isolation, private_mounts
 from rewards.sandbox.isolation import Limits
 
 REPORT_LIMIT = 48 * 1024  # the report pipe is read after exit: stay below the pipe buffer
@@ -59,7 +59,7 @@ def _cap(report: dict[str, Any]) -> bytes:
                                                    f"({len(data)} bytes after trimming)"}).encode()
 
 
-def scratch_verdict(written_bytes: int, written_inodes: int, scratch: isolation.Scratch) -> dict[str, Any] | None:
+def scratch_verdict(written_bytes: int, written_inodes: int, scratch: private_mounts.Scratch) -> dict[str, Any] | None:
     """A sandbox_violation when the candidate wrote more than its scratch cap (bytes or inodes) into its private
     places and logs, else None. The cap is what Triton's cache needs with room to spare (`VerifyConfig.scratch_mb`):
     a kernel has no use for more, so filling the disk is a finding, not a way to pass."""
@@ -79,15 +79,15 @@ class Supervisor:
         self.device: str = cfg.device
         self.host_writable = host_writable
         self.private_tmp = False
-        self.scratch = isolation.Scratch.from_mb(cfg.scratch_mb)
+        self.scratch = private_mounts.Scratch.from_mb(cfg.scratch_mb)
         self.reaped = False  # the candidate process was waited for (its pid may belong to someone else now)
 
     def run(self, source: str, limits: Limits, drop: bool) -> int:
         # The candidate's own directory (its logs; without a mount namespace also its TMPDIR and Triton cache),
         # held open before the private mounts hide its path.
         home_fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
-        got = isolation.enter_namespaces(self.cfg.isolate_network, will_drop=drop,
-                                         writable=self.host_writable, scratch=self.scratch)
+        got = private_mounts.enter_namespaces(self.cfg.isolate_network, will_drop=drop,
+                                              writable=self.host_writable, scratch=self.scratch)
         private_tmp = "tmpfs:/tmp" in got
         self.private_tmp = private_tmp
         p2c_r, p2c_w = os.pipe()
@@ -135,7 +135,7 @@ class Supervisor:
     # ----------------------------------------------------------------- the candidate process
     def _child(self, rfd: int, wfd: int, limits: Limits, drop: bool, got: list[str], private_tmp: bool) -> None:
         if "pidns" in got:
-            isolation.mount_private_proc()
+            private_mounts.mount_private_proc()
         if private_tmp:  # work in the private tmpfs: whatever the candidate leaves vanishes with it
             os.chdir("/tmp")
             os.environ.update(HOME="/tmp", TMPDIR="/tmp", TRITON_CACHE_DIR="/tmp/.triton", TRITON_HOME="/tmp")

@@ -1,4 +1,4 @@
-"""The harness's own handling of a call's inputs (rewards.harness.child): what each call gets is its own copy."""
+"""The harness's own handling of a call's inputs (rewards.harness.call_values): what each call gets is its own copy."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import collections
 
 import torch
 
-from rewards.harness.child import _fresh
+from rewards.harness.call_values import _fresh
 
 Pair = collections.namedtuple("Pair", "tensor count")
 
@@ -23,7 +23,7 @@ def test_each_call_gets_its_own_copies_of_nested_inputs() -> None:
 
 
 def test_an_ordered_dict_result_is_judged_like_a_dict() -> None:
-    from rewards.harness.child import _result_leaves
+    from rewards.harness.call_values import _result_leaves
 
     a, b = torch.ones(1), torch.zeros(1)
     want = _result_leaves({"pos": a, "neg": b}, trusted=True)
@@ -33,7 +33,7 @@ def test_an_ordered_dict_result_is_judged_like_a_dict() -> None:
 
 
 def test_trial_inputs_keep_tuples_and_sizes() -> None:
-    from rewards.harness.child import _clone_cpu
+    from rewards.harness.call_values import _clone_cpu
 
     src = [torch.Size([2, 3]), (torch.ones(1), 2), [torch.zeros(1)]]
     out = _clone_cpu(src)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rewards.harness.guard import MAX_SCALAR_READS, OpRecorder
+from rewards.harness.guard import OpRecorder
+from rewards.harness.op_policy import MAX_SCALAR_READS
 
 
 def _record(fn):  # noqa: ANN001, ANN202
@@ -64,7 +65,7 @@ def test_scalar_reads_are_capped() -> None:
 def test_the_scalar_read_budget_scales_with_the_task() -> None:
     """A constant budget of 64 reads was a whole solution for a 32+32-element dot product. The budget is in
     bytes: 1/16 of the bytes forward is handed (16..256)."""
-    from rewards.harness.guard import MAX_SCALAR_BYTES, MIN_SCALAR_BYTES, scalar_read_budget
+    from rewards.harness.op_policy import MAX_SCALAR_BYTES, MIN_SCALAR_BYTES, scalar_read_budget
 
     assert scalar_read_budget([torch.randn(32), torch.randn(32)]) == 16
     assert scalar_read_budget([torch.randn(4, 8)]) == MIN_SCALAR_BYTES
@@ -81,7 +82,7 @@ def test_the_scalar_read_budget_scales_with_the_task() -> None:
 def test_the_scalar_read_budget_counts_bytes_not_reads() -> None:
     """Attack (hc_scalar_pack_bytes): a uint8 input viewed as complex128 handed Python 16 elements per
     .item(), so 64 reads (the budget for 1024 elements) read all 1024 bytes."""
-    from rewards.harness.guard import scalar_read_budget
+    from rewards.harness.op_policy import scalar_read_budget
 
     x = torch.randint(0, 256, (32, 32), dtype=torch.uint8)
     rec = OpRecorder()
@@ -168,7 +169,7 @@ def test_host_views_are_refused_to_the_candidate_outside_forward_too() -> None:
     """A numpy view made at import or in __init__ of a buffer forward's kernels fill computes unseen."""
     import numpy as np
 
-    from rewards.harness.guard import CAND_MODULE
+    from rewards.harness.op_policy import CAND_MODULE
 
     buf = torch.zeros(8)
     rec, fm = _watched_recorder()
@@ -187,7 +188,8 @@ def test_host_views_are_refused_to_the_candidate_outside_forward_too() -> None:
 
 def test_dlpack_export_that_bypasses_the_function_mode_is_refused() -> None:
     """torch.utils.dlpack.to_dlpack is a bare C function no function mode sees."""
-    from rewards.harness.guard import CAND_MODULE, guard_raw_exports
+    from rewards.harness.op_policy import CAND_MODULE
+    from rewards.harness.process_guards import guard_raw_exports
 
     rec = OpRecorder()
     orig = torch._C._to_dlpack
@@ -197,7 +199,7 @@ def test_dlpack_export_that_bypasses_the_function_mode_is_refused() -> None:
             _call_as(CAND_MODULE, lambda f: torch.utils.dlpack.to_dlpack(torch.zeros(4)))
         assert torch.utils.dlpack.to_dlpack(torch.zeros(4)) is not None  # trusted callers keep it
     finally:
-        from rewards.harness.guard import _replace_everywhere
+        from rewards.harness.process_guards import _replace_everywhere
 
         _replace_everywhere({id(torch._C._to_dlpack): orig})
 
@@ -235,7 +237,7 @@ def test_open_of_a_file_descriptor_is_refused_to_the_candidate_only(tmp_path) ->
     """Triton's CUDA compiler opens mkstemp fds (NamedTemporaryFile) and writes ptx scratch files into the
     temporary directory; the candidate may do neither (inherited fds, host files)."""
     from rewards.harness.audit import _Policy
-    from rewards.harness.guard import CAND_MODULE
+    from rewards.harness.op_policy import CAND_MODULE
 
     def check(policy: _Policy, args: tuple):  # noqa: ANN202
         def run(frame):  # noqa: ANN001, ANN202
@@ -271,7 +273,7 @@ def test_compiler_scratch_inside_the_sandbox_root_is_triton_only(tmp_path, monke
     import tempfile
 
     from rewards.harness.audit import _Policy
-    from rewards.harness.guard import CAND_MODULE
+    from rewards.harness.op_policy import CAND_MODULE
 
     work = tmp_path / "sandbox" / "cand0"
     work.mkdir(parents=True)
@@ -311,7 +313,7 @@ def test_subprocess_probes_by_torch_on_cuda_are_refused_without_blame() -> None:
     """On CUDA torch/triton may probe for tools (`which nvcc`) inside a try: refused, not counted against the
     candidate; the candidate's own subprocess is refused and counted; compilers run for triton only."""
     from rewards.harness.audit import _Policy
-    from rewards.harness.guard import CAND_MODULE
+    from rewards.harness.op_policy import CAND_MODULE
 
     def spawn(policy: _Policy, argv: list[str]):  # noqa: ANN202
         def run(frame):  # noqa: ANN001, ANN202
@@ -350,7 +352,7 @@ class _LyingInt(int):
 def test_the_counted_grid_is_the_launched_grid() -> None:
     """Red team: a grid whose iteration and indexing disagree was counted as a launch of one program while
     Triton launched none; every counted launch must be a device kernel (the foreign-kernel check counts)."""
-    from rewards.harness.guard import _grid_probe
+    from rewards.harness.launch_counter import _grid_probe
 
     programs: list[int] = []
     g = _grid_probe(_LyingGrid((0,)), programs)
@@ -368,7 +370,7 @@ def test_the_counted_grid_is_the_launched_grid() -> None:
 def test_a_launch_is_named_as_the_device_knows_it() -> None:
     from types import SimpleNamespace
 
-    from rewards.harness.guard import _compiled_name
+    from rewards.harness.launch_counter import _compiled_name
 
     def k() -> None: ...
 
@@ -384,7 +386,7 @@ def test_a_grid_the_cuda_launcher_skips_is_not_counted() -> None:
     is what vouches for a device kernel of the same name."""
     import numpy as np
 
-    from rewards.harness.guard import _grid_probe
+    from rewards.harness.launch_counter import _grid_probe
 
     programs: list[int] = []
     for grid in ((65536, 65536, 1), (65536, 32768), [65536, -65536, -1], (-1, -1)):
@@ -401,8 +403,10 @@ _COUNTER_SCRIPT = '''
 import sys, types
 import triton
 import triton.language as tl
-from rewards.harness.child import load_module
-from rewards.harness.guard import CAND_MODULE, LaunchCounter, OpRecorder
+from rewards.harness.module_loading import load_module
+from rewards.harness.guard import OpRecorder
+from rewards.harness.launch_counter import LaunchCounter
+from rewards.harness.op_policy import CAND_MODULE
 MODE = sys.argv[1]
 if MODE == "skipped_compile":
     # what JITFunction.run returns when a (candidate-set) knobs.runtime.jit_cache_hook skips the compile
@@ -464,7 +468,8 @@ def test_only_launches_that_ran_are_counted(mode: str, interpret: bool, tmp_path
 _PROFILER_SCRIPT = '''
 import torch
 from torch.profiler import ProfilerActivity, profile
-from rewards.harness.guard import OpRecorder, guard_mode_switches
+from rewards.harness.guard import OpRecorder
+from rewards.harness.process_guards import guard_mode_switches
 rec = OpRecorder()
 guard_mode_switches(rec)
 x = torch.ones(4)
@@ -519,7 +524,7 @@ def test_candidate_code_inside_a_suspended_region_is_recorded() -> None:
     everything inside Triton's marshalling, so a torch mode of the candidate's, a Python method it shadowed on a
     kernel argument or a hook computed there unrecorded. A region the harness marks stays suspended only for
     code that is not the candidate's."""
-    from rewards.harness.guard import CAND_MODULE
+    from rewards.harness.op_policy import CAND_MODULE
 
     rec = OpRecorder()
     x = torch.randn(3)
@@ -536,7 +541,7 @@ def test_tritons_marshalling_refuses_arguments_that_would_run_candidate_code() -
     frame of the candidate's to tell it by."""
     import functools
 
-    from rewards.harness.guard import _suspended, plain_for_triton
+    from rewards.harness.launch_counter import _suspended, plain_for_triton
 
     x, out = torch.randn(8), torch.empty(8)
     alias = out.view(8)
@@ -583,7 +588,7 @@ def test_addresses_are_refused_when_a_helper_asks_on_the_candidates_behalf() -> 
     import triton
     import triton.language as tl
 
-    from rewards.harness.guard import CAND_MODULE
+    from rewards.harness.op_policy import CAND_MODULE
 
     buf = torch.zeros(8)
     rec, fm = _watched_recorder()
@@ -633,7 +638,7 @@ def test_interpreter_memory_access_only_inside_a_kernel_body() -> None:
     import numpy as np
     from triton.runtime import interpreter as it
 
-    from rewards.harness.guard import _confine_interpreter_memory
+    from rewards.harness.launch_counter import _confine_interpreter_memory
 
     rec = OpRecorder()
     _confine_interpreter_memory(rec)
@@ -659,7 +664,7 @@ def test_interpreter_memory_access_only_inside_a_kernel_body() -> None:
 def test_indices_read_by_tensor_split_count_as_scalar_reads() -> None:
     """Attack (hc_tensor_split_read): tensor_split(x, indices) reads its index tensor inside ATen (no
     _local_scalar_dense) and the pieces' lengths hand every index to Python."""
-    from rewards.harness.guard import scalar_read_budget
+    from rewards.harness.op_policy import scalar_read_budget
 
     x = torch.randint(0, 256, (32, 32), dtype=torch.uint8)
     wide = x.view(-1).long()

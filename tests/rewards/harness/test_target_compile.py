@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from rewards.harness import target_compile
-from rewards.harness.child import load_module
+from rewards.harness.module_loading import load_module
 from rewards.harness.target_compile import TARGETS, TargetCompiler
 from rewards.rules.apply import check_rules
 
@@ -154,7 +154,7 @@ def test_compiles_after_the_interpreter_left_triton_language_patched() -> None:
 import os, sys, torch
 os.environ["TRITON_INTERPRET"] = "1"
 import triton.language as tl
-from rewards.harness.child import load_module
+from rewards.harness.module_loading import load_module
 from rewards.harness.target_compile import TargetCompiler
 tc = TargetCompiler("sm_90")  # records the pristine language (the sandbox does it in the zygote)
 kernels = load_module("tf_tc_leak", "tf_tc_leak.py", {KERNELS!r})

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from rewards.sandbox import cgroups, isolation
+from rewards.sandbox import cgroups, isolation, private_mounts
 from rewards.sandbox.supervisor import scratch_verdict
 
 HERE = Path(__file__).resolve().parents[1]  # tests/rewards: tasks, candidates, adversarial
@@ -69,8 +69,8 @@ def _fill(path: str, mib: int) -> int:
 
 # --------------------------------------------------------------------------------------------- the cap
 def test_scratch_verdict_is_a_violation_only_over_the_cap() -> None:
-    s = isolation.Scratch.from_mb(8)
-    assert s.cap_inodes == 8 * isolation.INODES_PER_MB
+    s = private_mounts.Scratch.from_mb(8)
+    assert s.cap_inodes == 8 * private_mounts.INODES_PER_MB
     assert scratch_verdict(8 << 20, s.cap_inodes, s) is None
     over_bytes = scratch_verdict((8 << 20) + 1, 1, s)
     over_inodes = scratch_verdict(0, s.cap_inodes + 1, s)
@@ -101,8 +101,8 @@ def test_private_places_share_one_capped_tmpfs() -> None:
     every byte and inode whichever route and place they took."""
 
     def probe() -> dict:
-        scratch = isolation.Scratch.from_mb(4)
-        got = isolation.enter_namespaces(False, scratch=scratch)
+        scratch = private_mounts.Scratch.from_mb(4)
+        got = private_mounts.enter_namespaces(False, scratch=scratch)
         res: dict = {"covered": [g for g in got if g.startswith("tmpfs:")]}
         res["tmp_mib"] = _fill("/tmp/tf_fill", 4)
         res["var_tmp_mib"] = _fill("/var/tmp/tf_fill", 4)
@@ -119,7 +119,7 @@ def test_private_places_share_one_capped_tmpfs() -> None:
         res["written"] = scratch.written()
         res["cap"] = [scratch.cap_bytes, scratch.cap_inodes]
         # what the sandbox keeps visible under /tmp (a checkout or interpreter that lives there) aside
-        kept = {p.split("/")[2] for p in isolation._needed_paths() if p.startswith("/tmp/") and p.count("/") >= 2}
+        kept = {p.split("/")[2] for p in private_mounts._needed_paths() if p.startswith("/tmp/") and p.count("/") >= 2}
         res["tmp_listing"] = sorted(set(os.listdir("/tmp")) - kept)
         return res
 
@@ -228,10 +228,10 @@ def test_paths_the_interpreter_needs_stay_visible_under_the_shared_tmpfs(tmp_pat
     host_entries = set(os.listdir("/tmp"))
 
     def probe() -> dict:
-        assert isolation._unshare(isolation.CLONE_NEWNS)
-        isolation._mount("none", "/", "", isolation.MS_REC | isolation.MS_PRIVATE)
-        scratch = isolation.Scratch.from_mb(2)
-        covered = isolation._shared_private_tmpfs(["/tmp", "/var/tmp"], [keep], scratch)
+        assert private_mounts._unshare(private_mounts.CLONE_NEWNS)
+        private_mounts._mount("none", "/", "", private_mounts.MS_REC | private_mounts.MS_PRIVATE)
+        scratch = private_mounts.Scratch.from_mb(2)
+        covered = private_mounts._shared_private_tmpfs(["/tmp", "/var/tmp"], [keep], scratch)
         return {"covered": covered, "listing": sorted(os.listdir("/tmp")), "module": Path(keep, "module.py").read_text(),
                 "written": scratch.written()}
 

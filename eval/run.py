@@ -225,7 +225,7 @@ def run_eval(
         "benchmark": loaded.benchmark or suite.split(":")[0], "runnable": len(items), "limit": limit,
         "excluded": [asdict(e) for e in loaded.excluded],
     }, indent=2, sort_keys=True))
-    config = verify_config or VerifyConfig(device=device if device != "auto" else "auto", seed=seed)
+    config = verify_config or VerifyConfig(device=device, seed=seed)
     _say(progress, f"suite {suite}: {len(items)} tasks x {samples} samples"
          + (f" ({len(loaded.excluded)} files excluded, listed in the report)" if loaded.excluded else ""))
     completions = read_jsonl(out / "completions.jsonl")

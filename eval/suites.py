@@ -178,17 +178,11 @@ def _existing(path_text: str, spec: str) -> Path:
 SUITE_KINDS = ("heldout", "kernelbench", "tritonbench-t", "tritonbench-g", "folder")
 
 
-def load_suite(spec: str, prompt_format: str | None = None, limit: int | None = None,
-               device: str | None = None) -> list[EvalItem]:
-    """Parse a suite spec and load its items (files that cannot be evaluated are left out: see
-    `load_suite_full` for the list). Any problem with the spec or checkout -> one SuiteError line."""
-    return load_suite_full(spec, prompt_format, limit, device).items
-
-
 def load_suite_full(spec: str, prompt_format: str | None = None, limit: int | None = None,
                     device: str | None = None) -> SuiteLoad:
-    """Items plus excluded files. `device` "cpu" (default: cpu when no GPU is visible) runs KernelBench at
-    reduced sizes; `limit` keeps the first N runnable items."""
+    """Items plus excluded files (those that cannot be evaluated, with their reasons). `device` "cpu"
+    (default: cpu when no GPU is visible) runs KernelBench at reduced sizes; `limit` keeps the first N
+    runnable items. Any problem with the spec or checkout -> one SuiteError line."""
     if prompt_format is not None and prompt_format not in PROMPT_FORMATS:
         raise SuiteError(f"unknown prompt format {prompt_format!r} (choose from {', '.join(PROMPT_FORMATS)})")
     if device not in (None, "auto", "cpu", "cuda"):

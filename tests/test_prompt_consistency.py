@@ -47,7 +47,7 @@ def test_every_path_renders_the_same_prompt(tiny_model_dir: Path, corpus: Path, 
 
     from data_pipeline.backends import HFBackend, render_prompt
     from eval.generate import generate_kernel
-    from eval.suites import load_suite
+    from eval.suites import load_suite_full
     from grpo.cli import parse as grpo_parse
     from grpo.train import build_trainer as grpo_trainer
     from rewards.contract.prompt import assistant_message, prompt_messages
@@ -69,7 +69,7 @@ def test_every_path_renders_the_same_prompt(tiny_model_dir: Path, corpus: Path, 
 
     # eval: both held-out suites hand the model the same messages
     for spec in (f"heldout:{corpus}", f"heldout:{corpus / 'indist'}"):
-        (item,) = load_suite(spec)
+        (item,) = load_suite_full(spec).items
         assert item.messages == expected, spec
 
     # HF backend (eval, generate, distillation): the text it tokenizes

@@ -45,13 +45,6 @@ def _ops(ops: tuple[Op, ...], var: str, other: str | None, indent: str) -> list[
     return [f"{indent}{var} = {triton_expr(o, var, other)}" for o in ops]
 
 
-def _p2(n: int) -> int:
-    p = 1
-    while p < n:
-        p *= 2
-    return p
-
-
 # -- flat (elementwise / activation / broadcast) --------------------------------------------------
 
 

@@ -8,7 +8,6 @@ clear line before anything executes.
 from __future__ import annotations
 
 import ast
-import hashlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -18,9 +17,6 @@ from stagekit.errors import UserError
 
 class TaskError(UserError):
     """A task file that is not a usable KernelBench-style reference (message is one line)."""
-
-
-REQUIRED_NAMES = ("Model", "get_inputs")
 
 
 def check_reference(source: str, where: str = "task") -> None:
@@ -34,11 +30,6 @@ def check_reference(source: str, where: str = "task") -> None:
         raise TaskError(f"{where}: no top-level `class Model(nn.Module)` (KernelBench convention)")
     if not isinstance(top.get("get_inputs"), ast.FunctionDef):
         raise TaskError(f"{where}: no top-level `def get_inputs()` returning the forward inputs")
-
-
-def task_id_for(source: str, prefix: str = "task") -> str:
-    """Stable id from the reference text (whitespace-insensitive at the ends)."""
-    return f"{prefix}-{hashlib.sha256(source.strip().encode()).hexdigest()[:12]}"
 
 
 @dataclass(frozen=True)

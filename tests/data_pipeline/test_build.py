@@ -58,11 +58,11 @@ def test_dataset_loads_with_all_splits(built) -> None:
 
 def test_indist_split_is_an_eval_suite_apart_from_heldout(built) -> None:
     """indist lives in OUT/indist (suite heldout:OUT/indist); heldout:OUT never picks it up."""
-    from eval.suites import load_suite
+    from eval.suites import load_suite_full
 
     out, report = built
-    indist = load_suite(f"heldout:{out / 'indist'}")
-    heldout = load_suite(f"heldout:{out}")
+    indist = load_suite_full(f"heldout:{out / 'indist'}").items
+    heldout = load_suite_full(f"heldout:{out}").items
     assert len(indist) == report["counts"]["indist"] >= 1 and len(heldout) == report["counts"]["heldout"]
     assert not {i.task_id for i in indist} & {h.task_id for h in heldout}
     sft = datasets.load_dataset(str(out), split="sft")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.suites import SuiteError, load_suite, parse_levels
+from eval.suites import SuiteError, load_suite_full, parse_levels
 
 FIX = Path(__file__).parent / "fixtures"
 
@@ -35,20 +35,20 @@ def relu_sqrt(input):
 
 
 def test_kernelbench_levels() -> None:
-    items = load_suite(f"kernelbench:{FIX / 'kernelbench'}")
+    items = load_suite_full(f"kernelbench:{FIX / 'kernelbench'}").items
     assert [i.task_id for i in items] == ["kernelbench-l1-19_ReLU", "kernelbench-l2-1_Scale_Add"]
     assert items[1].task.difficulty == "level2" and items[1].task.source == "kernelbench"
-    assert [i.task_id for i in load_suite(f"kernelbench:{FIX / 'kernelbench'}:2")] == ["kernelbench-l2-1_Scale_Add"]
+    assert [i.task_id for i in load_suite_full(f"kernelbench:{FIX / 'kernelbench'}:2").items] == ["kernelbench-l2-1_Scale_Add"]
     assert "class Model" in items[0].messages[1]["content"]  # our shared prompt
     assert parse_levels("1-3") == [1, 2, 3] and parse_levels("1,3") == [1, 3]
     with pytest.raises(SuiteError, match="level3"):
-        load_suite(f"kernelbench:{FIX / 'kernelbench'}:3")
+        load_suite_full(f"kernelbench:{FIX / 'kernelbench'}:3")
 
 
 def test_folder_and_bare_path() -> None:
-    items = load_suite(f"folder:{FIX / 'kernelbench/KernelBench/level1'}")
+    items = load_suite_full(f"folder:{FIX / 'kernelbench/KernelBench/level1'}").items
     assert [i.task_id for i in items] == ["19_ReLU"]
-    assert [i.task_id for i in load_suite(str(FIX / "kernelbench/KernelBench/level2/1_Scale_Add.py"))] == ["1_Scale_Add"]
+    assert [i.task_id for i in load_suite_full(str(FIX / "kernelbench/KernelBench/level2/1_Scale_Add.py")).items] == ["1_Scale_Add"]
 
 
 @pytest.mark.parametrize("spec,match", [
@@ -59,13 +59,13 @@ def test_folder_and_bare_path() -> None:
 ])
 def test_bad_specs_one_clear_error(spec: str, match: str) -> None:
     with pytest.raises(SuiteError, match=match):
-        load_suite(spec)
+        load_suite_full(spec)
 
 
 def test_folder_with_non_task_file_fails(tmp_path: Path) -> None:
     (tmp_path / "x.py").write_text("print('hi')\n")
     with pytest.raises(SuiteError, match="class Model"):
-        load_suite(f"folder:{tmp_path}")
+        load_suite_full(f"folder:{tmp_path}")
 
 
 def test_heldout_parquet(tmp_path: Path) -> None:
@@ -78,31 +78,31 @@ def test_heldout_parquet(tmp_path: Path) -> None:
     datasets.Dataset.from_list(rows).to_parquet(str(tmp_path / "data" / "heldout-00000.parquet"))
     datasets.Dataset.from_list([{**rows[0], "task_id": "other", "split": "train"}]).to_parquet(
         str(tmp_path / "data" / "train-00000.parquet"))
-    items = load_suite(f"heldout:{tmp_path}")
+    items = load_suite_full(f"heldout:{tmp_path}").items
     assert [i.task_id for i in items] == ["relu"]
     assert "Do ReLU." in items[0].messages[1]["content"]
     with pytest.raises(SuiteError, match="heldout"):
-        load_suite(f"heldout:{FIX / 'kernelbench'}")
+        load_suite_full(f"heldout:{FIX / 'kernelbench'}")
 
 
 def test_tritonbench_t_prompt_formats() -> None:
-    (item,) = load_suite(f"tritonbench-t:{FIX / 'tritonbench'}")
+    (item,) = load_suite_full(f"tritonbench-t:{FIX / 'tritonbench'}").items
     assert item.task_id == "tritonbench_t-relu_sqrt" and item.task.difficulty == "2"
     text = item.messages[-1]["content"]
     assert "Functional Description: Applies ReLU" in text and "Wrapper Entry Information" in text
     assert item.harness is not None and "class ModelNew" in item.harness
-    (ours,) = load_suite(f"tritonbench-t:{FIX / 'tritonbench'}", prompt_format="default")
+    (ours,) = load_suite_full(f"tritonbench-t:{FIX / 'tritonbench'}", prompt_format="default").items
     assert ours.harness is None and ours.messages[0]["role"] == "system"
     with pytest.raises(SuiteError, match="prompt format"):
-        load_suite(f"tritonbench-t:{FIX / 'tritonbench'}", prompt_format="weird")
+        load_suite_full(f"tritonbench-t:{FIX / 'tritonbench'}", prompt_format="weird")
 
 
 def test_tritonbench_value_oracle_through_verify() -> None:
     """Tensors are compared (not printed text): a right kernel passes, a wrong one mismatches."""
     from rewards import VerifyConfig, verify_batch
 
-    (t,) = load_suite(f"tritonbench-t:{FIX / 'tritonbench'}")
-    (g,) = load_suite(f"tritonbench-g:{FIX / 'tritonbench_g'}")
+    (t,) = load_suite_full(f"tritonbench-t:{FIX / 'tritonbench'}").items
+    (g,) = load_suite_full(f"tritonbench-g:{FIX / 'tritonbench_g'}").items
     assert "scale_kernel" in g.messages[-1]["content"]
     gold = (FIX / "tritonbench_g/data/TritonBench_G_v1/scale.py").read_text().split("#####")[0]
     wrong = TBT_CANDIDATE.replace("tl.sqrt(tl.maximum(x, 0.0))", "x")
@@ -139,7 +139,7 @@ def test_suite_and_corpus_share_one_importer() -> None:
     """Same ids and references as the corpus builder sees, so decontamination drops name eval tasks."""
     from data_pipeline import importers
 
-    (item,) = load_suite(f"tritonbench-t:{FIX / 'tritonbench'}")
+    (item,) = load_suite_full(f"tritonbench-t:{FIX / 'tritonbench'}").items
     tasks, _, _ = importers.tritonbench_t(FIX / "tritonbench")
     assert [(t.task.task_id, t.task.reference) for t in tasks] == [(item.task_id, item.task.reference)]
 

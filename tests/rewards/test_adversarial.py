@@ -52,6 +52,8 @@ from typing import Any
 import pytest
 import yaml
 
+from rewards.contract.types import Status
+
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 import host_effects  # noqa: E402  (tests/rewards/host_effects.py: host-side probes and cleanup)
@@ -59,8 +61,7 @@ import host_effects  # noqa: E402  (tests/rewards/host_effects.py: host-side pro
 ADV = HERE / "adversarial"
 TASKS = HERE / "tasks"
 REPO = HERE.parent.parent
-STATUSES = {"ok", "no_code", "syntax_error", "rule_violation", "compile_error", "runtime_error", "mismatch",
-            "timeout", "crashed", "sandbox_violation", "infra_error"}
+STATUSES = {s.value for s in Status}
 TIMEOUT_S = float(os.environ.get("TF_ADV_TIMEOUT_S", "10"))  # a fresh CUDA sandbox + compile needs more
 # scripts/gpu_check.sh runs the same suite on CUDA; CI and laptops use the interpreter.
 DEVICE = os.environ.get("TRITONFORGE_ADVERSARIAL_DEVICE", "cpu")

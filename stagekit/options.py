@@ -4,9 +4,8 @@
     tritonforge sft --config tiny --max_steps 5
     tritonforge eval --config my_eval.yaml --limit 8
 
-Why one module: data, sft, grpo and eval each had their own loader and flag style (`--set k=v`,
-`--max-new-tokens`, `--max_steps`), so one option had several spellings and a recipe could only be found
-from a source checkout. Here every stage gets the same three rules:
+Why one module: an option has one spelling in every stage, and a recipe is found from an installed package
+as well as from a source checkout. Every stage gets the same three rules:
 
 * `--config NAME|PATH`: an existing file is used as is; otherwise NAME picks the stage's recipe shipped
   inside the package (stagekit/recipes/STAGE/NAME.yaml), so a plain `pip install` has them too.

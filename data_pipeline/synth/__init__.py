@@ -89,7 +89,7 @@ def synthesize(n_train: int, n_heldout: int = 0, seed: int = 0, kinds: tuple[str
     Two held-out splits answer two questions. `heldout` (combinations never seen in train) asks "does it
     compose?"; `indist` asks the easier "did it learn what it was shown?": a draw picked by `is_indist`
     whose combination already occurs in train becomes an unseen *instance* (other shapes, names, dtypes)
-    of a seen combination. With `n_indist=0` nothing is routed there and the stream is the old one.
+    of a seen combination. With `n_indist=0` nothing is routed there, so the stream is the same as a draw without the split.
     """
     unknown = set(kinds) - set(OP_KINDS)
     if unknown:

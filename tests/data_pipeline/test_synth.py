@@ -61,7 +61,7 @@ def test_indist_split_holds_unseen_instances_of_train_combinations() -> None:
     assert all(s.signature in train_sigs for s in by["indist"])  # seen combination
     assert not {s.signature for s in by["heldout"]} & train_sigs  # unseen combination
     assert not {s.reference for s in by["indist"]} & {s.reference for s in by["train"]}  # unseen instance
-    # Without indist nothing is rerouted: the old stream is unchanged.
+    # Without indist nothing is rerouted: the same stream as a draw that never asks for it.
     assert [s.sample_id for s in synthesize(40, 2, seed=1)] == [s.sample_id for s in synthesize(40, 2, seed=1, n_indist=0)]
 
 

@@ -48,7 +48,7 @@ def test_cli_reports_a_user_error_once(monkeypatch: pytest.MonkeyPatch, capsys: 
 @pytest.mark.parametrize("stage", ["sft", "grpo"])
 def test_trl_stages_have_no_catch_of_their_own(stage: str, monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    """A missing model inside a training stage: exit 2 with one line from tritonforge (it used to be exit 1)."""
+    """A missing model inside a training stage: exit 2 (a user error, not a crash) with one line from tritonforge."""
     import importlib
 
     train = importlib.import_module(f"{stage}.train")

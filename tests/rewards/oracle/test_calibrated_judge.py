@@ -14,7 +14,7 @@ from rewards.oracle.informative import uninformative
 HERE = Path(__file__).resolve().parents[1]  # tests/rewards: tasks, candidates, adversarial
 TASK = (HERE / "tasks" / "gemm_sum_cancelling.py").read_text()
 HONEST = (HERE / "candidates" / "gemm_divide_sum_scaling_ok.py").read_text()
-# The honest kernel with one bug each (what the fixed bounds catch today, and must still).
+# The honest kernel with one bug each: the fixed bounds catch them, and the calibration must not let them pass.
 BUGS = {
     "fp16 accumulation": [("acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)",
                            "acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float16)"),

@@ -435,7 +435,7 @@ def test_pathological_source_is_a_syntax_error() -> None:
     assert early is not None and early.status.value == "syntax_error"
 
 
-# --------------------------------------------------------------------- honest patterns of issue 18 (part 4)
+# --------------------------------------------------------------------- honest patterns the rules must accept
 TRITON_OP = """\
 @torch.library.triton_op("tfunit::copy", mutates_args=())
 def copy(x: torch.Tensor) -> torch.Tensor:

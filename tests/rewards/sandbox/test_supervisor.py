@@ -43,8 +43,8 @@ def _foreign(mine: dict[str, int], device: dict[str, int]) -> bool:
 
 
 def test_a_kernel_named_like_a_vendor_kernel_does_not_vouch_for_it() -> None:
-    """Red team: Triton accepts any identifier as a kernel's name (`repr=` or `__name__`), and cuBLAS
-    kernels have identifier names; a name match alone let a Triton kernel vouch for the GEMM torch ran."""
+    """Attack: Triton accepts any identifier as a kernel's name (`repr=` or `__name__`), and cuBLAS
+    kernels have identifier names; a name match alone would let a Triton kernel vouch for the GEMM torch ran."""
     gemm = "ampere_sgemm_32x32_sliced1x4_nn"
     assert _foreign({gemm: 1}, {gemm: 2})
     assert not _foreign({gemm: 2}, {gemm: 2})
@@ -83,8 +83,8 @@ def test_cut_markers_never_vouch_for_a_foreign_kernel() -> None:
 
 
 def test_a_missing_device_record_fails_closed() -> None:
-    """Red team: a trial whose profiler did not start (or was stopped) reported device_kernels None, which the
-    foreign-kernel check read as "nothing foreign ran"."""
+    """Attack: a trial whose profiler did not start (or was stopped) reports device_kernels None, which must not
+    read as "nothing foreign ran" to the foreign-kernel check."""
     trial = _trial({"k": 1}, None)  # type: ignore[arg-type]
     assert any("no device-kernel record" in f["message"] for f in runtime_findings([trial], device="cuda"))
     assert runtime_findings([trial], device="cpu") == []  # nothing is profiled off CUDA
@@ -92,8 +92,8 @@ def test_a_missing_device_record_fails_closed() -> None:
 
 def test_a_report_the_zygote_cannot_read_is_the_candidates_crash() -> None:
     """A report's ops/launches/threads are what the candidate's process sent (a forged frame can make them any
-    JSON): reading one that is malformed raised in the zygote's loop, the zygote died, and every verdict in
-    flight came back infra_error (left out of every reward). Now it is the candidate's `crashed`."""
+    JSON). A malformed one is the candidate's `crashed`: were it to raise in the zygote's loop, the zygote would
+    die and every verdict in flight would come back infra_error (left out of every reward)."""
     from rewards.sandbox.candidate_results import candidate_outcome
 
     def outcome(report: dict) -> dict:

@@ -11,9 +11,6 @@ key, a wrong type or an out-of-range value is one UserError line naming the key.
 from __future__ import annotations
 
 import dataclasses
-import functools
-import types
-import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,9 +94,9 @@ class DataConfig(VerifyArguments):
         def bad(key: str, why: str) -> DataError:
             return DataError(f"config: {key}: {why}")
 
-        # Recipe values reach the fields untyped (YAML; argparse converts only strings): check them all here.
-        for key, hint in _hints().items():
-            setattr(self, key, _coerce(key, getattr(self, key), hint))
+        # Recipe values and options arrive typed (stagekit.options); "a,b" is one list of kinds too, in a
+        # recipe or an option (`--synth_kinds matmul,norm` as well as `--synth_kinds matmul norm`).
+        self.synth_kinds = [p.strip() for v in self.synth_kinds for p in str(v).split(",") if p.strip()]
 
         for key in ("synth_train", "synth_heldout", "synth_indist", "inductor_max_tasks", "distill_batch"):
             if getattr(self, key) < 0:
@@ -127,52 +124,6 @@ class DataConfig(VerifyArguments):
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-
-@functools.cache
-def _hints() -> dict[str, Any]:
-    """Field name -> resolved type of DataConfig (the annotations are strings under `from __future__`)."""
-    return typing.get_type_hints(DataConfig)
-
-
-def _coerce(key: str, value: Any, hint: Any) -> Any:
-    """Check/convert one value against the field's type hint (YAML already typed most of them)."""
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _coerce(key, value, inner[0])
-    if origin is list:
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list):
-            raise DataError(f"config: {key}: expected a list, got {value!r}")
-        # "a,b" is one list too (recipes, and `--synth_kinds matmul,norm` as well as `--synth_kinds matmul norm`)
-        items = [p.strip() for v in value for p in v.split(",")] if all(isinstance(v, str) for v in value) else value
-        return [_coerce(key, v, args[0]) for v in items if v != ""]
-    if hint is bool:
-        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
-            return value.lower() in ("true", "1", "yes")
-        if not isinstance(value, bool):
-            raise DataError(f"config: {key}: expected true/false, got {value!r}")
-        return value
-    if hint in (int, float):
-        if isinstance(value, bool):
-            raise DataError(f"config: {key}: expected a number, got {value!r}")
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise DataError(f"config: {key}: expected {hint.__name__}, got {value!r}") from None
-        if hint is int and not number.is_integer():
-            raise DataError(f"config: {key}: expected an integer, got {value!r}")
-        return int(number) if hint is int else number
-    if hint is str:
-        if value is None or isinstance(value, (dict, list)):
-            raise DataError(f"config: {key}: expected a string, got {value!r}")
-        return str(value)
-    return value
 
 
 @dataclass

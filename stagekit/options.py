@@ -14,15 +14,22 @@ as well as from a source checkout. Every stage gets the same three rules:
 * Anything unusable (unknown recipe or key, a value of the wrong type) is a `ConfigError`: one line,
   exit 2 from `tritonforge`.
 
+Recipe values are typed here (`typed_recipe`), for every stage: TRL's parser makes them argparse defaults,
+and argparse converts only defaults that are strings, so a YAML `max_steps: 1.5` or `synth_train: 1.5`
+would reach an int field as a float, and `synth_kinds: matmul` a list field as a string.
+
 TRL is imported only when a stage's options are parsed (registering subcommands stays cheap).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses as dc
 import functools
 import os
 import sys
+import types
+import typing
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -73,6 +80,69 @@ def read_recipe(path: Path) -> dict[str, Any]:
     if not isinstance(loaded, dict):
         raise ConfigError(f"{path}: a recipe must be a mapping of key: value")
     return loaded
+
+
+def _field_types(dataclasses: Sequence[type]) -> dict[str, Any]:
+    """Field name -> resolved type hint, over the stage's dataclasses (string annotations resolved)."""
+    out: dict[str, Any] = {}
+    for cls in dataclasses:
+        try:
+            hints = typing.get_type_hints(cls)
+        except Exception:  # a hint that does not resolve: such a field is left to its dataclass
+            hints = {}
+        for f in dc.fields(cls):
+            if f.init and f.name in hints:
+                out.setdefault(f.name, hints[f.name])
+    return out
+
+
+def _typed(key: str, value: Any, hint: Any) -> Any:
+    """One recipe value checked and converted to `hint`, as argparse converts an option's string. Only the
+    plain types (bool, int, float, str, a list of them, optional or not) are checked: other hints (enums,
+    unions of several types, dicts) are left to the dataclass, as TRL leaves them."""
+    def bad(expected: str) -> ConfigError:
+        return ConfigError(f"{key}: expected {expected}, got {value!r}")
+
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _typed(key, value, inner[0]) if len(inner) == 1 else value
+    if origin is list or hint is list:
+        if isinstance(value, str):
+            value = [value]  # one item, as `--field value` gives
+        if not isinstance(value, list):
+            raise bad("a list")
+        return [_typed(key, v, args[0]) for v in value] if args else value
+    if hint is bool:
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+            return value.lower() in ("true", "1", "yes")
+        if not isinstance(value, bool):
+            raise bad("true/false")
+        return value
+    if hint in (int, float):
+        if isinstance(value, bool):
+            raise bad("a number")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise bad(hint.__name__) from None
+        if hint is int and not number.is_integer():
+            raise bad("an integer")
+        return int(number) if hint is int else number
+    if hint is str:
+        if value is None or isinstance(value, (dict, list)):
+            raise bad("a string")
+        return str(value)
+    return value
+
+
+def typed_recipe(dataclasses: Sequence[type], recipe: dict[str, Any], where: str) -> dict[str, Any]:
+    """The recipe with each value of a field converted to the field's type; a value that cannot be is one
+    ConfigError line naming `where` and the key. Keys of no field stay as they are (reported as unknown)."""
+    hints = _field_types(dataclasses)
+    return {k: _typed(f"{where}: {k}", v, hints[k]) if k in hints else v for k, v in recipe.items()}
 
 
 @functools.cache
@@ -132,7 +202,7 @@ def parse_config(dataclasses: Sequence[type], argv: Iterable[str], *, prog: str,
         if not isinstance(env, dict):
             raise ConfigError(f"{path}: env must be a mapping of NAME: value")
         os.environ.update({str(k): str(v) for k, v in env.items()})
-        unknown = parser.set_defaults_with_config(**recipe)  # type: ignore[attr-defined]
+        unknown = parser.set_defaults_with_config(**typed_recipe(dataclasses, recipe, str(path)))  # type: ignore[attr-defined]
         if unknown:
             keys = ", ".join(a.removeprefix("--") for a in unknown[::2])
             raise ConfigError(f"{path}: unknown key(s) {keys} (`{prog} --help` lists the valid ones)")

@@ -138,27 +138,8 @@ DATACLASSES = (DataConfig, BuildArguments)
 
 def parse_build_args(argv: Sequence[str]) -> tuple[DataConfig, BuildArguments]:
     """`tritonforge data build` options: `--config NAME|PATH`, `--out DIR`, any DataConfig field."""
-    cfg, build_args = parse_config(DATACLASSES, _expand_set(argv), prog="tritonforge data build", stage="data")
+    cfg, build_args = parse_config(DATACLASSES, argv, prog="tritonforge data build", stage="data")
     return cfg, build_args
-
-
-def _expand_set(argv: Sequence[str]) -> list[str]:
-    """The retired `--set key=value` override (hidden, for existing scripts) as `--key value`."""
-    out: list[str] = []
-    it = iter(argv)
-    for arg in it:
-        if arg == "--set":
-            item = next(it, "")
-        elif arg.startswith("--set="):
-            item = arg.removeprefix("--set=")
-        else:
-            out.append(arg)
-            continue
-        key, eq, value = item.partition("=")
-        if not eq:
-            raise DataError(f"config: --set {item!r} is not key=value (the option form is --key value)")
-        out += [f"--{key.strip()}", value]
-    return out
 
 
 def load_config(config: str | Path | None = None, overrides: Sequence[str] = ()) -> DataConfig:

@@ -10,7 +10,6 @@ deterministic candidate list, never from the journal's order, so nothing is lost
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import time
@@ -30,7 +29,8 @@ from data_pipeline.journal import Journal
 from data_pipeline.normalize import normalized_hash
 from data_pipeline.sources import gather
 from data_pipeline.writer import write_dataset
-from rewards import VerifyConfig, VerifyResult, prompt_messages, sft_messages, verify_batch
+from rewards import VerifyConfig, VerifyResult, prompt_messages, sft_messages
+from rewards.executors import current, verify_batch
 
 
 def _log(msg: str) -> None:
@@ -38,7 +38,7 @@ def _log(msg: str) -> None:
 
 
 def verify_config(cfg: DataConfig) -> VerifyConfig:
-    workers = cfg.verify_workers or max(1, os.cpu_count() or 1)
+    workers = cfg.verify_workers or current().default_workers()  # per engine: per node under Ray
     return VerifyConfig(device=cfg.verify_device, trials=cfg.verify_trials, timeout_s=cfg.verify_timeout_s,
                         workers=workers, seed=cfg.seed)
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from data_pipeline.errors import DataError
 from data_pipeline.synth.graphs import OP_KINDS
+from rewards.executors.options import ExecutorArguments
 from tritonforge.config import parse_config
 
 ROLES = ("eval", "train")
@@ -190,13 +191,15 @@ class BuildArguments:
     out: str = field(metadata={"help": "Output folder (datasets-loadable); rerun the same command to resume."})
 
 
-DATACLASSES = (DataConfig, BuildArguments)
+DATACLASSES = (DataConfig, BuildArguments, ExecutorArguments)
 
 
-def parse_build_args(argv: Sequence[str]) -> tuple[DataConfig, BuildArguments]:
-    """`tritonforge data build` options: `--config NAME|PATH`, `--out DIR`, any DataConfig field."""
-    cfg, build_args = parse_config(DATACLASSES, _expand_set(argv), prog="tritonforge data build", stage="data")
-    return cfg, build_args
+def parse_build_args(argv: Sequence[str]) -> tuple[DataConfig, BuildArguments, ExecutorArguments]:
+    """`tritonforge data build` options: `--config NAME|PATH`, `--out DIR`, any DataConfig field, and where
+    verification runs (`--executor`, `--ray_address`: also recipe keys, not part of the corpus card)."""
+    cfg, build_args, executor = parse_config(DATACLASSES, _expand_set(argv), prog="tritonforge data build",
+                                             stage="data")
+    return cfg, build_args, executor
 
 
 def _expand_set(argv: Sequence[str]) -> list[str]:

@@ -152,7 +152,7 @@ def run_selfcheck(spec: str, out_dir: str | Path, device: str = "auto", trials: 
                   workers: int | None = None, strict_rules: bool = True, limit: int | None = None,
                   progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run every task's known-good answer through importer + verifier; write selfcheck.{jsonl,md,json}."""
-    from rewards import verify_batch
+    from rewards.executors import verify_batch
 
     cfg_kw: dict[str, Any] = {"device": device, "trials": trials, "timeout_s": timeout_s, "strict_rules": strict_rules,
                               "seed": 1}

@@ -15,6 +15,7 @@ from typing import Any
 
 from rewards.config import VerifyConfig
 from rewards.errors import ConfigError, UserError
+from rewards.executors.options import add_executor_options
 from rewards.task import TaskError, check_reference
 
 
@@ -94,8 +95,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if args.batch:
             print(f"\r[verify] {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
 
-    with Engine(cfg) as eng:
-        results = eng.verify_many(pairs, progress)
+    if args.batch:
+        from rewards.executors import using
+        from rewards.executors.options import executor_arguments
+
+        with using(executor_arguments(args)) as executor:
+            results = executor.verify_batch(pairs, cfg, progress)
+    else:
+        with Engine(cfg) as eng:
+            results = eng.verify_many(pairs, progress)
     if args.batch:
         tmp = Path(args.out + ".partial")
         tmp.write_text("".join(r.to_json() + "\n" for r in results))
@@ -108,6 +116,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_verify(args: argparse.Namespace) -> int:
+    if args.executor != "local":
+        from rewards.executors.bench import bench_executors
+        from rewards.executors.options import executor_arguments
+
+        return bench_executors(args.n, args.verify_workers, args.verify_trials, args.device, executor_arguments(args))
     from rewards.bench import bench_verify
 
     return bench_verify(args.n, args.verify_workers, args.verify_trials, args.device, args.compile_target)
@@ -136,6 +149,7 @@ def register(sub: argparse._SubParsersAction, bench_sub: argparse._SubParsersAct
                    help="on CPU, NVIDIA target every launched kernel is also compiled for (none: off)")
     p.add_argument("--no_strict_rules", "--no-strict-rules", dest="strict_rules", action="store_false",
                    help="execute even with fatal static findings")
+    add_executor_options(p)  # with --batch
     p.set_defaults(func=cmd_verify)
 
     b = bench_sub.add_parser("verify", help="engine vs one fresh python process per candidate")
@@ -145,4 +159,5 @@ def register(sub: argparse._SubParsersAction, bench_sub: argparse._SubParsersAct
     b.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     b.add_argument("--compile_target", "--compile-target", default=VerifyConfig().compile_target,
                    help="on CPU, NVIDIA target every launched kernel is also compiled for (none: off)")
+    add_executor_options(b)  # ray: the local engine and the Ray executor, same cases, same run
     b.set_defaults(func=cmd_bench_verify)

@@ -280,3 +280,13 @@ def pytest_collection_modifyitems(config, items):  # noqa: ANN001
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+    """One local Ray instance (2 CPUs) for the whole test run; the tests using it skip without Ray."""
+    ray = pytest.importorskip("ray")
+    os.environ.setdefault("RAY_worker_niceness", "0")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    yield ray
+    ray.shutdown()

@@ -286,7 +286,9 @@ def pytest_collection_modifyitems(config, items):  # noqa: ANN001
 def ray_local():
     """One local Ray instance (2 CPUs) for the whole test run; the tests using it skip without Ray."""
     ray = pytest.importorskip("ray")
-    os.environ.setdefault("RAY_worker_niceness", "0")
+    from rewards.executors.ray_executor import prepare_ray_env
+
+    prepare_ray_env()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     yield ray
     ray.shutdown()

@@ -7,7 +7,8 @@ per group and every candidate of it sees the same inputs), hands bundles of grou
 streams each verdict back the moment it is known (a Ray streaming generator), so the stage journals it as
 it does locally and a killed driver resumes the same way.
 
-Faults: when an actor (or its node) dies, the verdicts it had not yet streamed are retried, each candidate
+Faults: a verdict an actor's engine returns as `infra_error` is retried once, alone. When an actor (or its
+node) dies, the verdicts it had not yet streamed are retried, each candidate
 alone on a replacement actor, so that a second death names its cause: a candidate in flight at two deaths
 of its actor gets `crashed` (its fault), never `infra_error`. Every index is finalised once, so nothing is
 lost or counted twice. A failure of the machinery itself (no actor can be started) is `infra_error`, which
@@ -33,6 +34,24 @@ from rewards.types import Status, VerifyResult, failure
 MAX_DEATHS_IN_ROW = 3
 # Bundles per actor a batch is cut into: enough to balance uneven groups, few enough to keep groups together.
 BUNDLES_PER_ACTOR = 2
+
+
+# Settings of the Ray instance the executor starts (scripts/slurm/ray_cluster.sh exports them for `ray start`):
+# - workers at nice 0, not Ray's 15: on a machine shared with other jobs the niced actors verified about
+#   twice as slowly as the local engine;
+# - no cleanup of a dead worker's process group or children: with it, the death of one actor also killed
+#   sandbox zygotes of the surviving actors (measured: 1-3 `infra_error` verdicts per killed actor, with
+#   only the process-group cleanup off still 1 in a build); a dead actor's zygote exits by itself when its
+#   stdin closes, and its candidates die with their supervisor, so nothing is left behind without it.
+RAY_ENV = {"RAY_worker_niceness": "0", "RAY_process_group_cleanup_enabled": "0",
+           "RAY_kill_child_processes_on_worker_exit": "0",
+           "RAY_kill_child_processes_on_worker_exit_with_raylet_subreaper": "0"}
+
+
+def prepare_ray_env() -> None:
+    """Put RAY_ENV into this process's environment (values already set win), before `ray.init`."""
+    for k, v in RAY_ENV.items():
+        os.environ.setdefault(k, v)
 
 
 def import_ray() -> Any:
@@ -108,9 +127,7 @@ class RayExecutor:
         ray = self.ray = import_ray()
         self._owns_ray = False
         if not ray.is_initialized():
-            # Ray starts its workers at nice 15; on a machine shared with other jobs that alone made the
-            # actors' verifications about twice as slow as the local engine's. Verifiers are the job here.
-            os.environ.setdefault("RAY_worker_niceness", "0")
+            prepare_ray_env()
             kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": "ERROR"}
             if address:
                 ray.init(address=address, **kw)
@@ -203,6 +220,7 @@ class RayExecutor:
         results: list[VerifyResult | None] = [None] * n
         lock = threading.Lock()
         kills: Counter[int] = Counter()
+        infra_retried = [False] * n
         work: queue.SimpleQueue[list[int]] = queue.SimpleQueue()
         for b in bundles(pairs, BUNDLES_PER_ACTOR * len(self.actors)):
             work.put(b)
@@ -237,7 +255,14 @@ class RayExecutor:
                     for ref in stream:
                         i, r = self.ray.get(ref)
                         remaining.discard(i)
-                        finalize(i, r)
+                        if r.is_infra_error and not infra_retried[i]:
+                            # The actor's machinery failed (seen: a zygote dying beside an actor's death):
+                            # once more, alone, before the verdict stands (the stages journal no infra_error).
+                            infra_retried[i] = True
+                            self.stats["infra_retried"] += 1
+                            work.put([i])
+                        else:
+                            finalize(i, r)
                         deaths_in_row = 0
                 except self._faults as e:
                     deaths_in_row += 1

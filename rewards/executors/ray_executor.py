@@ -33,7 +33,7 @@ from rewards.types import Status, VerifyResult, failure
 # Deaths of one actor slot in a row, with no verdict streamed in between, before it is given up.
 MAX_DEATHS_IN_ROW = 3
 # Bundles per actor a batch is cut into: enough to balance uneven groups, few enough to keep groups together.
-BUNDLES_PER_ACTOR = 2
+BUNDLES_PER_ACTOR = 1
 
 
 # Settings of the Ray instance the executor starts (scripts/slurm/ray_cluster.sh exports them for `ray start`):

@@ -16,12 +16,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import datasets
 import pytest
 
 from data_pipeline.build import build
 from data_pipeline.config import load_config
-from data_pipeline.corpus import split_file
+from data_pipeline.corpus import load_split
 from rewards.executors import ExecutorArguments, using
 
 OVERRIDES = ["--synth_train", "14", "--synth_heldout", "4", "--synth_indist", "2", "--verify_trials", "1",
@@ -39,9 +38,9 @@ def comparable(row: dict[str, Any]) -> str:
 
 def corpus_rows(out: Path) -> dict[str, list[str]]:
     rows = {}
-    for split in SPLITS:
-        path = split_file(out, split)
-        rows[split] = sorted(comparable(r) for r in datasets.Dataset.from_parquet(str(path))) if path.exists() else []
+    for split in SPLITS:  # `indist` is written as a corpus of its own, OUT/indist (its rows are task rows)
+        root, name = (out / "indist", "heldout") if split == "indist" else (out, split)
+        rows[split] = sorted(comparable(r) for r in load_split(root, name)) if (root.exists()) else []
     return rows
 
 

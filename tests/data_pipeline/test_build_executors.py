@@ -21,7 +21,7 @@ import pytest
 from data_pipeline.build import build
 from data_pipeline.config import load_config
 from data_pipeline.corpus import load_split
-from rewards.executors import ExecutorArguments, using
+from rewards.executors import using
 
 OVERRIDES = ["--synth_train", "14", "--synth_heldout", "4", "--synth_indist", "2", "--verify_trials", "1",
              "--verify_workers", "1", "--batch_size", "6", "--keep_work", "true"]
@@ -89,10 +89,3 @@ def test_ray_build_with_an_actor_killed_equals_the_local_build(local_build, ray_
     assert corpus_rows(out) == corpus_rows(local_out)
     assert all(corpus_rows(out)[s] for s in ("sft", "rl", "heldout"))
 
-
-def test_executor_argument_runs_the_build_on_ray(local_build, ray_local, tmp_path: Path) -> None:
-    out = tmp_path / "corpus"
-    with using(ExecutorArguments(executor="ray")) as executor:
-        build(load_config("tiny", OVERRIDES), out, log=lambda m: None)
-        assert executor.name == "ray" and executor.finished > 0
-    assert corpus_rows(out) == corpus_rows(local_build[0])

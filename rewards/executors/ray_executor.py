@@ -32,6 +32,8 @@ from rewards.types import Status, VerifyResult, failure
 
 # Deaths of one actor slot in a row, with no verdict streamed in between, before it is given up.
 MAX_DEATHS_IN_ROW = 3
+# How long Ray may take to place the verifier actors before the stage gives up with one error line.
+PLACEMENT_TIMEOUT_S = 120.0
 # Bundles per actor a batch is cut into: enough to balance uneven groups, few enough to keep groups together.
 BUNDLES_PER_ACTOR = 1
 
@@ -188,12 +190,22 @@ class RayExecutor:
         return cls.options(max_restarts=0, max_task_retries=0, max_concurrency=2, **shape).remote(self._env)
 
     def _ensure_actors(self, config: VerifyConfig) -> None:
+        """Start the planned actors and wait until Ray has placed them: a cluster without room for them is
+        one clear error, not a stage that waits forever for resources."""
         if self.actors:
             return
         for shape, workers in self._plan(config):
             self._shapes.append(shape)
             self._workers.append(workers)
             self.actors.append(self._start_actor(shape))
+        _, pending = self.ray.wait([a.pid.remote() for a in self.actors], num_returns=len(self.actors),
+                                   timeout=PLACEMENT_TIMEOUT_S)
+        if pending:
+            shapes = ", ".join(str({k: v for k, v in s.items() if k != "scheduling_strategy"}) for s in self._shapes)
+            self.close()
+            raise ConfigError(f"--executor ray: the Ray cluster placed only {len(self._shapes) - len(pending)} of "
+                              f"{len(self._shapes)} verifier actors ({shapes}) within {PLACEMENT_TIMEOUT_S:.0f}s; "
+                              "free its CPUs/GPUs or ask for fewer (--ray_actors, --verify_workers)")
 
     def _replace(self, slot: int) -> None:
         """A fresh actor of the same shape for a dead one (Ray places it where resources are free)."""

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from sft.common import complete_checkpoints
+
 ROOT = Path(__file__).resolve().parents[2]
 RECIPE = ROOT / "tritonforge" / "recipes" / "grpo" / "tiny.yaml"
 ACCELERATE = ROOT / "scripts" / "accelerate" / "cpu_2proc.yaml"
@@ -35,16 +37,16 @@ def test_two_rank_grpo_killed_and_relaunched_resumes(tiny_model_dir, tiny_corpus
                             start_new_session=True)
     try:
         deadline = time.time() + 500
-        while time.time() < deadline and not (out / "checkpoint-1" / "trainer_state.json").exists():
+        while time.time() < deadline and not complete_checkpoints(str(out)):
             assert proc.poll() is None, proc.stderr.read().decode()[-3000:] if proc.stderr else "exited"
             time.sleep(0.2)
-        assert (out / "checkpoint-1" / "trainer_state.json").exists(), "no checkpoint within the deadline"
+        assert complete_checkpoints(str(out)), "no complete checkpoint within the deadline"
         os.killpg(proc.pid, signal.SIGKILL)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    kept = max(int(p.name.split("-")[1]) for p in out.glob("checkpoint-*") if (p / "trainer_state.json").exists())
+    kept = int(Path(complete_checkpoints(str(out))[0]).name.split("-")[1])  # what a relaunch resumes from
     assert kept < STEPS
 
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)

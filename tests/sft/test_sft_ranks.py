@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from data_pipeline.threads import cpu_count
+from sft.common import complete_checkpoints
 from sft.ranks import rank_threads
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,17 +56,17 @@ def test_two_rank_sft_killed_and_relaunched_resumes(tiny_model_dir, tiny_corpus_
                             start_new_session=True)
     try:
         deadline = time.time() + 400
-        while time.time() < deadline and not (out / "checkpoint-2" / "trainer_state.json").exists():
+        while time.time() < deadline and not complete_checkpoints(str(out)):
             assert proc.poll() is None, proc.stderr.read().decode()[-3000:] if proc.stderr else "exited"
             time.sleep(0.2)
-        assert (out / "checkpoint-2" / "trainer_state.json").exists(), "no checkpoint within the deadline"
+        assert complete_checkpoints(str(out)), "no complete checkpoint within the deadline"
         os.killpg(proc.pid, signal.SIGKILL)  # the launcher and both ranks
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     assert not (out / "model.safetensors").exists()
-    kept = max(int(p.name.split("-")[1]) for p in out.glob("checkpoint-*") if (p / "trainer_state.json").exists())
+    kept = int(Path(complete_checkpoints(str(out))[0]).name.split("-")[1])  # what a relaunch resumes from
 
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -28,7 +28,8 @@ from data_pipeline.errors import DataError
 from data_pipeline.normalize import normalized_hash
 from data_pipeline.sources import gather
 from data_pipeline.writer import write_dataset
-from rewards import VerifyConfig, VerifyResult, prompt_messages, sft_messages, verify_batch
+from rewards import VerifyConfig, VerifyResult, prompt_messages, sft_messages
+from rewards.executors import current, verify_batch
 from stagekit.journal import Journal
 
 
@@ -37,7 +38,8 @@ def _log(msg: str) -> None:
 
 
 def verify_config(cfg: DataConfig) -> VerifyConfig:
-    return cfg.verify_config(seed=cfg.seed)
+    extra = {} if cfg.verify_workers else {"workers": current().default_workers()}  # per engine: per node under Ray
+    return cfg.verify_config(seed=cfg.seed, **extra)
 
 
 def _verify_all(cands: list[dict[str, Any]], journal: Journal, vcfg: VerifyConfig, batch: int,

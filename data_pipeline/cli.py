@@ -18,9 +18,11 @@ import sys
 def _build(argv: list[str]) -> int:
     from data_pipeline.build import build
     from data_pipeline.config import parse_build_args
+    from rewards.executors import using
 
-    cfg, build_args = parse_build_args(argv)
-    build(cfg, build_args.out)
+    cfg, build_args, executor = parse_build_args(argv)
+    with using(executor):
+        build(cfg, build_args.out)
     return 0
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from data_pipeline.errors import DataError
 from data_pipeline.synth.graphs import OP_KINDS
 from rewards.contract.arguments import VerifyArguments
+from rewards.executors.options import ExecutorArguments
 from stagekit.options import parse_config
 
 ROLES = ("eval", "train")
@@ -133,13 +134,14 @@ class BuildArguments:
     out: str = field(metadata={"help": "Output folder (datasets-loadable); rerun the same command to resume."})
 
 
-DATACLASSES = (DataConfig, BuildArguments)
+DATACLASSES = (DataConfig, BuildArguments, ExecutorArguments)
 
 
-def parse_build_args(argv: Sequence[str]) -> tuple[DataConfig, BuildArguments]:
-    """`tritonforge data build` options: `--config NAME|PATH`, `--out DIR`, any DataConfig field."""
-    cfg, build_args = parse_config(DATACLASSES, argv, prog="tritonforge data build", stage="data")
-    return cfg, build_args
+def parse_build_args(argv: Sequence[str]) -> tuple[DataConfig, BuildArguments, ExecutorArguments]:
+    """`tritonforge data build` options: `--config NAME|PATH`, `--out DIR`, any DataConfig field, and where
+    verification runs (`--executor`, `--ray_address`: also recipe keys, not part of the corpus card)."""
+    cfg, build_args, executor = parse_config(DATACLASSES, argv, prog="tritonforge data build", stage="data")
+    return cfg, build_args, executor
 
 
 def load_config(config: str | Path | None = None, overrides: Sequence[str] = ()) -> DataConfig:

@@ -17,7 +17,8 @@ from typing import Any
 
 from data_pipeline.config import DataConfig
 from data_pipeline.corpus import VERIFY_COLUMNS, verify_columns
-from rewards import VerifyConfig, extract_code, prompt_messages, verify_batch
+from rewards import VerifyConfig, extract_code, prompt_messages
+from rewards.executors import verify_batch
 from stagekit.journal import Journal
 
 

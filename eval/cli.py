@@ -30,12 +30,26 @@ def _prog(command: str) -> str:
     return "tritonforge eval" + ("" if command == "run" else f" {command}")
 
 
+# The commands whose verifications may run on a Ray cluster (`--executor ray`).
+BATCH_COMMANDS = ("run", "selfcheck")
+
+
+def _dataclasses(command: str) -> tuple[type, ...]:
+    from rewards.executors import ExecutorArguments
+
+    return (_classes()[command], ExecutorArguments) if command in BATCH_COMMANDS else (_classes()[command],)
+
+
 def _parse(command: str, argv: list[str], leading: str | None = None) -> Any:
     """The options of one command as its dataclass (eval/config.py), in the one style of every stage."""
+    return _parse_all(command, argv, leading)[0]
+
+
+def _parse_all(command: str, argv: list[str], leading: str | None = None) -> tuple[Any, ...]:
+    """All option dataclasses of a command: its own, then the executor's for the batch commands."""
     from stagekit.options import parse_config
 
-    (obj,) = parse_config((_classes()[command],), argv, prog=_prog(command), leading=leading)
-    return obj
+    return parse_config(_dataclasses(command), argv, prog=_prog(command), leading=leading)
 
 
 def _split_action(argv: list[str]) -> tuple[str, list[str]]:
@@ -54,7 +68,7 @@ def _help(command: str) -> None:
     from stagekit.options import print_stage_help
 
     cls = _classes()[command]
-    print_stage_help((cls,), _prog(command), description=(cls.__doc__ or "").strip())
+    print_stage_help(_dataclasses(command), _prog(command), description=(cls.__doc__ or "").strip())
 
 
 # --------------------------------------------------------------------------- eval
@@ -69,15 +83,17 @@ def cmd_eval(argv: list[str]) -> int:
     if action == "selfcheck":
         return cmd_selfcheck(rest)
     from eval.run import run_eval, stderr_progress
+    from rewards.executors import using
 
-    args = _parse("run", rest)
-    metrics = run_eval(
-        args.model, args.suite, args.out, samples=args.samples, temperature=args.temperature, seed=args.seed,
-        backend=args.backend, max_new_tokens=args.max_new_tokens,
-        verify_config=args.verify_config(seed=args.seed, compile_baseline=args.compile_baseline),
-        prompt_format=args.prompt_format, limit=args.limit, label=args.label, device=args.device,
-        hack_rerun=args.hack_rerun, progress=stderr_progress,
-    )
+    args, executor = _parse_all("run", rest)
+    with using(executor):
+        metrics = run_eval(
+            args.model, args.suite, args.out, samples=args.samples, temperature=args.temperature, seed=args.seed,
+            backend=args.backend, max_new_tokens=args.max_new_tokens,
+            verify_config=args.verify_config(seed=args.seed, compile_baseline=args.compile_baseline),
+            prompt_format=args.prompt_format, limit=args.limit, label=args.label, device=args.device,
+            hack_rerun=args.hack_rerun, progress=stderr_progress,
+        )
     from eval.report import benchmark_keys
 
     # ours first, then the benchmark's own rule (comparable with published numbers; ours is the reward)
@@ -92,8 +108,9 @@ def cmd_selfcheck(argv: list[str]) -> int:
     from eval.records import EvalError
     from eval.run import stderr_progress
     from eval.selfcheck import print_table, run_selfcheck
+    from rewards.executors import using
 
-    args = _parse("selfcheck", argv)
+    args, executor = _parse_all("selfcheck", argv)
     step = {"n": 0}
 
     def progress(msg: str) -> None:  # every 10th count, and every message that is not a count
@@ -104,8 +121,10 @@ def cmd_selfcheck(argv: list[str]) -> int:
         stderr_progress(msg)
 
     try:
-        summary = run_selfcheck(args.suite, args.out, args.verify_config(strict_rules=args.strict_rules, seed=1),
-                                limit=args.limit, progress=progress)
+        with using(executor):
+            summary = run_selfcheck(args.suite, args.out,
+                                    args.verify_config(strict_rules=args.strict_rules, seed=1),
+                                    limit=args.limit, progress=progress)
     except ValueError as e:  # VerifyConfig / device problems (plain ValueError there): one line
         raise EvalError(str(e)) from None
     print(f"report: {args.out}/selfcheck.md")

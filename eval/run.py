@@ -151,7 +151,7 @@ def generate_missing(
 
 
 def _verify(pairs: list[tuple[str, str]], config: VerifyConfig) -> list[VerifyResult]:
-    from rewards import verify_batch
+    from rewards.executors import verify_batch
 
     return list(verify_batch(pairs, config))
 

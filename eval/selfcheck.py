@@ -154,7 +154,7 @@ def run_selfcheck(spec: str, out_dir: str | Path, config: VerifyConfig, limit: i
     """Run every task's known-good answer through importer + verifier; write selfcheck.{jsonl,md,json}.
 
     `config` is the verifier's settings as the command line resolved them (`SelfcheckArguments`)."""
-    from rewards import verify_batch
+    from rewards.executors import verify_batch
 
     strict_rules, trials = config.strict_rules, config.trials
     run_device = config.resolved_device()

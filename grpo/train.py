@@ -27,6 +27,7 @@ from sft.common import (
     thread_callback,
     train_and_save,
 )
+from sft.ranks import rank_threads
 from stagekit.devices import cuda_available
 from stagekit.errors import UserError
 
@@ -84,7 +85,7 @@ def _build(script: GRPOScriptArguments, cfg: GRPOTrainConfig, model_cfg: ModelCo
     """The trainer and its reward set (whose counters `run_grpo` reports after training)."""
     rewards_cfg = reward_config(script, cfg)  # invalid reward names or settings fail before any loading
     check_vllm(cfg)
-    pick_threads(script.threads)
+    pick_threads(rank_threads(script.threads))  # several ranks per node: each its share of the cores
     # An SFT LoRA run folder means its merged/ weights (one rule for every stage: resolve_weights).
     model_path = resolve_weights(model_cfg.model_name_or_path).checkpoint_path("GRPO (TRL loads the policy from a path)")
     tokenizer = load_tokenizer(model_path)
@@ -108,7 +109,7 @@ def _build(script: GRPOScriptArguments, cfg: GRPOTrainConfig, model_cfg: ModelCo
         peft_config=get_peft_config(model_cfg),
     )
     trainer.add_callback(SignalCallback(cfg.output_dir, cfg.num_generations))
-    trainer.add_callback(thread_callback(script.threads))
+    trainer.add_callback(thread_callback(rank_threads(script.threads)))
     return trainer, rewards
 
 

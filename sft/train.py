@@ -25,6 +25,7 @@ from sft.common import (
     train_and_save,
 )
 from sft.config import SFTScriptArguments, SFTTrainConfig
+from sft.ranks import rank_threads
 
 __all__ = ["build_trainer", "final_model_dir", "run_sft"]
 
@@ -33,7 +34,8 @@ logger = logging.getLogger(__name__)
 
 def build_trainer(script: SFTScriptArguments, cfg: SFTTrainConfig, model_cfg: ModelConfig) -> SFTTrainer:
     """Everything but `train()`: tests use it to inspect batches without training."""
-    pick_threads(script.threads)
+    threads = rank_threads(script.threads)  # several ranks per node: each its share of the cores
+    pick_threads(threads)
     # A LoRA run folder as the starting point means its merged weights (see resolve_weights).
     model_path = resolve_weights(model_cfg.model_name_or_path).checkpoint_path("SFT (TRL loads the model from a path)")
     tokenizer = load_tokenizer(model_path)
@@ -55,7 +57,7 @@ def build_trainer(script: SFTScriptArguments, cfg: SFTTrainConfig, model_cfg: Mo
         eval_dataset=evaluation,
         processing_class=tokenizer,
         peft_config=get_peft_config(model_cfg),
-        callbacks=[thread_callback(script.threads)],
+        callbacks=[thread_callback(threads)],
     )
 
 

@@ -17,8 +17,15 @@ def cuda_available() -> bool:
         return False
 
 
+def local_world_size() -> int:
+    """Training processes on this node: LOCAL_WORLD_SIZE under accelerate/torchrun, else 1."""
+    try:
+        return max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1))
+    except ValueError:
+        return 1
+
+
 def workers_per_rank() -> int:
     """This process's share of the node's cores: all of them, divided among the ranks of one node when
-    launched by accelerate/torchrun (LOCAL_WORLD_SIZE), at least one."""
-    per_node = int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1)
-    return max(1, (os.cpu_count() or 2) // max(1, per_node))
+    launched by accelerate/torchrun, at least one."""
+    return max(1, (os.cpu_count() or 2) // local_world_size())

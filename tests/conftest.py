@@ -280,3 +280,15 @@ def pytest_collection_modifyitems(config, items):  # noqa: ANN001
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+    """One local Ray instance (2 CPUs) for the whole test run; the tests using it skip without Ray."""
+    ray = pytest.importorskip("ray")
+    from rewards.executors.ray_executor import prepare_ray_env
+
+    prepare_ray_env()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    yield ray
+    ray.shutdown()

@@ -39,7 +39,7 @@ def test_yaml_recipe_plus_override(tmp_path) -> None:
 
 
 def test_build_arguments_and_no_retired_set_syntax() -> None:
-    cfg, args = parse_build_args(["--config", "tiny", "--out", "o", "--synth_train", "12"])
+    cfg, args, _ = parse_build_args(["--config", "tiny", "--out", "o", "--synth_train", "12"])
     assert args.out == "o" and cfg.synth_train == 12
     with pytest.raises(UserError, match="unknown option"):  # `--set key=value` was retired: one spelling
         parse_build_args(["--config", "tiny", "--out", "o", "--set", "synth_train=13"])

@@ -16,7 +16,7 @@ import pytest
 from sft.common import complete_checkpoints
 
 ROOT = Path(__file__).resolve().parents[2]
-RECIPE = ROOT / "tritonforge" / "recipes" / "grpo" / "tiny.yaml"
+RECIPE = ROOT / "stagekit" / "recipes" / "grpo" / "tiny.yaml"
 ACCELERATE = ROOT / "scripts" / "accelerate" / "cpu_2proc.yaml"
 STEPS = 3
 

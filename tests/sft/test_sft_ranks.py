@@ -21,7 +21,7 @@ from sft.common import complete_checkpoints
 from sft.ranks import rank_threads
 
 ROOT = Path(__file__).resolve().parents[2]
-RECIPE = ROOT / "tritonforge" / "recipes" / "sft" / "tiny.yaml"
+RECIPE = ROOT / "stagekit" / "recipes" / "sft" / "tiny.yaml"
 ACCELERATE = ROOT / "scripts" / "accelerate" / "cpu_2proc.yaml"
 
 

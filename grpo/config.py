@@ -68,6 +68,21 @@ class GRPOScriptArguments:
         default=None, metadata={"help": "Candidates verified in parallel; unset: one per CPU core."}
     )
     verify_trials: int = field(default=3, metadata={"help": "Random input sets a candidate must pass."})
+    turns: int = field(
+        default=1,
+        metadata={
+            "help": "Turns per episode (multi-turn refinement): turn t+1 sees the judge's feedback on turn t and "
+            "the episode stops at the first verified kernel. 1: single-turn GRPO."
+        },
+    )
+    turn_discount: float = field(
+        default=0.4,
+        metadata={"help": "Return of an episode ending at turn k: turn_discount^(k-1) x its last turn's score."},
+    )
+    regression_penalty: float = field(
+        default=0.5,
+        metadata={"help": "Subtracted per unit of score a turn loses against the turn before it (broke what worked)."},
+    )
     audit_file: str = field(
         default="completions_audit.jsonl",
         metadata={
@@ -80,6 +95,12 @@ class GRPOScriptArguments:
             raise ValueError("reward_funcs must name at least one reward function")
         if self.verify_timeout_s <= 0:
             raise ValueError("verify_timeout_s must be > 0")
+        if self.turns < 1:
+            raise ValueError(f"turns must be >= 1, got {self.turns}")
+        if not 0.0 < self.turn_discount <= 1.0:
+            raise ValueError(f"turn_discount must be in (0, 1], got {self.turn_discount}")
+        if self.regression_penalty < 0:
+            raise ValueError(f"regression_penalty must be >= 0, got {self.regression_penalty}")
 
 
 @dataclass

@@ -75,6 +75,9 @@ class DataConfig:
     distill_max_new_tokens: int = field(default=2048, metadata={"help": "Generation limit per completion."})
     distill_max_tasks: int | None = field(default=None, metadata={"help": "Cap on tasks sent to the teacher."})
     distill_batch: int = field(default=16, metadata={"help": "Tasks per generation batch (one journal flush each)."})
+    refinement: int = field(default=0, metadata={
+        "help": "Write up to N refinement conversations (split `refine`: a wrong attempt, the judge's feedback on "
+        "it, the fix) for SFT on the multi-turn format; 0: none."})
 
     # -- verification ----------------------------------------------------------------------------
     verify_trials: int = field(default=3, metadata={"help": "Random input sets each solution must pass."})
@@ -104,7 +107,7 @@ class DataConfig:
         for key, hint in _hints().items():
             setattr(self, key, _coerce(key, getattr(self, key), hint))
 
-        for key in ("synth_train", "synth_heldout", "synth_indist", "inductor_max_tasks", "distill_batch"):
+        for key in ("synth_train", "synth_heldout", "synth_indist", "inductor_max_tasks", "distill_batch", "refinement"):
             if getattr(self, key) < 0:
                 raise bad(key, "must be >= 0")
         for key in ("verify_trials", "batch_size", "distill_n", "minhash_num_perm", "shingle_size", "decontam_ngram",

@@ -102,3 +102,15 @@ def test_cli_eval_turns_prints_per_turn_accuracy(tmp_path: Path, suite_dir: Path
     assert "turn 1: exec_accuracy=0.000" in printed and "turn 2: exec_accuracy=0.000 pass@1=0.000 fixed 0" in printed
     assert len(read_jsonl(out / "turns.jsonl")) == 2
     assert main(["eval", "--suite", f"folder:{suite_dir}", "--out", str(out), "--turns", "0"]) == 2
+
+
+def test_compare_shows_turn_one_and_turn_n_side_by_side(tmp_path: Path, suite_dir: Path, learner) -> None:
+    from eval.report import compare
+
+    run_eval("m", f"folder:{suite_dir}", tmp_path / "a", samples=2, temperature=0.7, verify_config=CFG,
+             backend_obj=learner, turns=2, label="two turns")
+    md = compare([tmp_path / "a"])
+    head = next(ln for ln in md.splitlines() if ln.startswith("| model"))
+    assert "exec_accuracy" in head and "exec_accuracy turn 2" in head and "pass@1 turn 2" in head
+    row = next(ln for ln in md.splitlines() if ln.startswith("| two turns"))
+    assert "25.0%" in row and "75.0%" in row

@@ -79,6 +79,11 @@ class GRPOScriptArguments:
         default=0.4,
         metadata={"help": "Return of an episode ending at turn k: turn_discount^(k-1) x its last turn's score."},
     )
+    stop_at_pass: bool = field(
+        default=True,
+        metadata={"help": "End an episode at its first verified kernel. false (GPU, speed term on): a passing "
+                  "kernel gets its measured speedup as feedback and the next turn may make it faster, or break it."},
+    )
     regression_penalty: float = field(
         default=0.5,
         metadata={"help": "Subtracted per unit of score a turn loses against the turn before it (broke what worked)."},

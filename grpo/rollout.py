@@ -104,6 +104,7 @@ class MultiTurnRollout:
         scorer: Callable[..., list[tuple[float | None, VerifyResult]]],
         references: dict[str, tuple[str, Any]],
         generate: Generate | None = None,
+        stop_at_pass: bool = True,
     ) -> None:
         if turns < 1:
             raise ValueError(f"turns must be >= 1, got {turns}")
@@ -113,6 +114,7 @@ class MultiTurnRollout:
         self.scorer = scorer
         self.references = references  # prompt_key -> (reference source, task_id)
         self.generate = generate
+        self.stop_at_pass = stop_at_pass  # False: a passing kernel gets its speedup as feedback and one more try
         self.generated_tokens = 0  # model-written tokens so far (the budget single- and multi-turn runs share)
         self.last_episodes: list[Episode] = []
 
@@ -148,8 +150,9 @@ class MultiTurnRollout:
                 e.messages.append({"role": "assistant", "content": texts[k]})
                 score, verdict = scored[k]
                 e.turns.append(Turn(texts[k], verdict, score))
-                # stop at the first verified kernel; a turn the judge could not score ends the episode too
-                e.done = verdict.correct or score is None
+                # stop at the first verified kernel (unless asked to go on for speed); a turn the judge could not
+                # score ends the episode too
+                e.done = (verdict.correct and self.stop_at_pass) or score is None
             self.generated_tokens += sum(len(x) for x in ids)
             logger.info("turn %d: %d episode(s) played, %d verified", turn + 1, len(live),
                         sum(1 for i in live if episodes[i].passed))

@@ -102,7 +102,7 @@ def _build(script: GRPOScriptArguments, cfg: GRPOTrainConfig, model_cfg: ModelCo
         from grpo.rollout import EpisodeReturnReward, MultiTurnRollout, TurnScorer, reference_index
 
         rollout = MultiTurnRollout(script.turns, script.turn_discount, script.regression_penalty,
-                                   TurnScorer(rewards), reference_index(train))
+                                   TurnScorer(rewards), reference_index(train), stop_at_pass=script.stop_at_pass)
         cfg.reward_weights = None
         extra: dict = {"reward_funcs": [EpisodeReturnReward()], "rollout_func": rollout}
         os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # the experimental API is chosen on purpose

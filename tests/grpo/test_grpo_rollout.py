@@ -45,9 +45,9 @@ def scorer(texts, references, **columns):
             (0.0, VerifyResult(Status.MISMATCH, max_abs_err=0.25)) for t in texts]
 
 
-def _play(tokenizer, script, turns=3):
+def _play(tokenizer, script, turns=3, stop_at_pass=True):
     prompt = prompt_messages("class Model: ...", "write a kernel")
-    rollout = MultiTurnRollout(turns, 0.4, 0.5, scorer, {prompt_key(prompt): ("ref", "t0")})
+    rollout = MultiTurnRollout(turns, 0.4, 0.5, scorer, {prompt_key(prompt): ("ref", "t0")}, stop_at_pass=stop_at_pass)
     model = ScriptedModel(tokenizer, script)
     prompts = [prompt] * len(script)
     ids = [tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=True) for _ in prompts]
@@ -83,6 +83,16 @@ def test_feedback_is_in_the_context_and_masked(tokenizer) -> None:
     # the spliced stream is what the chat template renders for the whole conversation
     rendered = tokenizer.apply_chat_template(e.messages, tokenize=False)
     assert tokenizer.decode(ids[0] + e.completion_ids) in rendered
+
+
+def test_breaking_a_passing_kernel_is_penalised_when_episodes_go_on(tokenizer) -> None:
+    """stop_at_pass false (speed refinement on a GPU): the pass is fed back, and a later turn that breaks it costs."""
+    rollout, model, episodes, ids = _play(tokenizer, [["PASS", "wrong now"], ["PASS", "PASS again"]], turns=2,
+                                          stop_at_pass=False)
+    assert "Verification passed" in tokenizer.decode(model.calls[1][0])
+    out = rollout.outputs(episodes, ids, with_logprobs=False)
+    assert out["episode_return"] == pytest.approx([0.4 * 0.0 - 0.5 * 1.0, 0.4])
+    assert out["episode_return"][0] < 0 < out["episode_return"][1]
 
 
 def test_unknown_prompt_is_one_clear_error(tokenizer) -> None:

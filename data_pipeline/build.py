@@ -161,12 +161,18 @@ def build(cfg: DataConfig, out: str | Path, *, backend: Any = None,
 
     indist, d5 = _indist_rows(ok, sft + rl)
     drops += d5
+    refine: list[dict[str, Any]] = []
+    if cfg.refinement:  # after dedup/decontam: fixes only of rows that stay in the corpus
+        from data_pipeline.refinement import build_refinement
+
+        refine = build_refinement(sft, attempts, cfg.refinement, vcfg, Journal(work / "refine.jsonl"),
+                                  cfg.batch_size, log)
 
     report = {
         "name": cfg.name, "config": cfg.to_dict(), "wall_s": round(time.time() - t0, 1),
         "counts": {"candidates": len(candidates), "verified_ok": len(ok), "verify_failed": dict(failed),
                    "not_verified_infra": len(unverified), "sft": len(sft), "rl": len(rl), "heldout": len(heldout),
-                   "indist": len(indist), "attempts": len(attempts)},
+                   "indist": len(indist), "attempts": len(attempts), "refine": len(refine)},
         "stages": plan.notes + [
             f"verified {len(candidates)} candidate solutions with rewards.verify_batch (trials={cfg.verify_trials},"
             f" device={vcfg.resolved_device()}): {len(ok)} correct" + (f", failures {dict(failed)}" if failed else ""),
@@ -183,7 +189,7 @@ def build(cfg: DataConfig, out: str | Path, *, backend: Any = None,
     }
     attempt_rows = [{k: v for k, v in a.items() if k != "key"} for a in attempts]
     write_dataset(out, cfg.name, {"sft": sft, "rl": rl, "heldout": heldout, "attempts": attempt_rows,
-                                  "indist": indist}, report)
+                                  "indist": indist, "refine": refine}, report)
     if not cfg.keep_work:
         shutil.rmtree(work, ignore_errors=True)
     log(summary_table(report))
@@ -196,7 +202,7 @@ def summary_table(report: dict[str, Any]) -> str:
              f"  candidates {c['candidates']}  verified ok {c['verified_ok']}  failed {sum(c['verify_failed'].values())}"
              f"  infra-unverified {c['not_verified_infra']}",
              f"  splits: sft {c['sft']}  rl {c['rl']}  heldout {c['heldout']}  indist {c.get('indist', 0)}"
-             f"  attempts {c['attempts']}",
+             f"  attempts {c['attempts']}  refine {c.get('refine', 0)}",
              f"  dropped: {dict(Counter(d['reason'] for d in report['drops']))}",
              "  op_kind      sft rows"]
     lines += [f"  {k:<12} {v:>8}" for k, v in sorted(report["by_op_kind"].items(), key=lambda kv: -kv[1])]

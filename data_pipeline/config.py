@@ -74,6 +74,9 @@ class DataConfig(VerifyArguments):
     distill_max_new_tokens: int = field(default=2048, metadata={"help": "Generation limit per completion."})
     distill_max_tasks: int | None = field(default=None, metadata={"help": "Cap on tasks sent to the teacher."})
     distill_batch: int = field(default=16, metadata={"help": "Tasks per generation batch (one journal flush each)."})
+    refinement: int = field(default=0, metadata={
+        "help": "Write up to N refinement conversations (split `refine`: a wrong attempt, the judge's feedback on "
+        "it, the fix) for SFT on the multi-turn format; 0: none."})
 
     # -- verification (the verify_* options: VerifyArguments) ----------------------------------------
     batch_size: int = field(default=32, metadata={"help": "Samples verified between two journal flushes."})
@@ -99,7 +102,7 @@ class DataConfig(VerifyArguments):
         # recipe or an option (`--synth_kinds matmul,norm` as well as `--synth_kinds matmul norm`).
         self.synth_kinds = [p.strip() for v in self.synth_kinds for p in str(v).split(",") if p.strip()]
 
-        for key in ("synth_train", "synth_heldout", "synth_indist", "inductor_max_tasks", "distill_batch"):
+        for key in ("synth_train", "synth_heldout", "synth_indist", "inductor_max_tasks", "distill_batch", "refinement"):
             if getattr(self, key) < 0:
                 raise bad(key, "must be >= 0")
         super().__post_init__()

@@ -8,7 +8,7 @@ made here once and cannot leave one reader guessing at an older layout.
 Layout (``datasets.load_dataset(DIR)`` picks the splits from the card's YAML header):
 
     DIR/README.md                               dataset card; its YAML `configs` header comes from `yaml_configs`
-    DIR/data/{split}-00000-of-00001.parquet     splits sft, rl, heldout, attempts (an empty split has no file)
+    DIR/data/{split}-00000-of-00001.parquet     splits sft, rl, heldout, attempts, refine (an empty split has no file)
     DIR/build_report.json                       config, per-stage counts, every drop with its reason
     DIR/indist/                                 in-distribution held-out split (`save_to_disk`, split `heldout`)
 
@@ -33,12 +33,13 @@ from typing import Any
 from data_pipeline.errors import DataError
 from stagekit.errors import MissingInputError
 
-SPLITS = ("sft", "rl", "heldout", "attempts")  # the parquet splits, in card order
+SPLITS = ("sft", "rl", "heldout", "attempts", "refine")  # the parquet splits, in card order
 TASK_SPLITS = ("sft", "rl", "heldout")  # one schema: a `datasets` config needs one schema across its splits
 INDIST = "indist"  # split name; also its folder under DIR
 INDIST_SPLIT = "heldout"  # the split name inside DIR/indist (so `heldout:DIR/indist` is a held-out suite)
 DATA_DIR = "data"
 ATTEMPTS_CONFIG = "attempts"  # the `datasets` config holding the attempts split (as its `train` split)
+REFINE_CONFIG = "refine"  # the `datasets` config holding the refinement conversations (as its `train` split)
 
 # The per-row verdict of the verifier, carried by every split (names and types; values: `verify_columns`).
 VERIFY_COLUMNS: dict[str, str] = {
@@ -63,11 +64,20 @@ ATTEMPT_COLUMNS: dict[str, str] = {
     "reference": "string", "correct": "bool", "backend": "string", "model": "string", **VERIFY_COLUMNS,
 }
 
+# A refinement conversation (data_pipeline.refinement): prompt = task + wrong answer + feedback, completion = fix.
+REFINE_COLUMNS: dict[str, str] = {
+    "prompt": _MESSAGES, "completion": _MESSAGES, **{k: _META[k] for k in (
+        "task_id", "source", "op_kind", "difficulty", "license", "provenance", "reference")},
+    "refine_source": "string", "wrong_status": "string",
+}
+
 
 def columns(split: str) -> dict[str, str]:
     """Column name -> type of one split (`indist` rows are task rows)."""
     if split == "attempts":
         return ATTEMPT_COLUMNS
+    if split == "refine":
+        return REFINE_COLUMNS
     if split in (*TASK_SPLITS, INDIST):
         return TASK_COLUMNS
     raise DataError(f"unknown corpus split {split!r} (splits: {', '.join((*SPLITS, INDIST))})")
@@ -110,6 +120,9 @@ def yaml_configs(splits: Mapping[str, Sequence[Any]]) -> list[str]:
     if splits.get("attempts"):
         lines += [f"- config_name: {ATTEMPTS_CONFIG}", "  data_files:", "  - split: train",
                   f"    path: {DATA_DIR}/attempts-*.parquet"]
+    if splits.get("refine"):
+        lines += [f"- config_name: {REFINE_CONFIG}", "  data_files:", "  - split: train",
+                  f"    path: {DATA_DIR}/refine-*.parquet"]
     return lines
 
 

@@ -35,7 +35,9 @@ def dataset_card(name: str, splits: dict[str, Sequence[dict[str, Any]]], report:
             f"| heldout | {len(splits['heldout'])} | op combinations never seen in train (evaluation) |",
             f"| indist | {len(splits.get('indist') or [])} | unseen instances of train op combinations (evaluation; "
             f"folder `{corpus.INDIST}/`, suite `heldout:DIR/{corpus.INDIST}`) |",
-            f"| attempts | {len(splits['attempts'])} | every raw teacher attempt with its verdict (config `attempts`) |", "",
+            f"| attempts | {len(splits['attempts'])} | every raw teacher attempt with its verdict (config `attempts`) |",
+            f"| refine | {len(splits.get('refine') or [])} | wrong answer + the judge's feedback -> the fix, prompt/completion "
+            "for SFT on refinement turns (config `refine`) |", "",
             "```python", "import datasets", "sft = datasets.load_dataset(PATH, split=\"sft\")",
             "attempts = datasets.load_dataset(PATH, \"attempts\", split=\"train\")", "```", ""]
     sft = splits["sft"]

@@ -92,13 +92,17 @@ def cmd_eval(argv: list[str]) -> int:
             backend=args.backend, max_new_tokens=args.max_new_tokens,
             verify_config=args.verify_config(seed=args.seed, compile_baseline=args.compile_baseline),
             prompt_format=args.prompt_format, limit=args.limit, label=args.label, device=args.device,
-            hack_rerun=args.hack_rerun, progress=stderr_progress,
+            hack_rerun=args.hack_rerun, progress=stderr_progress, turns=args.turns,
         )
     from eval.report import benchmark_keys
 
     # ours first, then the benchmark's own rule (comparable with published numbers; ours is the reward)
     keys = ("exec_accuracy", *benchmark_keys(metrics), "call_accuracy", "pass@1", "fast_1", "hack_rate")
     print(" ".join(f"{k}={metrics[k]:.3f}" if isinstance(metrics.get(k), float) else f"{k}=—" for k in keys))
+    if "turns" in metrics:
+        from eval.turns import turns_line
+
+        print(turns_line(metrics["turns"]))
     print(f"report: {args.out}/report.md")
     return 0
 

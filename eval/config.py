@@ -81,9 +81,13 @@ class EvalArguments(GenerationOptions):
     compile_baseline: bool = field(default=False, metadata={
         "help": "GPU: also time torch.compile(Model) and report the geomean speedup over it."})
     hack_rerun: bool = field(default=True, metadata={"help": "Re-verify rule-gated samples without the gate."})
+    turns: int = field(default=1, metadata={
+        "help": "Refinement turns: a failed sample is answered again after the judge's feedback, up to N answers; "
+        "the report gives accuracy after each turn and what each later turn fixed."})
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        _at_least("turns", self.turns, 1)
         if self.prompt_format is not None:
             _one_of("prompt_format", self.prompt_format, PROMPT_FORMATS)
         _at_least("limit", self.limit, 1)

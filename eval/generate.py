@@ -1,8 +1,8 @@
 """`tritonforge generate`: from a PyTorch module to a verified Triton kernel, with feedback turns.
 
 Loop: sample K candidates for the reference; verify each in the sandbox; if none verifies, append the
-model's answer and a user turn describing the failure (status, compile error / traceback, mismatch error,
-fatal rule findings) to each conversation and sample again, up to N turns. The best verified kernel wins:
+model's answer and a user turn describing the failure (`rewards.contract.feedback.feedback_message`, the one
+builder that GRPO and `eval --turns` use too) to each conversation and sample again, up to N turns. The best verified kernel wins:
 the fastest on a GPU, the first on CPU (no timing there). If nothing verifies we say so and exit 1.
 """
 
@@ -18,12 +18,13 @@ from typing import Any
 from data_pipeline.backends import GenerationBackend
 from rewards.contract.config import VerifyConfig
 from rewards.contract.extract import extract_code
+from rewards.contract.feedback import feedback_message
 from rewards.contract.prompt import prompt_messages
 from rewards.contract.task import Task
 from rewards.contract.types import Status, VerifyResult
 
 DEFAULT_INSTRUCTION = "Replace the PyTorch operators in Model with custom Triton kernels, as fast as you can."
-FEEDBACK_LOG_CHARS = 1500
+REPORT_LOG_CHARS = 600
 
 # How far a failed candidate got, so the report can show the most promising failure.
 _PROGRESS = [Status.NO_CODE, Status.SYNTAX_ERROR, Status.RULE_VIOLATION, Status.SANDBOX_VIOLATION,
@@ -34,39 +35,9 @@ def _rank(res: VerifyResult) -> int:
     return _PROGRESS.index(res.status) if res.status in _PROGRESS else -1
 
 
-def _tail(text: str, limit: int = FEEDBACK_LOG_CHARS) -> str:
+def _tail(text: str, limit: int = REPORT_LOG_CHARS) -> str:
     text = (text or "").strip()
     return text if len(text) <= limit else "...\n" + text[-limit:]
-
-
-def feedback_message(res: VerifyResult) -> str:
-    """The user turn that tells the model what went wrong, in terms it can act on."""
-    s = res.status
-    if s is Status.NO_CODE:
-        what = "Your answer contained no ```python code block, so there was nothing to run."
-    elif s is Status.SYNTAX_ERROR:
-        what = f"Your code does not parse (syntax error):\n```\n{_tail(res.log)}\n```"
-    elif s is Status.RULE_VIOLATION:
-        lines = [f"- {f.rule}{f' (line {f.line})' if f.line else ''}: {f.message}" for f in res.rule_findings if f.fatal]
-        what = "Your code was rejected by the kernel rules before running:\n" + "\n".join(lines)
-    elif s is Status.MISMATCH:
-        err = f" (max abs error {res.max_abs_err:.3g})" if res.max_abs_err is not None else ""
-        what = f"Your kernel ran but its outputs do not match the reference{err}."
-        if res.log.strip():
-            what += f"\n```\n{_tail(res.log)}\n```"
-    elif s is Status.TIMEOUT:
-        what = "Your code did not finish within the time limit (infinite loop, or far too slow?)."
-    elif s is Status.SANDBOX_VIOLATION:
-        what = f"Your code tried something the sandbox forbids (files, network, processes):\n```\n{_tail(res.log)}\n```"
-    else:  # compile_error, runtime_error, crashed
-        label = {Status.COMPILE_ERROR: "failed to compile", Status.RUNTIME_ERROR: "raised an error while running",
-                 Status.CRASHED: "crashed the process"}.get(s, s.value)
-        what = f"Your code {label} ({res.error_type or s.value}):\n```\n{_tail(res.log)}\n```"
-    return (
-        f"Verification failed: status `{s.value}`.\n{what}\n\n"
-        "Fix the problem and answer again with the complete corrected code (class ModelNew and its Triton "
-        "kernels) in one ```python block."
-    )
 
 
 @dataclass

@@ -187,7 +187,14 @@ def load_run(d: str | Path) -> dict[str, Any]:
 
 
 def eval_table(runs: Sequence[dict[str, Any]], keys: Sequence[str] = HEADLINE) -> str:
-    """A Markdown table with one row per run (used by compare and by the release model card)."""
+    """A Markdown table with one row per run (used by compare and by the release model card).
+
+    Runs evaluated with refinement turns (`eval --turns N`) add exec accuracy and pass@1 at turn N beside
+    the headline (turn 1) numbers."""
+    runs = [_with_last_turn(r) for r in runs]
+    n_turns = max([r["metrics"]["turns"]["turns"] for r in runs if r["metrics"].get("turns")] or [1])
+    if n_turns > 1:
+        keys = [*keys, f"exec_accuracy turn {n_turns}", f"pass@1 turn {n_turns}"]
     present = [k for k in keys if any(r["metrics"].get(k) is not None for r in runs)]
     head = "| model | suite | tasks x samples | " + " | ".join(present) + " |"
     sep = "|---" * (len(present) + 3) + "|"
@@ -203,6 +210,16 @@ def eval_table(runs: Sequence[dict[str, Any]], keys: Sequence[str] = HEADLINE) -
                 cells.append(_pct(v) if isinstance(v, (int, float)) else "—")
         rows.append(f"| {r['label']} | `{s.get('suite', '?')}` | {m['n_tasks']} x {s.get('samples', '?')} | " + " | ".join(cells) + " |")
     return "\n".join(rows) + "\n"
+
+
+def _with_last_turn(run: dict[str, Any]) -> dict[str, Any]:
+    """A run whose metrics also hold `exec_accuracy turn N` / `pass@1 turn N` (N: its last turn), if it had turns."""
+    tm = run["metrics"].get("turns")
+    if not tm or not tm.get("per_turn"):
+        return run
+    last = tm["per_turn"][-1]
+    extra = {f"exec_accuracy turn {last['turn']}": last["exec_accuracy"], f"pass@1 turn {last['turn']}": last["pass@1"]}
+    return {**run, "metrics": {**run["metrics"], **extra}}
 
 
 def plot_compare(runs: Sequence[dict[str, Any]], path: Path) -> Path:

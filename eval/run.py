@@ -43,10 +43,13 @@ class EvalSettings:
     prompt_format: str | None = None
     limit: int | None = None
     label: str | None = None
+    turns: int = 1  # refinement turns (eval.turns); more turns extend a finished run, so not checked on resume
 
     def __post_init__(self) -> None:
         if self.samples < 1:
             raise EvalError("--samples must be >= 1")
+        if self.turns < 1:
+            raise EvalError("--turns must be >= 1")
         if self.temperature < 0:
             raise EvalError("--temperature must be >= 0")
         if self.max_new_tokens < 1:
@@ -208,12 +211,17 @@ def run_eval(
     backend_obj: GenerationBackend | None = None,
     hack_rerun: bool = True,
     progress: Callable[[str], None] | None = None,
+    turns: int = 1,
 ) -> dict[str, Any]:
-    """Run (or resume) an eval into `out_dir`; return the metrics dict (also written as metrics.json)."""
+    """Run (or resume) an eval into `out_dir`; return the metrics dict (also written as metrics.json).
+
+    `turns` > 1: failed samples get refinement turns with the judge's feedback (eval.turns); the metrics
+    then hold `turns`, the per-turn accuracy and what each later turn fixed.
+    """
 
     settings = EvalSettings(
         model=model, suite=suite, samples=samples, temperature=temperature, seed=seed, backend=backend,
-        max_new_tokens=max_new_tokens, prompt_format=prompt_format, limit=limit, label=label,
+        max_new_tokens=max_new_tokens, prompt_format=prompt_format, limit=limit, label=label, turns=turns,
     )
     loaded = load_suite_full(suite, prompt_format=prompt_format, limit=limit, device=None if device == "auto" else device)
     items = loaded.items
@@ -238,7 +246,17 @@ def run_eval(
         else {(r["task_id"], int(r["sample"])): r["completion"] for r in completions}
     )
     records = verify_missing(items, all_completions, settings, config, out, hack_rerun=hack_rerun, progress=progress)
-    return write_report(out, records, settings=asdict(settings))
+    metrics = write_report(out, records, settings=asdict(settings))
+    if turns > 1:
+        from eval.turns import run_turns, turn_metrics, write_turn_report
+
+        later = run_turns(
+            items, records, turns=turns, backend_for=lambda: backend_obj or make_backend_for(settings, device),
+            verify=_verify, config=config, make_record=make_record, out=out, temperature=temperature,
+            max_new_tokens=max_new_tokens, seed=seed, progress=progress,
+        )
+        metrics = write_turn_report(out, metrics, turn_metrics(records, later, turns))
+    return metrics
 
 
 def stderr_progress(msg: str) -> None:

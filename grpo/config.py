@@ -57,6 +57,26 @@ class GRPOScriptArguments(VerifyArguments):
         },
     )
     speed_weight: float = field(default=0.5, metadata={"help": "Weight of the speed term when it is added."})
+    turns: int = field(
+        default=1,
+        metadata={
+            "help": "Turns per episode (multi-turn refinement): turn t+1 sees the judge's feedback on turn t and "
+            "the episode stops at the first verified kernel. 1: single-turn GRPO."
+        },
+    )
+    turn_discount: float = field(
+        default=0.4,
+        metadata={"help": "Return of an episode ending at turn k: turn_discount^(k-1) x its last turn's score."},
+    )
+    stop_at_pass: bool = field(
+        default=True,
+        metadata={"help": "End an episode at its first verified kernel. false (GPU, speed term on): a passing "
+                  "kernel gets its measured speedup as feedback and the next turn may make it faster, or break it."},
+    )
+    regression_penalty: float = field(
+        default=0.5,
+        metadata={"help": "Subtracted per unit of score a turn loses against the turn before it (broke what worked)."},
+    )
     audit_file: str = field(
         default="completions_audit.jsonl",
         metadata={
@@ -68,6 +88,12 @@ class GRPOScriptArguments(VerifyArguments):
         if not self.reward_funcs:
             raise ValueError("reward_funcs must name at least one reward function")
         super().__post_init__()
+        if self.turns < 1:
+            raise ValueError(f"turns must be >= 1, got {self.turns}")
+        if not 0.0 < self.turn_discount <= 1.0:
+            raise ValueError(f"turn_discount must be in (0, 1], got {self.turn_discount}")
+        if self.regression_penalty < 0:
+            raise ValueError(f"regression_penalty must be >= 0, got {self.regression_penalty}")
 
 
 @dataclass

@@ -98,15 +98,25 @@ def _build(script: GRPOScriptArguments, cfg: GRPOTrainConfig, model_cfg: ModelCo
 
     audit = RewardAudit(audit_path(cfg.output_dir, script.audit_file) if script.audit_file else None)
     rewards = build_rewards(rewards_cfg, sink=audit)
-    cfg.reward_weights = rewards.weights
     cfg.model_init_kwargs = model_init_kwargs(model_cfg, cfg.model_init_kwargs)
+    if script.turns > 1:  # refinement episodes: the rollout scores every turn, TRL sees the episode's return
+        from grpo.rollout import EpisodeReturnReward, MultiTurnRollout, TurnScorer, reference_index
+
+        rollout = MultiTurnRollout(script.turns, script.turn_discount, script.regression_penalty,
+                                   TurnScorer(rewards), reference_index(train), stop_at_pass=script.stop_at_pass)
+        cfg.reward_weights = None
+        extra: dict = {"reward_funcs": [EpisodeReturnReward()], "rollout_func": rollout}
+        os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # the experimental API is chosen on purpose
+    else:
+        cfg.reward_weights = rewards.weights
+        extra = {"reward_funcs": list(rewards.funcs)}
     trainer = GRPOTrainer(
         model=model_path,
-        reward_funcs=list(rewards.funcs),
         args=cfg,
         train_dataset=train,
         processing_class=tokenizer,
         peft_config=get_peft_config(model_cfg),
+        **extra,
     )
     trainer.add_callback(SignalCallback(cfg.output_dir, cfg.num_generations))
     trainer.add_callback(thread_callback(rank_threads(script.threads)))

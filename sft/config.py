@@ -24,6 +24,13 @@ class SFTScriptArguments:
     )
     split: str = field(default="sft", metadata={"help": "Split with the `messages` column."})
     eval_split: str | None = field(default=None, metadata={"help": "Optional split to evaluate loss on."})
+    refine_split: str | None = field(
+        default=None,
+        metadata={
+            "help": "Also train on this split's refinement conversations (`data build` with refinement: N writes "
+            "`refine`): wrong answer + judge feedback as the prompt, the fix as the only trained completion."
+        },
+    )
     max_samples: int | None = field(
         default=None, metadata={"help": "Use at most this many rows (smoke runs)."}
     )

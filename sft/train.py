@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
 from trl import ModelConfig, SFTTrainer, get_peft_config
 
@@ -32,6 +33,24 @@ __all__ = ["build_trainer", "final_model_dir", "run_sft"]
 logger = logging.getLogger(__name__)
 
 
+def with_refinement(train: Any, refine: Any, seed: int) -> Any:
+    """Single-turn conversations and refinement conversations as one prompt/completion dataset.
+
+    A refinement row's prompt holds a wrong answer (and the judge's feedback on it); as an assistant turn of a
+    `messages` row it would be trained on. As prompt/completion rows, TRL's loss covers the completion (the
+    fix) only, so the single-turn rows are converted too (their last assistant turn is the completion: the
+    same tokens trained as before) and the two are shuffled together.
+    """
+    import datasets
+
+    missing = {"prompt", "completion"} - set(refine.column_names)
+    if missing:
+        raise ValueError(f"refinement split lacks column(s) {sorted(missing)} (has {refine.column_names})")
+    rows = [{"prompt": m[:-1], "completion": m[-1:]} for m in train["messages"]]
+    rows += [{"prompt": p, "completion": c} for p, c in zip(refine["prompt"], refine["completion"], strict=True)]
+    return datasets.Dataset.from_list(rows).shuffle(seed=seed)
+
+
 def build_trainer(script: SFTScriptArguments, cfg: SFTTrainConfig, model_cfg: ModelConfig) -> SFTTrainer:
     """Everything but `train()`: tests use it to inspect batches without training."""
     threads = rank_threads(script.threads)  # several ranks per node: each its share of the cores
@@ -45,6 +64,8 @@ def build_trainer(script: SFTScriptArguments, cfg: SFTTrainConfig, model_cfg: Mo
             f"{script.corpus}[{script.split}] has no `messages` column (columns: {train.column_names})"
         )
     train = train.select_columns(["messages"])
+    if script.refine_split:
+        train = with_refinement(train, load_split(script.corpus, script.refine_split, seed=cfg.seed), cfg.seed)
     evaluation = None
     if script.eval_split:
         evaluation = load_split(script.corpus, script.eval_split).select_columns(["messages"])

@@ -33,6 +33,7 @@ class EvalPlan:
     max_new_tokens: int = 512
     base_samples: int = 1
     splits: tuple[str, ...] = ("indist", "heldout")
+    turns: int = 1  # > 1: failed samples are answered again after the judge's feedback (`eval --turns`)
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,10 @@ PRESETS: dict[str, Preset] = {
     "small": Preset(data="small", sft="small", grpo="small",
                     eval=EvalPlan(limit=16, samples=4, temperature=0.7, max_new_tokens=640), device="cpu",
                     budget="<= 2 h on 2 CPU cores"),
+    # `small` with multi-turn GRPO (refinement episodes of 2 turns) and a 2-turn eval: turn 1 and 2 side by side.
+    "small_multiturn": Preset(data="small", sft="small", grpo="small_multiturn",
+                              eval=EvalPlan(limit=16, samples=4, temperature=0.7, max_new_tokens=640, turns=2),
+                              device="cpu", budget="<= 2 h on 2 CPU cores"),
     # One GPU: the same flow with the 1gpu training recipes and a larger held-out eval.
     "1gpu": Preset(data="small", sft="1gpu", grpo="1gpu",
                    eval=EvalPlan(limit=60, samples=4, temperature=0.7, max_new_tokens=1024, base_samples=4),
@@ -94,7 +99,8 @@ def stages(p: Preset, out: Path) -> list[tuple[str, list[str]]]:
             plan.append((f"eval-{name}-{split}", [
                 "eval", "--model", model, "--suite", suite_for(split, data), "--limit", str(e.limit),
                 "--samples", str(samples), "--temperature", str(temperature), "--max_new_tokens",
-                str(e.max_new_tokens), "--device", p.device, "--label", f"{name} ({split})", "--out", str(d)]))
+                str(e.max_new_tokens), "--device", p.device, "--label", f"{name} ({split})", "--out", str(d),
+                *(["--turns", str(e.turns)] if e.turns > 1 else [])]))
     plan.append(("compare", ["eval", "compare", *map(str, evals), "--out", str(out / "eval" / "compare.md")]))
     plan.append(("release", ["release", "--model", str(out / "grpo"), "--report", *map(str, evals),
                              "--out", str(out / "release")]))
@@ -111,19 +117,27 @@ def results_table(p: Preset, out: Path, timings: dict[str, float]) -> str:
     from eval.metrics import compute_metrics
     from eval.records import read_jsonl
 
-    k = p.eval.samples
+    k, n_turns = p.eval.samples, p.eval.turns
     head = ["model"]
     for split in p.eval.splits:
-        head += [f"{split} pass@1"] + ([f"{split} pass@{k}"] if k > 1 else []) + [f"{split} call acc."]
+        head += ([f"{split} pass@1 turn 1", f"{split} pass@1 turn {n_turns}"] if n_turns > 1 else [f"{split} pass@1"])
+        head += ([f"{split} pass@{k}"] if k > 1 else []) + [f"{split} call acc."]
     lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
     for model in MODELS:
         cells = [model]
         for split in p.eval.splits:
-            m = compute_metrics(read_jsonl(eval_dir(out, model, split) / "samples.jsonl"), ks=(1, k))
+            rows = read_jsonl(eval_dir(out, model, split) / "samples.jsonl")
+            m = compute_metrics(rows, ks=(1, k))
             if not m["n_scored"]:
-                cells += ["—"] * (3 if k > 1 else 2)
+                cells += ["—"] * (2 + (k > 1) + (n_turns > 1))
                 continue
             cells.append(f"{100 * m['fast_0']:.1f}% ({m['n_tasks']} tasks)")
+            if n_turns > 1:
+                from eval.turns import TURNS_FILE, turn_metrics
+
+                later = read_jsonl(eval_dir(out, model, split) / TURNS_FILE)
+                last = turn_metrics(rows, later, n_turns)["per_turn"][-1]["pass@1"]
+                cells.append("—" if last is None else f"{100 * last:.1f}%")
             if k > 1:
                 cells.append(f"{100 * m[f'pass@{k}']:.1f}%" if f"pass@{k}" in m else "— (1 sample)")
             cells.append(f"{100 * m['call_accuracy']:.1f}%")

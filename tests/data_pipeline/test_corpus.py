@@ -26,8 +26,13 @@ def _row(triton_examples: dict[str, str], task_id: str) -> dict:
 def full_corpus(tmp_path: Path, triton_examples: dict[str, str]) -> Path:
     attempt = {"attempt_id": "a#0", "task_id": "a", "source": "synth", "prompt": [], "completion": "x",
                "reference": "r", "correct": False, "backend": "fake", "model": "m", "verify_status": "no_code"}
+    fix = _row(triton_examples, "f")
+    refine = {**{k: fix[k] for k in ("task_id", "source", "op_kind", "difficulty", "license", "provenance", "reference")},
+              "prompt": [*fix["prompt"], {"role": "assistant", "content": "x"}, {"role": "user", "content": "feedback"}],
+              "completion": fix["messages"][-1:], "refine_source": "synth_bug:cut_line", "wrong_status": "syntax_error"}
     splits = {"sft": [_row(triton_examples, "s")], "rl": [_row(triton_examples, "r")],
-              "heldout": [_row(triton_examples, "h")], "attempts": [attempt], "indist": [_row(triton_examples, "i")]}
+              "heldout": [_row(triton_examples, "h")], "attempts": [attempt], "indist": [_row(triton_examples, "i")],
+              "refine": [refine]}
     return write_dataset(tmp_path / "corpus", "t", splits, {"stages": []})
 
 
@@ -42,14 +47,15 @@ def test_fixture_corpus_is_the_builder_layout(tiny_corpus_dir: Path) -> None:
 
 
 def test_every_split_round_trips(full_corpus: Path) -> None:
-    for split in ("sft", "rl", "heldout", "attempts", "indist"):
+    for split in ("sft", "rl", "heldout", "attempts", "indist", "refine"):
         ds = corpus.load_split(full_corpus, split)
         assert ds.column_names == list(corpus.columns(split)), split
         assert ds.features == corpus.features(split), split
     assert corpus.load_split(full_corpus, "indist")[0]["task_id"] == "i"
     assert corpus.load_split(full_corpus / corpus.INDIST, "heldout")[0]["task_id"] == "i"
     rows = corpus.read_rows(full_corpus)
-    assert {s: len(r) for s, r in rows.items()} == {"sft": 1, "rl": 1, "heldout": 1, "attempts": 1}
+    assert {s: len(r) for s, r in rows.items()} == {"sft": 1, "rl": 1, "heldout": 1, "attempts": 1, "refine": 1}
+    assert rows["refine"][0]["prompt"][-1] == {"role": "user", "content": "feedback"}
     assert rows["sft"][0]["verify_trials"] == 2 and rows["attempts"][0]["verify_trials"] is None
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from eval.cli import main
-from eval.generate import feedback_message, generate_kernel, run_generate
-from rewards import Finding, Status, VerifyConfig, VerifyResult
+from eval.generate import generate_kernel, run_generate
+from rewards import Status, VerifyConfig, VerifyResult
 
 CFG = VerifyConfig(device="cpu", workers=2, seed=0, trials=2)
 
@@ -15,15 +15,12 @@ def fenced(code: str) -> str:
     return f"I will write a Triton kernel.\n\n```python\n{code}```\n"
 
 
-def test_feedback_names_the_error() -> None:
-    msg = feedback_message(VerifyResult(Status.COMPILE_ERROR, log="CompilationError: bad tl.foo", error_type="CompilationError"))
-    assert "compile_error" in msg and "bad tl.foo" in msg
-    msg = feedback_message(VerifyResult(Status.MISMATCH, max_abs_err=0.5))
-    assert "0.5" in msg and "do not match" in msg
-    f = Finding("torch_compute_fallback", "`torch.relu` on the forward path", line=7)
-    msg = feedback_message(VerifyResult(Status.RULE_VIOLATION, rule_findings=(f,)))
-    assert "torch_compute_fallback (line 7)" in msg and "torch.relu" in msg
-    assert "no ```python" in feedback_message(VerifyResult(Status.NO_CODE))
+def test_generate_uses_the_shared_feedback_builder() -> None:
+    """One feedback format for GRPO, eval and generate: generate must not grow its own builder again."""
+    import eval.generate as gen
+    from rewards import feedback
+
+    assert gen.feedback_message is feedback.feedback_message
 
 
 def test_refinement_loop_feeds_error_back(triton_examples: dict[str, str], scripted_backend) -> None:

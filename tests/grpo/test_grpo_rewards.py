@@ -188,8 +188,20 @@ def test_recipes_parse() -> None:
     from grpo.cli import parse
 
     root = Path(__file__).resolve().parents[2] / "stagekit" / "recipes" / "grpo"
-    for name in ("tiny", "1gpu", "cluster"):
+    for name in ("tiny", "1gpu", "cluster", "small_multiturn", "1gpu_multiturn"):
         script, cfg, model_cfg = parse(["--config", str(root / f"{name}.yaml")])
         assert script.reward_funcs[0] == "autotriton" and cfg.num_generations >= 2
     script, cfg, _ = parse(["--config", str(root / "tiny.yaml"), "--max_steps", "1"])
     assert cfg.max_steps == 1 and not cfg.use_vllm and script.speed_reward is False
+
+
+def test_multiturn_recipes_and_bad_turn_settings() -> None:
+    from grpo.cli import parse
+
+    script, _, _ = parse(["--config", "small_multiturn"])
+    assert script.turns == 2 and 0 < script.turn_discount < 1
+    assert parse(["--config", "tiny"])[0].turns == 1  # tiny keeps single-turn GRPO and its budget
+    assert parse(["--config", "tiny", "--turns", "2"])[0].turns == 2
+    for bad in (["--turns", "0"], ["--turn_discount", "1.5"], ["--regression_penalty", "-1"]):
+        with pytest.raises(ValueError):
+            parse(["--config", "tiny", *bad])

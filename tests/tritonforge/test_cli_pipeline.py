@@ -78,3 +78,30 @@ def test_finished_stages_are_skipped_on_rerun(tmp_path, capsys):
         (state / f"{name}.done").write_text("1\n")
     assert run_pipeline("tiny", tmp_path) == 0
     assert "skipping" in capsys.readouterr().err
+
+
+def test_multiturn_preset_trains_and_evaluates_with_turns(tmp_path):
+    """small_multiturn: the multi-turn GRPO recipe, every eval with --turns 2, and the table shows turn 1 and 2."""
+    import json
+
+    from tritonforge.pipeline import eval_dir, write_results
+
+    p = PRESETS["small_multiturn"]
+    plan = dict(stages(p, tmp_path))
+    assert plan["grpo"][plan["grpo"].index("--config") + 1] == "small_multiturn"
+    ev = plan["eval-grpo-indist"]
+    assert ev[ev.index("--turns") + 1] == "2"
+    assert "--turns" not in dict(stages(PRESETS["small"], tmp_path))["eval-grpo-indist"]
+    for model in ("base", "sft", "grpo"):
+        for split in p.eval.splits:
+            d = eval_dir(tmp_path, model, split)
+            d.mkdir(parents=True)
+            first = [{"task_id": "t1", "sample": i, "correct": i == 0, "status": "ok" if i == 0 else "mismatch"}
+                     for i in range(4)]
+            (d / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in first))
+            fixed = [{"task_id": "t1", "sample": 1, "turn": 2, "correct": model == "grpo", "status": "ok"}]
+            (d / "turns.jsonl").write_text("".join(json.dumps(r) + "\n" for r in fixed))
+    md = write_results(p, tmp_path, {})
+    assert "indist pass@1 turn 1 | indist pass@1 turn 2" in md
+    lines = {ln.split("|")[1].strip(): ln for ln in md.splitlines() if ln.startswith("| ")}
+    assert "| 25.0% (1 tasks) | 50.0% |" in lines["grpo"] and "| 25.0% (1 tasks) | 25.0% |" in lines["sft"]

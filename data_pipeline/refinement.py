@@ -23,9 +23,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from data_pipeline.journal import Journal
-from rewards import VerifyConfig, VerifyResult, verify_batch
+from rewards import VerifyConfig, VerifyResult
 from rewards.contract.feedback import feedback_message
 from rewards.contract.prompt import assistant_message
+from rewards.executors import verify_batch
 
 Mutator = Callable[[str], str | None]
 

@@ -1,6 +1,6 @@
-"""A call's values on both sides of the judge: each call's own copies of its inputs (`_fresh`), the tensors among
+"""A call's values on both sides of the judge: each call's own copies of its inputs (`fresh_inputs`), the tensors among
 them (`input_tensors`), and what forward returned, left in its inputs and produced as input gradients, as
-plain CPU data (`plain_outputs`, `_clone_cpu`, `input_grads`) the judge loads with weights_only.
+plain CPU data (`plain_outputs`, `clone_to_cpu`, `input_grads`) the judge loads with weights_only.
 
 Apart from the candidate harness (`rewards.harness.child`) because the trusted reference process
 (`rewards.oracle.reference_run`) copies its inputs and outputs the same way, so that both sides are judged
@@ -35,13 +35,13 @@ def _copy_cpu(t: torch.Tensor) -> torch.Tensor:
 MAX_LEAVES = 4096  # tensors/scalars in one forward's result: far above any benchmark's, far below a DoS
 
 
-def _to(obj: Any, device: str) -> Any:
+def to_device(obj: Any, device: str) -> Any:
     if isinstance(obj, torch.Tensor):
         return obj.to(device)
     if isinstance(obj, (list, tuple)):
-        return _rebuilt(obj, [_to(o, device) for o in obj])
+        return _rebuilt(obj, [to_device(o, device) for o in obj])
     if isinstance(obj, dict):
-        return {k: _to(v, device) for k, v in obj.items()}
+        return {k: to_device(v, device) for k, v in obj.items()}
     return obj
 
 
@@ -52,7 +52,7 @@ def _rebuilt(seq: list | tuple, items: list[Any]) -> Any:
     return type(seq)(*items) if hasattr(seq, "_fields") else type(seq)(items)
 
 
-def _clone_cpu(obj: Any, trusted: bool = True) -> Any:
+def clone_to_cpu(obj: Any, trusted: bool = True) -> Any:
     """CPU copies of the tensors in `obj` (lists and tuples walked).
 
     `trusted=False` (a candidate's inputs after its forward): only exact tensor types and containers and
@@ -65,9 +65,9 @@ def _clone_cpu(obj: Any, trusted: bool = True) -> Any:
     if isinstance(obj, torch.Tensor):
         return obj.detach().to("cpu", copy=True)
     if type(obj) in (tuple, torch.Size):  # kept as they are (both survive weights_only loading): a task's
-        return type(obj)(_clone_cpu(o) for o in obj)  # torch.Size input reached the candidate as a list
+        return type(obj)(clone_to_cpu(o) for o in obj)  # torch.Size input reached the candidate as a list
     if isinstance(obj, (list, tuple)):
-        return [_clone_cpu(o) for o in obj]
+        return [clone_to_cpu(o) for o in obj]
     return obj
 
 
@@ -86,7 +86,7 @@ def _clone_untrusted(obj: Any, depth: int) -> Any:
     raise TypeError(f"forward left an input holding a {t.__name__}; inputs hold plain tensors and values")
 
 
-def _fresh(inp: list[Any], device: str) -> list[Any]:
+def fresh_inputs(inp: list[Any], device: str) -> list[Any]:
     """A call's own copies of `inp`'s tensors, nested ones too (an input may be a list of tensors: a
     foreach-style in-place update). Cloning only the top level let a CPU reference write into the very
     tensors it keeps as the trial's inputs, which the candidate then received already updated."""
@@ -101,7 +101,7 @@ def _fresh(inp: list[Any], device: str) -> list[Any]:
             return {k: fresh(v) for k, v in x.items()}
         return x
 
-    return _to([fresh(x) for x in inp], device)
+    return to_device([fresh(x) for x in inp], device)
 
 
 def input_tensors(obj: Any) -> list[torch.Tensor]:
@@ -116,7 +116,7 @@ def input_tensors(obj: Any) -> list[torch.Tensor]:
     return []
 
 
-def _sync(device: str) -> None:
+def sync_device(device: str) -> None:
     if device == "cuda":
         torch.cuda.synchronize()
 

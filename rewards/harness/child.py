@@ -31,13 +31,13 @@ from rewards.harness.audit import (
     guard_signal_handlers,
 )
 from rewards.harness.call_values import (
-    _clone_cpu,
-    _fresh,
-    _sync,
-    _to,
+    clone_to_cpu,
+    fresh_inputs,
     grad_leaves,
     input_grads,
     plain_outputs,
+    sync_device,
+    to_device,
 )
 from rewards.harness.guard import OpRecorder
 from rewards.harness.launch_counter import LaunchCounter
@@ -159,7 +159,7 @@ class _Harness:
         torch.manual_seed(int(header["seed"]))
         # Copies made by torch: a tensor decoded from the payload lives in the payload's memory (a storage torch
         # did not allocate), which forward's foreign-memory check would read as host memory.
-        model = mod.ModelNew(*_fresh(list(init["init_inputs"]), "cpu"))
+        model = mod.ModelNew(*fresh_inputs(list(init["init_inputs"]), "cpu"))
         state = init["state_dict"]
         try:
             mine = model.state_dict()
@@ -186,7 +186,7 @@ class _Harness:
 
     def trial(self, model: Any, inp: list[Any], profile: bool, grad_idx: list[int]) -> None:
         assert self.counter is not None
-        dev_inp = _fresh(inp, self.device)
+        dev_inp = fresh_inputs(inp, self.device)
         grad_leaves(dev_inp, grad_idx)
         if self.device == "cuda":  # poison the caching allocator so unwritten outputs read as NaN
             torch.empty(64 * 1024 * 1024, dtype=torch.float32, device="cuda").fill_(float("nan"))
@@ -200,16 +200,16 @@ class _Harness:
                 out, kernels = _profiled(lambda: self._forward(model, dev_inp))
             else:
                 out = self._forward(model, dev_inp)
-            _sync(self.device)
+            sync_device(self.device)
         self.check_dispatcher()  # before the harness itself copies anything the candidate returned
         launches = self.counter.count - before
         launched = {k: v - before_by_name.get(k, 0) for k, v in self.counter.by_name.items() if v > before_by_name.get(k, 0)}
         outs = plain_outputs(out)
-        posts = _clone_cpu(dev_inp, trusted=False)
+        posts = clone_to_cpu(dev_inp, trusted=False)
         if grad_idx:  # after the copies: what backward writes into forward's results is not judged
             self.stage = "backward"
             outs += input_grads(out, dev_inp, grad_idx)
-            _sync(self.device)
+            sync_device(self.device)
             self.check_dispatcher()
         # Recorded after backward (which runs outside the recorder, so the ops are forward's alone): a thread
         # started there to compute during the next forward is counted in this trial.
@@ -269,11 +269,11 @@ class _Harness:
         from rewards.harness.timing import time_cuda
 
         assert self.counter is not None
-        dev = _to(inputs, "cuda")
-        state: dict[str, Any] = {"args": _fresh(dev, "cuda"), "out": None, "calls": 0}
+        dev = to_device(inputs, "cuda")
+        state: dict[str, Any] = {"args": fresh_inputs(dev, "cuda"), "out": None, "calls": 0}
 
         def prepare() -> None:
-            state["args"] = _fresh(dev, "cuda")
+            state["args"] = fresh_inputs(dev, "cuda")
 
         def call() -> None:
             state["calls"] += 1

@@ -18,14 +18,14 @@ from typing import Any
 import torch
 
 from rewards.harness.call_values import (
-    _clone_cpu,
-    _fresh,
-    _sync,
-    _to,
+    clone_to_cpu,
+    fresh_inputs,
     grad_leaves,
     input_grads,
     input_tensors,
     plain_outputs,
+    sync_device,
+    to_device,
 )
 from rewards.harness.module_loading import load_module
 
@@ -123,13 +123,13 @@ class ReferenceRun:
             if t == 0:
                 self.grad_idx = [i for i, x in enumerate(raw) if isinstance(x, torch.Tensor) and x.requires_grad
                                  and x.is_floating_point()]
-            self.inputs.append(_clone_cpu(raw))
+            self.inputs.append(clone_to_cpu(raw))
         # On CUDA the candidate is timed on one more secret input set, never seen in a trial, and what its
         # last timed call returned is judged too: a forward that replays cached answers gains nothing.
         self.timing_inputs: list[Any] | None = None
         self.timing_output: list[Any] | None = None
         if device == "cuda":
-            self.timing_inputs = _clone_cpu(_draw(mod, device, secrets.randbits(62)))
+            self.timing_inputs = clone_to_cpu(_draw(mod, device, secrets.randbits(62)))
         path = os.path.join(group_dir, INPUTS_FILE)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)  # supervisors only
         for inp in self.inputs:
@@ -139,7 +139,7 @@ class ReferenceRun:
         self._check_determinism()
         with torch.no_grad():
             if self.timing_inputs is not None:
-                self.timing_output = plain_outputs(model(*_fresh(self.timing_inputs, device)), trusted=True)
+                self.timing_output = plain_outputs(model(*fresh_inputs(self.timing_inputs, device)), trusted=True)
         self._calibrate(vars(mod))
         self.uninformative = self._probe_informative(mod, device)
         # A task may hand the candidate's constructor more than the reference's (TritonBench: the calls its
@@ -152,7 +152,7 @@ class ReferenceRun:
         # candidate's memory cap by it.
         self.candidate_bytes = trial_bytes + _nbytes(list(state.values())) + _nbytes(self.inputs[0] if self.inputs else [])
         with os.fdopen(fd, "wb") as f:
-            torch.save({"init_inputs": _clone_cpu(cand_init),
+            torch.save({"init_inputs": clone_to_cpu(cand_init),
                         "state_dict": state,
                         "inputs": self.inputs, "seed": seed, "trial_bytes": trial_bytes, "grad_inputs": self.grad_idx,
                         "timing_inputs": self.timing_inputs, "answer_dtypes": _answer_dtypes(self.outputs, self.post_inputs)}, f)
@@ -161,15 +161,15 @@ class ReferenceRun:
         """(outputs, inputs after the call) of one reference forward, as the candidate's are taken
         (`rewards.harness.child._Harness.trial`): copies first, then input gradients where the test runs backward.
         `model`: another instance to run the same way (the float64 shadow), else the reference's own."""
-        dev_inp = _fresh(inp, self.device)
+        dev_inp = fresh_inputs(inp, self.device)
         grad_leaves(dev_inp, self.grad_idx)
         with torch.set_grad_enabled(bool(self.grad_idx)):
             out = (self.model if model is None else model)(*dev_inp)
-        _sync(self.device)
-        outs, post = plain_outputs(out, trusted=True), _clone_cpu(dev_inp)
+        sync_device(self.device)
+        outs, post = plain_outputs(out, trusted=True), clone_to_cpu(dev_inp)
         if self.grad_idx:
             outs += input_grads(out, dev_inp, self.grad_idx, trusted=True)
-            _sync(self.device)
+            sync_device(self.device)
         return outs, post
 
     def _calibrate(self, namespace: dict[str, Any]) -> None:
@@ -186,7 +186,7 @@ class ReferenceRun:
         if self.timing_inputs is not None and self.timing_output is not None:
             def timed_call(m: Any, inp: list[Any]) -> list[Any]:
                 with torch.no_grad():
-                    return plain_outputs(m(*_fresh(inp, self.device)), trusted=True)
+                    return plain_outputs(m(*fresh_inputs(inp, self.device)), trusted=True)
 
             self.timing_calibration = calibrate(self.model, [self.timing_inputs], [self.timing_output], timed_call,
                                                 self.nondeterministic, secrets.randbits(62), own_kernels)
@@ -204,7 +204,7 @@ class ReferenceRun:
         outputs, inputs = list(self.outputs), list(self.inputs)
         try:
             if len(outputs) < 2:
-                extra = _clone_cpu(_draw(mod, device, secrets.randbits(62)))
+                extra = clone_to_cpu(_draw(mod, device, secrets.randbits(62)))
                 outputs.append(self._run(extra)[0])
                 inputs.append(extra)
 
@@ -230,7 +230,7 @@ class ReferenceRun:
             return None, None
         from rewards.harness.timing import time_cuda
 
-        inp = _to(self.timing_inputs or self.inputs[0], "cuda")
+        inp = to_device(self.timing_inputs or self.inputs[0], "cuda")
         with torch.no_grad():
             return time_cuda(lambda: self.model(*inp), warmup, reps, lock_dir)
 
@@ -242,7 +242,7 @@ class ReferenceRun:
 
         try:
             compiled = torch.compile(self.model)
-            inp = _to(self.timing_inputs or self.inputs[0], "cuda")
+            inp = to_device(self.timing_inputs or self.inputs[0], "cuda")
             with torch.no_grad():
                 compiled(*inp)  # compile outside the timed region
                 ms, _ = time_cuda(lambda: compiled(*inp), warmup, reps, lock_dir)

@@ -6,14 +6,14 @@ import collections
 
 import torch
 
-from rewards.harness.call_values import _fresh
+from rewards.harness.call_values import fresh_inputs
 
 Pair = collections.namedtuple("Pair", "tensor count")
 
 
 def test_each_call_gets_its_own_copies_of_nested_inputs() -> None:
     src = [Pair(torch.ones(2), 3), torch.Size([2, 3]), (torch.zeros(1),), [torch.ones(1), 2], {"k": torch.ones(1)}, 7]
-    out = _fresh(src, "cpu")
+    out = fresh_inputs(src, "cpu")
     assert type(out[0]) is Pair and out[0].count == 3 and torch.equal(out[0].tensor, src[0].tensor)
     assert type(out[1]) is torch.Size and out[1] == src[1]
     for a, b in ((out[0].tensor, src[0].tensor), (out[2][0], src[2][0]), (out[3][0], src[3][0]), (out[4]["k"], src[4]["k"])):
@@ -33,10 +33,10 @@ def test_an_ordered_dict_result_is_judged_like_a_dict() -> None:
 
 
 def test_trial_inputs_keep_tuples_and_sizes() -> None:
-    from rewards.harness.call_values import _clone_cpu
+    from rewards.harness.call_values import clone_to_cpu
 
     src = [torch.Size([2, 3]), (torch.ones(1), 2), [torch.zeros(1)]]
-    out = _clone_cpu(src)
+    out = clone_to_cpu(src)
     assert type(out[0]) is torch.Size and out[0] == src[0]
     assert type(out[1]) is tuple and out[1][1] == 2 and out[1][0] is not src[1][0] and type(out[2]) is list
-    assert _clone_cpu(out, trusted=False)[0] == [2, 3]  # a candidate's input left as a torch.Size is copied too
+    assert clone_to_cpu(out, trusted=False)[0] == [2, 3]  # a candidate's input left as a torch.Size is copied too

@@ -2,7 +2,7 @@
 # nothing useful, then turns its input into a tensor subclass with a __torch_function__: assigning
 # `__class__` itself is refused by the audit hook, but torch's own
 # `UninitializedTensorMixin.materialize(t, shape)` does `t.__class__ = t.cls_to_become` for whoever calls
-# it (a trusted caller for the audit hook). The harness's `_clone_cpu` of the inputs (isinstance, not an
+# it (a trusted caller for the audit hook). The harness's `clone_to_cpu` of the inputs (isinstance, not an
 # exact type check) then calls `.detach()` on it after forward, outside the recorder, and the subclass
 # computes relu in torch there.
 import torch

@@ -22,11 +22,11 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from data_pipeline.journal import Journal
 from rewards import VerifyConfig, VerifyResult
 from rewards.contract.feedback import feedback_message
 from rewards.contract.prompt import assistant_message
 from rewards.executors import verify_batch
+from stagekit.journal import Journal
 
 Mutator = Callable[[str], str | None]
 

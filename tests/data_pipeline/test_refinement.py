@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from data_pipeline.journal import Journal
 
 from data_pipeline import refinement
 from data_pipeline.refinement import MUTATORS, build_refinement, mutants
 from rewards import VerifyConfig, prompt_messages, sft_messages
+from stagekit.journal import Journal
 
 CFG = VerifyConfig(device="cpu", trials=1, workers=2, timeout_s=60, seed=0)
 

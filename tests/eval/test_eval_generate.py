@@ -18,8 +18,7 @@ def fenced(code: str) -> str:
 def test_generate_uses_the_shared_feedback_builder() -> None:
     """One feedback format for GRPO, eval and generate: generate must not grow its own builder again."""
     import eval.generate as gen
-    from rewards import feedback
-
+    from rewards.contract import feedback
     assert gen.feedback_message is feedback.feedback_message
 
 

@@ -12,7 +12,7 @@ from grpo.rollout import EpisodeReturnReward, MultiTurnRollout, prompt_key
 from rewards import prompt_messages
 from rewards.contract.types import Status, VerifyResult
 
-RECIPE = Path(__file__).resolve().parents[2] / "tritonforge" / "recipes" / "grpo" / "tiny.yaml"
+RECIPE = Path(__file__).resolve().parents[2] / "stagekit" / "recipes" / "grpo" / "tiny.yaml"
 
 
 @pytest.fixture(scope="module")

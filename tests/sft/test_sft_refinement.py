@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sft.cli import parse
 
-RECIPE = Path(__file__).resolve().parents[2] / "tritonforge" / "recipes" / "sft" / "tiny.yaml"
+RECIPE = Path(__file__).resolve().parents[2] / "stagekit" / "recipes" / "sft" / "tiny.yaml"
 
 
 def _corpus(root: Path, triton_examples: dict[str, str]) -> Path:

@@ -71,10 +71,14 @@ class VerifyConfig:
             return self.reference_timeout_s
         return 2 * self.timeout_s
 
+    def resolved_cpu_time_s(self) -> int:
+        """CPU seconds one sandboxed child may use: given, else the wall-clock limit plus 5 s."""
+        return int(self.cpu_time_s or (self.timeout_s + 5))
+
     def for_sandbox(self, device: str) -> VerifyConfig:
         """The config the sandbox runs with: device resolved ('cpu'/'cuda'), and every derived limit filled in
         (CPU seconds, the reference's timeout), so the zygote restates no default."""
-        return replace(self, device=device, cpu_time_s=int(self.cpu_time_s or (self.timeout_s + 5)),
+        return replace(self, device=device, cpu_time_s=self.resolved_cpu_time_s(),
                        reference_timeout_s=self.resolved_reference_timeout_s())
 
     def to_wire(self) -> str:

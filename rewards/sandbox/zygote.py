@@ -84,7 +84,7 @@ class Zygote:
         self.timeout: float = cfg.timeout_s  # a candidate's, from its own start (`Cand.started`)
         # the reference's own limit: a slow reference (and its float64 shadow) is never charged to a candidate
         self.ref_timeout: float = cfg.resolved_reference_timeout_s()
-        self.limits = Limits(cfg.memory_mb, int(cfg.cpu_time_s or cfg.timeout_s + 5), cfg.max_file_mb, cfg.max_procs)
+        self.limits = Limits(cfg.memory_mb, cfg.resolved_cpu_time_s(), cfg.max_file_mb, cfg.max_procs)
         self.ceiling_mb = task_memory_ceiling(cfg)
         self.ref_peak_mb = 0  # the largest reference seen: what starting one more may cost the host
         self.base, self.lock_dir = dirs.create_base()

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from rewards import VerifyConfig, VerifyResult
-from rewards.contract.feedback import feedback_message
+from rewards.contract.feedback import refinement_turn
 from rewards.contract.prompt import assistant_message
 from rewards.executors import verify_batch
 from stagekit.journal import Journal
@@ -78,8 +78,7 @@ def mutants(code: str, start: int = 0) -> list[tuple[str, str]]:
 def refinement_row(base: dict[str, Any], wrong_text: str, verdict: VerifyResult, fix_text: str,
                    refine_source: str) -> dict[str, Any]:
     """One `refine` row: prompt = task prompt + wrong answer + the judge's feedback; completion = the fix."""
-    prompt = [*base["prompt"], {"role": "assistant", "content": wrong_text},
-              {"role": "user", "content": feedback_message(verdict)}]
+    prompt = [*base["prompt"], *refinement_turn(wrong_text, verdict)]
     return {
         "prompt": prompt, "completion": [{"role": "assistant", "content": fix_text}],
         **{k: base.get(k) for k in ("task_id", "source", "op_kind", "difficulty", "license", "provenance", "reference")},

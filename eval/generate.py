@@ -18,7 +18,7 @@ from typing import Any
 from data_pipeline.backends import GenerationBackend
 from rewards.contract.config import VerifyConfig
 from rewards.contract.extract import extract_code
-from rewards.contract.feedback import feedback_message
+from rewards.contract.feedback import refinement_turn
 from rewards.contract.prompt import prompt_messages
 from rewards.contract.task import Task
 from rewards.contract.types import Status, VerifyResult
@@ -142,8 +142,7 @@ def generate_kernel(
             outcome.verified, outcome.code = True, outcome.best.code
             break
         for conv, text, res in zip(conversations, texts, results, strict=True):
-            conv.append({"role": "assistant", "content": text})
-            conv.append({"role": "user", "content": feedback_message(res)})
+            conv.extend(refinement_turn(text, res))
     return outcome
 
 

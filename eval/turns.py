@@ -21,7 +21,7 @@ from typing import Any
 from eval.records import append_jsonl, read_jsonl
 from eval.suites import EvalItem
 from rewards.contract.config import VerifyConfig
-from rewards.contract.feedback import feedback_message
+from rewards.contract.feedback import refinement_turn
 from rewards.contract.types import Finding, Status, VerifyResult
 
 TURNS_FILE = "turns.jsonl"
@@ -43,8 +43,7 @@ def conversation(item: EvalItem, history: Sequence[dict[str, Any]]) -> list[dict
     """The prompt, then every earlier answer followed by the judge's feedback on it."""
     msgs = [dict(m) for m in item.messages]
     for r in history:
-        msgs.append({"role": "assistant", "content": r["completion"]})
-        msgs.append({"role": "user", "content": feedback_message(verdict_of(r))})
+        msgs.extend(refinement_turn(r["completion"], verdict_of(r)))
     return msgs
 
 

@@ -173,3 +173,9 @@ def feedback_message(res: VerifyResult) -> str:
               if res.speedup is not None and not res.implausible_speedup else "")
         return f"Verification passed: your kernel matches the reference.{sp}\n\n{FASTER_INSTRUCTION}"
     return f"Verification failed: status `{res.status.value}`.\n{failure_detail(res)}\n\n{RETRY_INSTRUCTION}"
+
+
+def refinement_turn(answer: str, res: VerifyResult) -> list[dict[str, str]]:
+    """The two chat messages one attempt adds to a refinement conversation: the model's answer, then the
+    judge's feedback on it as a user turn (the one shape `generate`, `eval --turns` and refinement data share)."""
+    return [{"role": "assistant", "content": answer}, {"role": "user", "content": feedback_message(res)}]

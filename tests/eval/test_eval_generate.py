@@ -19,7 +19,13 @@ def test_generate_uses_the_shared_feedback_builder() -> None:
     """One feedback format for GRPO, eval and generate: generate must not grow its own builder again."""
     import eval.generate as gen
     from rewards.contract import feedback
-    assert gen.feedback_message is feedback.feedback_message
+    from rewards.contract.types import Status, VerifyResult
+
+    assert gen.refinement_turn is feedback.refinement_turn
+    res = VerifyResult(status=Status.SYNTAX_ERROR, log="SyntaxError: invalid syntax")
+    answer, reply = gen.refinement_turn("def f(:", res)
+    assert answer == {"role": "assistant", "content": "def f(:"}
+    assert reply == {"role": "user", "content": feedback.feedback_message(res)}
 
 
 def test_refinement_loop_feeds_error_back(triton_examples: dict[str, str], scripted_backend) -> None:

@@ -21,7 +21,7 @@ from rewards.contract.task import TaskError, check_reference
 from rewards.executors.options import ExecutorArguments
 from stagekit.errors import UserError
 
-_COMPILE_TARGET_HELP = next(f for f in VerifyConfig.__dataclass_fields__.values() if f.name == "compile_target").metadata
+_COMPILE_TARGET_HELP = VerifyConfig.__dataclass_fields__["compile_target"].metadata
 
 
 @dataclass

@@ -86,7 +86,7 @@ class Engine:
         try:
             self.info = json.loads(self._readline(proc, 300))
         except (RuntimeError, TimeoutError, ValueError) as e:
-            proc.kill()
+            _kill(proc)
             raise RuntimeError(f"sandbox zygote failed to start: {e}") from None
         return proc
 
@@ -120,7 +120,7 @@ class Engine:
                 proc.stdin.close()
                 proc.wait(timeout=10)
             except Exception:
-                proc.kill()
+                _kill(proc)
         if self._stderr_path:
             Path(self._stderr_path).unlink(missing_ok=True)
 
@@ -223,10 +223,19 @@ class Engine:
                     progress(done, n)
         except Exception as e:
             if self._proc is not None:
-                self._proc.kill()
+                _kill(self._proc)
                 self._proc = None
             for _cid, i in waiting.items():
                 results[i] = failure(Status.INFRA_ERROR, f"sandbox failure: {type(e).__name__}: {e}"[:2000])
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """Kill a zygote and reap it (a killed child left unwaited stays a zombie for the engine's lifetime)."""
+    proc.kill()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 _ENGINES: dict[tuple[Any, ...], Engine] = {}

@@ -77,6 +77,12 @@ class GRPOScriptArguments(VerifyArguments):
         default=0.5,
         metadata={"help": "Subtracted per unit of score a turn loses against the turn before it (broke what worked)."},
     )
+    max_generated_tokens: int = field(
+        default=0,
+        metadata={"help": "Stop after the step where the run's model-written tokens (all turns, all ranks; not "
+                  "prompt or feedback tokens) reach this many: compares single- and multi-turn GRPO at equal "
+                  "generation cost. 0 = no budget (max_steps decides). Logged every step as generated_tokens."},
+    )
     audit_file: str = field(
         default="completions_audit.jsonl",
         metadata={
@@ -94,6 +100,8 @@ class GRPOScriptArguments(VerifyArguments):
             raise ValueError(f"turn_discount must be in (0, 1], got {self.turn_discount}")
         if self.regression_penalty < 0:
             raise ValueError(f"regression_penalty must be >= 0, got {self.regression_penalty}")
+        if self.max_generated_tokens < 0:
+            raise ValueError(f"max_generated_tokens must be >= 0, got {self.max_generated_tokens}")
 
 
 @dataclass

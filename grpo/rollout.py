@@ -115,7 +115,6 @@ class MultiTurnRollout:
         self.references = references  # prompt_key -> (reference source, task_id)
         self.generate = generate
         self.stop_at_pass = stop_at_pass  # False: a passing kernel gets its speedup as feedback and one more try
-        self.generated_tokens = 0  # model-written tokens so far (the budget single- and multi-turn runs share)
         self.last_episodes: list[Episode] = []
 
     def _reference(self, prompt: Any) -> tuple[str, Any]:
@@ -153,7 +152,6 @@ class MultiTurnRollout:
                 # stop at the first verified kernel (unless asked to go on for speed); a turn the judge could not
                 # score ends the episode too
                 e.done = (verdict.correct and self.stop_at_pass) or score is None
-            self.generated_tokens += sum(len(x) for x in ids)
             logger.info("turn %d: %d episode(s) played, %d verified", turn + 1, len(live),
                         sum(1 for i in live if episodes[i].passed))
         self.last_episodes = episodes
@@ -176,12 +174,12 @@ class MultiTurnRollout:
         generate = self.generate or (lambda ctx: trainer._generate_single_turn(ctx, None, {}, 1))
         episodes = self.play(prompts, prompt_ids, trainer.processing_class, trainer.eos_token_ids, generate,
                              getattr(trainer, "chat_template_kwargs", None), trainer_state=trainer.state)
-        _log_metrics(trainer, episodes, self.generated_tokens)
+        _log_metrics(trainer, episodes)
         return self.outputs(episodes, prompt_ids, with_logprobs=bool(getattr(trainer, "use_vllm", False)))
 
 
-def _log_metrics(trainer: Any, episodes: list[Episode], generated_tokens: int) -> None:
-    """Per step: turns played, pass at turn 1 and at the end, and the model-written token budget so far."""
+def _log_metrics(trainer: Any, episodes: list[Episode]) -> None:
+    """Per step: turns played, pass at turn 1 and at the end (the token count is `grpo.budget`'s, both modes)."""
     metrics = getattr(trainer, "_metrics", None)
     if not episodes or metrics is None:
         return
@@ -191,7 +189,6 @@ def _log_metrics(trainer: Any, episodes: list[Episode], generated_tokens: int) -
     m["episode/turns_mean"].append(sum(len(e.turns) for e in episodes) / n)
     m["episode/pass_turn1"].append(sum(e.turns[0].verdict.correct for e in episodes) / n)
     m["episode/pass_final"].append(sum(e.passed for e in episodes) / n)
-    m["episode/generated_tokens"].append(float(generated_tokens))
 
 
 class EpisodeReturnReward:

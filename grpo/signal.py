@@ -106,7 +106,7 @@ def plot_curves(rows: list[dict[str, Any]], path: str | Path, title: str = "GRPO
 class SignalCallback(TrainerCallback):
     """Adds `signal_share` to every train log, warns at 0, journals the curves, plots them at the end."""
 
-    KEEP = ("reward", "reward_std", "frac_reward_zero_std", "loss", "learning_rate", "completions/mean_length",
+    KEEP = ("reward", "reward_std", "frac_reward_zero_std", "loss", "learning_rate", "completions/mean_length", "generated_tokens",
             "completions/clipped_ratio")
 
     def __init__(self, output_dir: str, num_generations: int) -> None:

@@ -18,6 +18,7 @@ from data_pipeline.corpus import load_split
 from data_pipeline.models import resolve_weights
 from data_pipeline.threads import pick_threads
 from grpo.audit import RewardAudit, audit_path
+from grpo.budget import GenerationBudget
 from grpo.config import GRPOScriptArguments, GRPOTrainConfig, reward_config
 from grpo.signal import SignalCallback
 from rewards.scoring.functions import RewardSet, build_rewards
@@ -118,6 +119,7 @@ def _build(script: GRPOScriptArguments, cfg: GRPOTrainConfig, model_cfg: ModelCo
         peft_config=get_peft_config(model_cfg),
         **extra,
     )
+    GenerationBudget(script.max_generated_tokens).attach(trainer)  # counted (and logged) in every run
     trainer.add_callback(SignalCallback(cfg.output_dir, cfg.num_generations))
     trainer.add_callback(thread_callback(rank_threads(script.threads)))
     return trainer, rewards

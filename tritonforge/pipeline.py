@@ -46,6 +46,21 @@ class Preset:
     eval: EvalPlan
     device: str = "auto"
     budget: str = ""  # what it was sized for, printed at the start
+    # > 0: the corpus also gets N refinement conversations (wrong answer, the judge's feedback, the fix) and SFT
+    # trains on them, so the SFT model has seen the feedback turn before multi-turn RL or eval asks for it.
+    refinement: int = 0
+    # A second GRPO recipe trained from the same SFT model (model name "grpo-<recipe>"), evaluated beside the first.
+    grpo_compare: str | None = None
+    # > 0: every GRPO run of the preset stops after this many model-written tokens (equal generation budgets).
+    grpo_token_budget: int = 0
+    models: tuple[str, ...] = ("base", "sft", "grpo")  # which models are evaluated (rows of the table)
+
+    def model_dirs(self, out: Path) -> dict[str, str]:
+        """Model name -> weights: the embedded base, the SFT run, each GRPO run of the preset."""
+        dirs = {"base": "default", "sft": str(out / "sft"), "grpo": str(out / "grpo")}
+        if self.grpo_compare:
+            dirs[f"grpo-{self.grpo_compare}"] = str(out / f"grpo-{self.grpo_compare}")
+        return dirs
 
 
 PRESETS: dict[str, Preset] = {
@@ -57,17 +72,18 @@ PRESETS: dict[str, Preset] = {
     "small": Preset(data="small", sft="small", grpo="small",
                     eval=EvalPlan(limit=16, samples=4, temperature=0.7, max_new_tokens=640), device="cpu",
                     budget="<= 2 h on 2 CPU cores"),
-    # `small` with multi-turn GRPO (refinement episodes of 2 turns) and a 2-turn eval: turn 1 and 2 side by side.
-    "small_multiturn": Preset(data="small", sft="small", grpo="small_multiturn",
+    # Single- vs multi-turn GRPO from one SFT model (trained on refinement conversations too), with the same
+    # budget of model-written tokens; SFT and both GRPO models evaluated with 2 turns: turn 1 and 2 side by side.
+    "small_multiturn": Preset(data="small", sft="small", grpo="small", grpo_compare="small_multiturn",
                               eval=EvalPlan(limit=16, samples=4, temperature=0.7, max_new_tokens=640, turns=2),
-                              device="cpu", budget="<= 2 h on 2 CPU cores"),
+                              device="cpu", budget="~2.5 h on 2 idle CPU cores (two GRPO runs)",
+                              refinement=200, grpo_token_budget=32000,
+                              models=("sft", "grpo", "grpo-small_multiturn")),
     # One GPU: the same flow with the 1gpu training recipes and a larger held-out eval.
     "1gpu": Preset(data="small", sft="1gpu", grpo="1gpu",
                    eval=EvalPlan(limit=60, samples=4, temperature=0.7, max_new_tokens=1024, base_samples=4),
                    device="cuda", budget="about an hour on one GPU"),
 }
-
-MODELS = ("base", "sft", "grpo")
 
 
 def suite_for(split: str, data: Path) -> str:
@@ -82,15 +98,21 @@ def eval_dir(out: Path, model: str, split: str) -> Path:
 def stages(p: Preset, out: Path) -> list[tuple[str, list[str]]]:
     """(name, tritonforge argv) for each stage, in order: recipes by packaged name, options in their one spelling."""
     data, e = out / "data", p.eval
-    models = {"base": "default", "sft": str(out / "sft"), "grpo": str(out / "grpo")}
+    dirs = p.model_dirs(out)
+    refine = ["--refinement", str(p.refinement)] if p.refinement else []
+    budget = ["--max_generated_tokens", str(p.grpo_token_budget)] if p.grpo_token_budget else []
     plan = [
-        ("data", ["data", "build", "--config", p.data, "--out", str(data)]),
-        ("sft", ["sft", "--config", p.sft, "--corpus", str(data), "--output_dir", str(out / "sft")]),
-        ("grpo", ["grpo", "--config", p.grpo, "--corpus", str(data), "--model_name_or_path",
-                  str(out / "sft"), "--output_dir", str(out / "grpo")]),
+        ("data", ["data", "build", "--config", p.data, "--out", str(data), *refine]),
+        ("sft", ["sft", "--config", p.sft, "--corpus", str(data), "--output_dir", dirs["sft"],
+                 *(["--refine_split", "refine"] if p.refinement else [])]),
     ]
+    grpo_runs = {"grpo": p.grpo} | ({f"grpo-{p.grpo_compare}": p.grpo_compare} if p.grpo_compare else {})
+    for name, recipe in grpo_runs.items():
+        plan.append((name, ["grpo", "--config", recipe, "--corpus", str(data), "--model_name_or_path",
+                            dirs["sft"], "--output_dir", dirs[name], *budget]))
     evals = []
-    for name, model in models.items():
+    for name in p.models:
+        model = dirs[name]
         samples = e.base_samples if name == "base" else e.samples
         temperature = e.temperature if samples > 1 else 0.0
         for split in e.splits:
@@ -123,7 +145,7 @@ def results_table(p: Preset, out: Path, timings: dict[str, float]) -> str:
         head += ([f"{split} pass@1 turn 1", f"{split} pass@1 turn {n_turns}"] if n_turns > 1 else [f"{split} pass@1"])
         head += ([f"{split} pass@{k}"] if k > 1 else []) + [f"{split} call acc."]
     lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
-    for model in MODELS:
+    for model in p.models:
         cells = [model]
         for split in p.eval.splits:
             rows = read_jsonl(eval_dir(out, model, split) / "samples.jsonl")
@@ -163,20 +185,24 @@ def write_results(p: Preset, out: Path, timings: dict[str, float]) -> str:
     ev = out / "eval"
     ev.mkdir(parents=True, exist_ok=True)
     md = "# Results\n\n" + results_table(p, out, timings)
-    curves = out / "grpo" / "reward_curves.png"
-    if curves.is_file():
-        shutil.copy2(curves, ev / curves.name)
-        md += f"\n![GRPO reward curves]({curves.name})\n"
-    signal = out / "grpo" / "signal.jsonl"
-    if signal.is_file():
-        from grpo.signal import read_signal, summarize
+    plots = []
+    for name in (m for m in p.model_dirs(out) if m.startswith("grpo")):
+        curves = out / name / "reward_curves.png"
+        if curves.is_file():
+            plot = curves.name if name == "grpo" else f"{name}-{curves.name}"
+            shutil.copy2(curves, ev / plot)
+            plots.append(ev / plot)
+            md += f"\n![{name} reward curves]({plot})\n"
+        signal = out / name / "signal.jsonl"
+        if signal.is_file():
+            from grpo.signal import read_signal, summarize
 
-        md += f"\n{summarize(read_signal(signal))}\n"
+            md += f"\n{name}: {summarize(read_signal(signal))}\n"
     (ev / "results.md").write_text(md)
     card = out / "release" / "README.md"
     if card.is_file() and "## Results of this pipeline run" not in card.read_text():
-        if curves.is_file():
-            shutil.copy2(curves, out / "release" / curves.name)
+        for plot in plots:
+            shutil.copy2(plot, out / "release" / plot.name)
         with card.open("a") as fh:
             fh.write("\n## Results of this pipeline run\n\n" + md.removeprefix("# Results\n\n"))
     return md

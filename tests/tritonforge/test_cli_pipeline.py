@@ -81,27 +81,38 @@ def test_finished_stages_are_skipped_on_rerun(tmp_path, capsys):
 
 
 def test_multiturn_preset_trains_and_evaluates_with_turns(tmp_path):
-    """small_multiturn: the multi-turn GRPO recipe, every eval with --turns 2, and the table shows turn 1 and 2."""
+    """small_multiturn: refinement data for SFT, single- and multi-turn GRPO from that SFT model at one token
+    budget, every eval with --turns 2, and the table shows turn 1 and 2 of each model."""
     import json
 
     from tritonforge.pipeline import eval_dir, write_results
 
     p = PRESETS["small_multiturn"]
     plan = dict(stages(p, tmp_path))
-    assert plan["grpo"][plan["grpo"].index("--config") + 1] == "small_multiturn"
-    ev = plan["eval-grpo-indist"]
-    assert ev[ev.index("--turns") + 1] == "2"
-    assert "--turns" not in dict(stages(PRESETS["small"], tmp_path))["eval-grpo-indist"]
-    for model in ("base", "sft", "grpo"):
+    assert plan["data"][plan["data"].index("--refinement") + 1] == str(p.refinement)
+    assert plan["sft"][plan["sft"].index("--refine_split") + 1] == "refine"
+    single, multi = plan["grpo"], plan["grpo-small_multiturn"]
+    assert single[single.index("--config") + 1] == "small" and multi[multi.index("--config") + 1] == "small_multiturn"
+    for run in (single, multi):  # same SFT model, same generation budget
+        assert run[run.index("--model_name_or_path") + 1] == str(tmp_path / "sft")
+        assert run[run.index("--max_generated_tokens") + 1] == str(p.grpo_token_budget) != "0"
+    ev = plan["eval-grpo-small_multiturn-indist"]
+    assert ev[ev.index("--turns") + 1] == "2" and ev[ev.index("--model") + 1] == str(tmp_path / "grpo-small_multiturn")
+    assert "eval-base-indist" not in plan
+    small = dict(stages(PRESETS["small"], tmp_path))
+    assert "--turns" not in small["eval-grpo-indist"] and "--refinement" not in small["data"]
+    assert "--max_generated_tokens" not in small["grpo"]
+    for model in p.models:
         for split in p.eval.splits:
             d = eval_dir(tmp_path, model, split)
             d.mkdir(parents=True)
             first = [{"task_id": "t1", "sample": i, "correct": i == 0, "status": "ok" if i == 0 else "mismatch"}
                      for i in range(4)]
             (d / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in first))
-            fixed = [{"task_id": "t1", "sample": 1, "turn": 2, "correct": model == "grpo", "status": "ok"}]
+            fixed = [{"task_id": "t1", "sample": 1, "turn": 2, "correct": model != "sft", "status": "ok"}]
             (d / "turns.jsonl").write_text("".join(json.dumps(r) + "\n" for r in fixed))
     md = write_results(p, tmp_path, {})
     assert "indist pass@1 turn 1 | indist pass@1 turn 2" in md
     lines = {ln.split("|")[1].strip(): ln for ln in md.splitlines() if ln.startswith("| ")}
     assert "| 25.0% (1 tasks) | 50.0% |" in lines["grpo"] and "| 25.0% (1 tasks) | 25.0% |" in lines["sft"]
+    assert "| 25.0% (1 tasks) | 50.0% |" in lines["grpo-small_multiturn"] and "base" not in lines

@@ -23,10 +23,11 @@ from stagekit.journal import Journal
 
 
 def make_teacher(cfg: DataConfig) -> Any:
-    """The configured backend; imported lazily so the pipeline runs where backends' extras are absent."""
-    from data_pipeline.backends import make_backend
+    """The configured backend (replicas on the cluster under `--executor ray`); imported lazily so the
+    pipeline runs where backends' extras are absent."""
+    from data_pipeline.generation_pool import make_generation_backend
 
-    return make_backend(cfg.distill_backend, cfg.distill_model)
+    return make_generation_backend(cfg.distill_backend, cfg.distill_model)
 
 
 def distill(tasks: Sequence[dict[str, Any]], cfg: DataConfig, vcfg: VerifyConfig, journal: Journal,

@@ -115,13 +115,14 @@ def _say(progress: Callable[[str], None] | None, msg: str) -> None:
 
 
 def make_backend_for(settings: EvalSettings, device: str = "auto") -> GenerationBackend:
-    """The real generation backend (imported lazily: vLLM / transformers load only when used)."""
-    from data_pipeline.backends import make_backend
+    """The real generation backend (imported lazily: vLLM / transformers load only when used); replicas on
+    the cluster under `--executor ray` (data_pipeline.generation_pool)."""
+    from data_pipeline.generation_pool import make_generation_backend
 
     kw: dict[str, Any] = {}
     if device != "auto" and settings.backend != "openai":  # an endpoint has no device
         kw["device"] = device
-    backend = make_backend(settings.backend, settings.model, **kw)
+    backend = make_generation_backend(settings.backend, settings.model, **kw)
     print(f"[eval] generation backend: {getattr(backend, 'name', type(backend).__name__)}", file=sys.stderr, flush=True)
     return backend
 
@@ -131,7 +132,13 @@ def generate_missing(
     items: Sequence[EvalItem], settings: EvalSettings, backend: GenerationBackend, out: Path,
     chunk_tasks: int = 8, progress: Callable[[str], None] | None = None,
 ) -> dict[tuple[str, int], str]:
-    """Generate k samples for every task without journaled completions; return all completions."""
+    """Generate k samples for every task without journaled completions; return all completions.
+
+    `chunk_tasks` tasks per journaled call, per generation replica (a replicated backend gets one chunk's
+    worth for each replica, so all of them work)."""
+    from data_pipeline.generation_pool import generate_chunk
+
+    chunk_tasks = generate_chunk(backend, chunk_tasks)
     path = out / "completions.jsonl"
     have: dict[tuple[str, int], str] = {(r["task_id"], int(r["sample"])): r["completion"] for r in read_jsonl(path)}
     todo = [(i, it) for i, it in enumerate(items) if any((it.task_id, s) not in have for s in range(settings.samples))]

@@ -69,7 +69,7 @@ def make_executor(args: ExecutorArguments | None) -> Executor:
         return _LOCAL
     from rewards.executors.ray_executor import RayExecutor
 
-    return RayExecutor(address=args.ray_address, actors=args.ray_actors)
+    return RayExecutor(address=args.ray_address, actors=args.ray_actors, generation_replicas=args.generation_replicas)
 
 
 @contextlib.contextmanager

@@ -28,10 +28,17 @@ class ExecutorArguments:
         "help": "With --executor ray: verifier actors to start (0: one per GPU when verifying on CUDA, else one "
                 "per node). Each engine runs --verify_workers candidates at once, within its CPU share."})
 
+    generation_replicas: int = field(default=0, metadata={
+        "help": "With --executor ray: model replicas that share a stage's generation (eval samples, teacher "
+                "distillation), one GPU each on GPU nodes, each a vLLM (or HF) engine of its own. 0: one per GPU "
+                "of the cluster when it has GPUs, else generation stays in this process."})
+
     def __post_init__(self) -> None:
         if self.executor not in EXECUTORS:
             raise ConfigError(f"executor: must be one of {', '.join(EXECUTORS)}, not {self.executor!r}")
         if self.ray_actors < 0:
             raise ConfigError("ray_actors: must be >= 0 (0 = one per GPU or node)")
-        if self.executor == "local" and (self.ray_address or self.ray_actors):
-            raise ConfigError("ray_address/ray_actors only apply with --executor ray")
+        if self.generation_replicas < 0:
+            raise ConfigError("generation_replicas: must be >= 0 (0 = one per GPU of the cluster)")
+        if self.executor == "local" and (self.ray_address or self.ray_actors or self.generation_replicas):
+            raise ConfigError("ray_address/ray_actors/generation_replicas only apply with --executor ray")

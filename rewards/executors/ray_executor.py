@@ -125,7 +125,8 @@ class RayExecutor:
 
     name = "ray"
 
-    def __init__(self, address: str | None = None, actors: int = 0, num_cpus: int | None = None) -> None:
+    def __init__(self, address: str | None = None, actors: int = 0, num_cpus: int | None = None,
+                 generation_replicas: int = 0) -> None:
         ray = self.ray = import_ray()
         self._owns_ray = False
         if not ray.is_initialized():
@@ -137,6 +138,10 @@ class RayExecutor:
                 ray.init(num_cpus=num_cpus, **kw)
             self._owns_ray = True
         self.requested_actors = actors
+        self.generation_replicas = generation_replicas  # read by data_pipeline.generation_pool
+        # The stop function of generation replicas holding this cluster's CPUs/GPUs: the executor runs one kind
+        # of actor at a time (verifiers or replicas), so each kind stops the other before it starts.
+        self.generation_release: Any = None
         self.actors: list[Any] = []
         self._shapes: list[dict[str, Any]] = []
         self._workers: list[int] = []
@@ -194,6 +199,9 @@ class RayExecutor:
         one clear error, not a stage that waits forever for resources."""
         if self.actors:
             return
+        if self.generation_release is not None:
+            self.generation_release()
+            self.generation_release = None
         for shape, workers in self._plan(config):
             self._shapes.append(shape)
             self._workers.append(workers)
@@ -202,9 +210,10 @@ class RayExecutor:
                                    timeout=PLACEMENT_TIMEOUT_S)
         if pending:
             shapes = ", ".join(str({k: v for k, v in s.items() if k != "scheduling_strategy"}) for s in self._shapes)
-            self.close()
-            raise ConfigError(f"--executor ray: the Ray cluster placed only {len(self._shapes) - len(pending)} of "
-                              f"{len(self._shapes)} verifier actors ({shapes}) within {PLACEMENT_TIMEOUT_S:.0f}s; "
+            planned = len(self._shapes)
+            self.release_actors()  # give back what was placed; the cluster stays up for the next stage
+            raise ConfigError(f"--executor ray: the Ray cluster placed only {planned - len(pending)} of "
+                              f"{planned} verifier actors ({shapes}) within {PLACEMENT_TIMEOUT_S:.0f}s; "
                               "free its CPUs/GPUs or ask for fewer (--ray_actors, --verify_workers)")
 
     def _replace(self, slot: int) -> None:
@@ -307,14 +316,29 @@ class RayExecutor:
                 finalize(i, failure(Status.INFRA_ERROR, "no verifier actor could be kept alive on the Ray cluster"))
         return [r for r in results if r is not None]
 
-    def close(self) -> None:
-        """Stop the actors (their zygotes exit with them); stop Ray if this executor started it."""
+    def cluster_gpus(self) -> int:
+        """GPUs of the alive nodes."""
+        return sum(int(n["Resources"].get("GPU", 0)) for n in self._nodes())
+
+    def cluster_cpus(self) -> int:
+        """CPUs of the alive nodes."""
+        return sum(int(n["Resources"].get("CPU", 1)) for n in self._nodes())
+
+    def release_actors(self) -> None:
+        """Stop the verifier actors and give their CPUs/GPUs back to Ray (the next verify_batch starts new
+        ones): generation replicas need the devices the verifiers hold between a stage's verify phases."""
         for a in self.actors:
             try:
                 self.ray.kill(a, no_restart=True)
             except Exception:
                 pass
         self.actors.clear()
+        self._shapes.clear()
+        self._workers.clear()
+
+    def close(self) -> None:
+        """Stop the actors (their zygotes exit with them); stop Ray if this executor started it."""
+        self.release_actors()
         if self._owns_ray:
             self.ray.shutdown()
             self._owns_ray = False

@@ -80,6 +80,25 @@ def test_engine_survives_zygote_death(engine):
     assert engine.verify(ref, code).status is Status.OK
 
 
+def test_zygote_outlives_the_thread_that_started_it():
+    """The zygote dies with its parent (PR_SET_PDEATHSIG), and Linux counts the forking *thread* as the parent:
+    an engine first used from a short-lived thread (a Ray actor call) must keep its zygote after that thread."""
+    import threading
+    import time
+
+    ref, code = _pair("relu", "relu_ok")
+    with Engine(VerifyConfig(device="cpu", workers=1, trials=1, timeout_s=60)) as eng:
+        got = []
+        t = threading.Thread(target=lambda: got.append(eng.verify(ref, code).status))
+        t.start()
+        t.join()
+        assert got == [Status.OK]
+        pid = eng._proc.pid
+        time.sleep(0.5)  # the signal is immediate; give the kill a moment to land
+        assert eng._proc.poll() is None, "the zygote died with the thread that started it"
+        assert eng.verify(ref, code).status is Status.OK and eng._proc.pid == pid  # same zygote, no restart
+
+
 def test_broken_reference_is_infra_error_not_candidate_fault(engine):
     bad_ref = (TASKS / "relu.py").read_text().replace("def get_inputs():", "def get_inputs():\n    raise RuntimeError('boom')")
     r = engine.verify(bad_ref, (CANDS / "relu_ok.py").read_text())

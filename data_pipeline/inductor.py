@@ -191,28 +191,38 @@ def capture(reference: str) -> tuple[str, int]:
     return codes[0], len(list(model.parameters()))
 
 
+def extract(task: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+    """One task's Inductor candidate record, or None and why it was skipped (runs where the executor puts it:
+    this process, or a GPU task on the Ray cluster)."""
+    try:
+        code, n_params = capture(task["reference"])
+        solution = to_model_new(code, task["reference"], n_params)
+    except Unsupported as e:
+        return None, str(e).split(" ")[0]
+    except Exception as e:  # a reference Inductor cannot compile: skip it, count it
+        return None, type(e).__name__
+    sid = hashlib.sha256((task["reference"] + solution).encode()).hexdigest()[:12]
+    return {**task, "sample_id": f"inductor-{sid}", "source": f"inductor:{task['source']}", "solution": solution,
+            "reasoning": "This is the fused kernel schedule Inductor generates for the module, written "
+                         "out as a standalone module.", "provenance": f"torch.compile of {task['task_id']}"}, None
+
+
 def candidates(tasks: list[dict[str, Any]], cfg: DataConfig, log: Callable[[str], None]) -> tuple[list[dict], list[str]]:
-    """Inductor-derived candidate records for up to `inductor_max_tasks` tasks (GPU only)."""
+    """Inductor-derived candidate records for up to `inductor_max_tasks` tasks (GPU only), one task per
+    reference on the active executor (`--executor ray`: spread over the cluster's GPUs)."""
+    from rewards.executors import current
+
+    chosen = tasks[: cfg.inductor_max_tasks]
     out: list[dict[str, Any]] = []
     skipped: dict[str, int] = {}
-    for t in tasks[: cfg.inductor_max_tasks]:
-        try:
-            code, n_params = capture(t["reference"])
-            solution = to_model_new(code, t["reference"], n_params)
-        except Unsupported as e:
-            reason = str(e).split(" ")[0]
-            skipped[reason] = skipped.get(reason, 0) + 1
-            continue
-        except Exception as e:  # a reference Inductor cannot compile: skip it, count it
-            skipped[type(e).__name__] = skipped.get(type(e).__name__, 0) + 1
-            continue
-        sid = hashlib.sha256((t["reference"] + solution).encode()).hexdigest()[:12]
-        out.append({**t, "sample_id": f"inductor-{sid}", "source": f"inductor:{t['source']}", "solution": solution,
-                    "reasoning": "This is the fused kernel schedule Inductor generates for the module, written "
-                                 "out as a standalone module.", "provenance": f"torch.compile of {t['task_id']}"})
-    note = f"inductor: {len(out)} candidates from {min(len(tasks), cfg.inductor_max_tasks)} tasks, skipped {skipped}"
+    for record, why in current().map_tasks(extract, chosen, use_gpu=True):
+        if record is not None:
+            out.append(record)
+        else:
+            skipped[str(why)] = skipped.get(str(why), 0) + 1
+    note = f"inductor: {len(out)} candidates from {len(chosen)} tasks, skipped {skipped}"
     log(f"[data] {note}")
     return out, [note]
 
 
-__all__ = ["Unsupported", "candidates", "capture", "should_run", "to_model_new"]
+__all__ = ["Unsupported", "candidates", "capture", "extract", "should_run", "to_model_new"]

@@ -11,13 +11,15 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from rewards.contract.config import VerifyConfig
 from rewards.contract.types import VerifyResult
 from rewards.executors.options import ExecutorArguments
 from stagekit.devices import workers_per_rank
 
+T = TypeVar("T")
+R = TypeVar("R")
 Progress = Callable[[int, int], None]
 OnResult = Callable[[int, VerifyResult], None]
 
@@ -31,6 +33,11 @@ class Executor(Protocol):
                      progress: Progress | None = None, on_result: OnResult | None = None) -> list[VerifyResult]: ...
 
     def default_workers(self) -> int: ...
+
+    def map_tasks(self, fn: Callable[[T], R], items: Sequence[T], use_gpu: bool = False) -> list[R]:
+        """`fn` over `items`, results in order: trusted work of a stage (not candidates), e.g. Inductor
+        extraction from our own references; on a cluster one task per item, with a GPU each if asked."""
+        ...
 
     def close(self) -> None: ...
 
@@ -48,6 +55,9 @@ class LocalExecutor:
 
     def default_workers(self) -> int:
         return workers_per_rank()
+
+    def map_tasks(self, fn: Callable[[T], R], items: Sequence[T], use_gpu: bool = False) -> list[R]:
+        return [fn(x) for x in items]
 
     def close(self) -> None:
         """Nothing to release: the shared engines close at exit."""

@@ -21,13 +21,13 @@ import os
 import queue
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
 from rewards.contract.config import VerifyConfig
 from rewards.contract.types import Status, VerifyResult, failure
-from rewards.executors.base import OnResult, Progress
+from rewards.executors.base import OnResult, Progress, R, T
 from stagekit.errors import ConfigError
 
 # Deaths of one actor slot in a row, with no verdict streamed in between, before it is given up.
@@ -315,6 +315,20 @@ class RayExecutor:
             if results[i] is None:
                 finalize(i, failure(Status.INFRA_ERROR, "no verifier actor could be kept alive on the Ray cluster"))
         return [r for r in results if r is not None]
+
+    def map_tasks(self, fn: Callable[[T], R], items: Sequence[T], use_gpu: bool = False) -> list[R]:
+        """One Ray task per item (a GPU each when `use_gpu`), results in order. The verifier actors and any
+        generation replicas give their share of the cluster back first; Ray retries a task whose worker died."""
+        if not items:
+            return []
+        self.release_actors()
+        if self.generation_release is not None:
+            self.generation_release()
+            self.generation_release = None
+        if use_gpu and self.cluster_gpus() == 0:
+            raise ConfigError("--executor ray: this work needs GPUs and the Ray cluster has none")
+        task = self.ray.remote(fn).options(num_gpus=1 if use_gpu else 0, num_cpus=1, max_retries=2)
+        return list(self.ray.get([task.remote(x) for x in items]))
 
     def cluster_gpus(self) -> int:
         """GPUs of the alive nodes."""

@@ -52,3 +52,25 @@ def test_extern_kernels_are_refused() -> None:
     code = FIX.read_text().replace("stream0 = get_raw_stream(0)", "extern_kernels.mm(arg0_1, arg1_1, out=buf0)")
     with pytest.raises(Unsupported, match="extern_kernels"):
         to_model_new(code, REF, n_params=0)
+
+
+def test_extraction_runs_on_the_active_executor() -> None:
+    """One GPU task per reference on whatever executor the stage activated (`--executor ray`: the cluster)."""
+    from data_pipeline import inductor
+    from data_pipeline.config import DataConfig
+    from rewards.executors import LocalExecutor, using
+
+    calls = []
+
+    class Recording(LocalExecutor):
+        name = "recording"
+
+        def map_tasks(self, fn, items, use_gpu=False):
+            calls.append((fn, len(items), use_gpu))
+            return [({"sample_id": "inductor-x"}, None), (None, "Unsupported"), (None, "Unsupported")][: len(items)]
+
+    tasks = [{"task_id": f"t{i}", "reference": "", "source": "synth"} for i in range(5)]
+    with using(Recording()):
+        out, notes = inductor.candidates(tasks, DataConfig(inductor_max_tasks=3), log=lambda _: None)
+    assert calls == [(inductor.extract, 3, True)]
+    assert [r["sample_id"] for r in out] == ["inductor-x"] and "skipped {'Unsupported': 2}" in notes[0]

@@ -107,3 +107,21 @@ def test_a_candidate_in_flight_at_two_actor_deaths_is_crashed(ray_executor) -> N
     (again,) = ray_executor.verify_batch(pairs[1:], relaxed)
     assert again.status is Status.OK
 
+
+
+def _square_in_a_worker(x: int) -> tuple[int, int]:
+    return x * x, os.getpid()
+
+
+def test_map_tasks_runs_each_item_as_a_ray_task_in_order(ray_executor) -> None:
+    """Trusted stage work (Inductor extraction) on the cluster: Ray workers, results in input order, the
+    local executor's answers; GPU work on a cluster without GPUs is one clear error."""
+    from stagekit.errors import ConfigError
+
+    items = list(range(7))
+    got = ray_executor.map_tasks(_square_in_a_worker, items)
+    assert [v for v, _ in got] == [v for v, _ in LocalExecutor().map_tasks(_square_in_a_worker, items)]
+    assert all(pid != os.getpid() for _, pid in got)
+    assert ray_executor.actors == []  # the verifiers gave their CPUs back first
+    with pytest.raises(ConfigError, match="needs GPUs"):
+        ray_executor.map_tasks(_square_in_a_worker, items, use_gpu=True)

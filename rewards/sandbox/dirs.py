@@ -29,6 +29,9 @@ def sandbox_parent() -> str:
 def create_base() -> tuple[str, str]:
     """(base dir, lock dir) of a new engine, after removing what dead engines left behind."""
     parent = sandbox_parent()
+    # A $TRITONFORGE_SANDBOX_DIR that does not exist yet is created: without it every candidate was an
+    # infra_error ("no result from the sandbox") and nothing said why.
+    os.makedirs(parent, exist_ok=True)
     remove_stale_sandboxes(parent)
     base = tempfile.mkdtemp(prefix=BASE_PREFIX, dir=parent)
     os.chmod(base, 0o711)

@@ -99,6 +99,15 @@ def test_zygote_outlives_the_thread_that_started_it():
         assert eng.verify(ref, code).status is Status.OK and eng._proc.pid == pid  # same zygote, no restart
 
 
+def test_a_sandbox_dir_that_does_not_exist_yet_is_created(tmp_path, monkeypatch):
+    where = tmp_path / "not" / "there"
+    monkeypatch.setenv("TRITONFORGE_SANDBOX_DIR", str(where))
+    ref, code = _pair("relu", "relu_ok")
+    with Engine(VerifyConfig(device="cpu", workers=1, trials=1, timeout_s=60)) as eng:
+        assert eng.verify(ref, code).status is Status.OK
+    assert where.is_dir()
+
+
 def test_broken_reference_is_infra_error_not_candidate_fault(engine):
     bad_ref = (TASKS / "relu.py").read_text().replace("def get_inputs():", "def get_inputs():\n    raise RuntimeError('boom')")
     r = engine.verify(bad_ref, (CANDS / "relu_ok.py").read_text())

@@ -97,3 +97,29 @@ def test_local_executor_keeps_generation_local(tiny_model_dir) -> None:
     from data_pipeline.backends import HFBackend
 
     assert isinstance(make_generation_backend("hf", str(tiny_model_dir), device="cpu", threads=1), HFBackend)
+
+
+def test_distillation_alternates_replicas_and_verifiers(executor, tiny_model_dir, tmp_path) -> None:
+    """A teacher on Ray replicas, batch after batch, each verified by the executor's actors in between (both
+    want the 2-CPU cluster): every attempt judged, and the same attempts as the local teacher (greedy)."""
+    from data_pipeline.config import load_config
+    from data_pipeline.distill import distill
+    from data_pipeline.synth import synthesize
+    from rewards import VerifyConfig
+    from rewards.executors import using
+    from stagekit.journal import Journal
+
+    samples = synthesize(4, 0, seed=5)
+    tasks = [{"task_id": s.sample_id, "reference": s.reference, "instruction": s.instruction, "source": "synth"}
+             for s in samples]
+    cfg = load_config(None, ["--distill_backend", "hf", "--distill_model", str(tiny_model_dir), "--distill_n", "1",
+                             "--distill_batch", "2", "--distill_temperature", "0", "--distill_max_new_tokens", "8"])
+    vcfg = VerifyConfig(device="cpu", trials=1, workers=2)
+    local = distill(tasks, cfg, vcfg, Journal(tmp_path / "local.jsonl"), log=lambda m: None)
+    with using(executor):
+        remote = distill(tasks, cfg, vcfg, Journal(tmp_path / "ray.jsonl"), log=lambda m: None)
+        assert executor.generation_release is None and executor.actors  # the verifiers had the cluster last
+    assert len(remote) == len(local) == 4
+    key = lambda rows: sorted((r["attempt_id"], r["completion"], r["verify_status"]) for r in rows)  # noqa: E731
+    assert key(remote) == key(local)
+    assert all(r["verify_status"] != "infra_error" for r in remote)

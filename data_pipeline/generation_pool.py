@@ -27,6 +27,7 @@ import os
 from typing import Any
 
 from data_pipeline.backends import GenerationBackend, Messages, make_backend
+from stagekit.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -82,21 +83,41 @@ class ReplicatedBackend:
         self._env = {k: os.environ[k] for k in ("OMP_NUM_THREADS", "VLLM_CPU_KVCACHE_SPACE", "TRITONFORGE_SANDBOX_DIR",
                                                 "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE") if k in os.environ}
         self.actors: list[Any] = []
+        self._group: Any = None  # the placement group holding the replicas' CPUs/GPUs while they run
         self.starts = 0  # replicas started over this backend's life (tests, and the phase cost)
         self.name = f"{kind} x{replicas} (Ray replicas)"
 
-    def _start(self) -> Any:
+    def _start(self, slot: int) -> Any:
+        from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
         cls = self.ray.remote(GenerationReplica)
         self.starts += 1
-        return cls.options(max_restarts=0, max_task_retries=0, **self._shape).remote(
+        where = PlacementGroupSchedulingStrategy(self._group, placement_group_bundle_index=slot)
+        return cls.options(max_restarts=0, max_task_retries=0, scheduling_strategy=where, **self._shape).remote(
             self.kind, self.model, self.backend_kw, self._env)
 
     def _ensure(self) -> None:
+        """Reserve the replicas' devices as one placement group (a cluster without room for all of them is
+        one clear error, not a stage waiting forever), then start one replica per bundle."""
         if self.actors:
             return
+        from ray.util.placement_group import placement_group, remove_placement_group
+
+        from rewards.executors import ray_executor
+
         self.executor.release_actors()  # the verifiers' share of the cluster, until the stage verifies again
         self.executor.generation_release = self.close
-        self.actors = [self._start() for _ in range(self.replicas)]
+        bundle = {"CPU": self._shape["num_cpus"], **({"GPU": self._shape["num_gpus"]} if "num_gpus" in self._shape else {})}
+        self._group = placement_group([bundle] * self.replicas, strategy="SPREAD")
+        ready, _ = self.ray.wait([self._group.ready()], timeout=ray_executor.PLACEMENT_TIMEOUT_S)
+        if not ready:
+            remove_placement_group(self._group)
+            self._group = None
+            self.executor.generation_release = None
+            raise ConfigError(f"--executor ray: the Ray cluster has no room for {self.replicas} generation replicas of "
+                              f"{bundle} (waited {ray_executor.PLACEMENT_TIMEOUT_S:.0f}s); ask for fewer "
+                              "(--generation_replicas) or free its CPUs/GPUs")
+        self.actors = [self._start(i) for i in range(self.replicas)]
         self.name = f"{self.ray.get(self.actors[0].name.remote())} x{self.replicas} (Ray replicas)"
 
     def pids(self) -> list[int]:
@@ -105,10 +126,10 @@ class ReplicatedBackend:
 
     def generate(self, prompts: list[Messages], n: int, temperature: float, max_new_tokens: int,
                  seed: int) -> list[list[str]]:
-        from rewards.executors.ray_executor import _fault_types
+        from rewards.executors.ray_executor import fault_types
 
         self._ensure()
-        faults = _fault_types(self.ray)
+        faults = fault_types(self.ray)
         parts = shards(len(prompts), len(self.actors), self.align)
         refs = [self.actors[i].generate.remote(prompts[a:b], n, temperature, max_new_tokens, seed + a)
                 for i, (a, b) in enumerate(parts)]
@@ -118,7 +139,7 @@ class ReplicatedBackend:
                 got = self.ray.get(ref)
             except faults:
                 logger.warning("generation replica %d died; replacing it and generating its %d prompt(s) again", i, b - a)
-                self.actors[i] = self._start()
+                self.actors[i] = self._start(i)
                 try:
                     got = self.ray.get(self.actors[i].generate.remote(prompts[a:b], n, temperature, max_new_tokens, seed + a))
                 except faults as e:
@@ -134,6 +155,11 @@ class ReplicatedBackend:
             except Exception:
                 pass
         self.actors = []
+        if self._group is not None:
+            from ray.util.placement_group import remove_placement_group
+
+            remove_placement_group(self._group)
+            self._group = None
         if getattr(self.executor, "generation_release", None) == self.close:
             self.executor.generation_release = None
 
@@ -150,6 +176,8 @@ def make_generation_backend(kind: str, model: str | None, **backend_kw: Any) -> 
     replicas = ex.generation_replicas or gpus
     if replicas < 1:
         return make_backend(kind, model, **backend_kw)
+    if gpus and replicas > gpus:
+        raise ConfigError(f"--generation_replicas {replicas}: the Ray cluster has {gpus} GPU(s), one per replica")
     cpus = max(1, ex.cluster_cpus() // replicas) if gpus == 0 else 1
     if gpus == 0:
         backend_kw.setdefault("device", "cpu")

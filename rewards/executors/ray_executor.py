@@ -101,7 +101,7 @@ class VerifierActor:
             yield got
 
 
-def _fault_types(ray: Any) -> tuple[type[BaseException], ...]:
+def fault_types(ray: Any) -> tuple[type[BaseException], ...]:
     """The exceptions that mean "the actor or its node went away", not "the actor's code failed"."""
     ex = ray.exceptions
     names = ("RayActorError", "ActorDiedError", "ActorUnavailableError", "WorkerCrashedError", "NodeDiedError",
@@ -149,7 +149,7 @@ class RayExecutor:
         self.stats: Counter[str] = Counter()
         self.finished = 0  # verdicts streamed back, over all batches (progress, and fault tests)
         self._env = {k: os.environ[k] for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS") if k in os.environ}
-        self._faults = _fault_types(ray)
+        self._faults = fault_types(ray)
 
     # ----------------------------------------------------------------- actors
     def _nodes(self) -> list[dict[str, Any]]:

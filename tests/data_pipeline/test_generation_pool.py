@@ -123,3 +123,15 @@ def test_distillation_alternates_replicas_and_verifiers(executor, tiny_model_dir
     key = lambda rows: sorted((r["attempt_id"], r["completion"], r["verify_status"]) for r in rows)  # noqa: E731
     assert key(remote) == key(local)
     assert all(r["verify_status"] != "infra_error" for r in remote)
+
+
+def test_replicas_without_room_are_one_error(executor, tiny_model_dir, monkeypatch) -> None:
+    from rewards.executors import ray_executor
+    from stagekit.errors import ConfigError
+
+    monkeypatch.setattr(ray_executor, "PLACEMENT_TIMEOUT_S", 3.0)
+    pool = ReplicatedBackend(executor, "hf", str(tiny_model_dir), 3, use_gpus=False, cpus_per_replica=1,
+                             backend_kw={"device": "cpu", "threads": 1})  # 3 CPUs asked of a 2-CPU instance
+    with pytest.raises(ConfigError, match="no room for 3 generation replicas"):
+        pool.generate(PROMPTS[:2], n=1, temperature=0.0, max_new_tokens=4, seed=0)
+    assert pool.actors == [] and executor.generation_release is None

@@ -76,7 +76,7 @@ PRESETS: dict[str, Preset] = {
     # budget of model-written tokens; SFT and both GRPO models evaluated with 2 turns: turn 1 and 2 side by side.
     "small_multiturn": Preset(data="small", sft="small", grpo="small", grpo_compare="small_multiturn",
                               eval=EvalPlan(limit=16, samples=4, temperature=0.7, max_new_tokens=640, turns=2),
-                              device="cpu", budget="~2.5 h on 2 idle CPU cores (two GRPO runs)",
+                              device="cpu", budget="~3 h on 2 idle CPU cores (SFT on refinement data, two GRPO runs)",
                               refinement=200, grpo_token_budget=32000,
                               models=("sft", "grpo", "grpo-small_multiturn")),
     # One GPU: the same flow with the 1gpu training recipes and a larger held-out eval.

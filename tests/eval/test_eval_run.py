@@ -41,19 +41,6 @@ class ModelNew(nn.Module):
 """
 
 
-def fenced(code: str) -> str:
-    return f"Reasoning.\n\n```python\n{code}```\n"
-
-
-@pytest.fixture
-def suite_dir(tmp_path: Path, triton_examples: dict[str, str]) -> Path:
-    d = tmp_path / "tasks"
-    d.mkdir()
-    (d / "relu.py").write_text(triton_examples["relu_ref"])
-    (d / "vecadd.py").write_text(triton_examples["vecadd_ref"])
-    return d
-
-
 @pytest.fixture
 def fixed_backend(scripted_backend, triton_examples: dict[str, str]):
     """Sample 0 correct, sample 1 wrong (relu) / no code (vecadd), sample 2 cheating (relu) / correct (vecadd)."""
@@ -61,8 +48,8 @@ def fixed_backend(scripted_backend, triton_examples: dict[str, str]):
     def respond(messages: list[dict], i: int) -> str:
         relu = "torch.relu" in messages[-1]["content"]
         if relu:
-            return fenced([triton_examples["relu_sol"], triton_examples["relu_wrong"], RELU_SNEAKY][i])
-        return [fenced(triton_examples["vecadd_sol"]), "I cannot do that.", fenced(triton_examples["vecadd_sol"])][i]
+            return scripted_backend.fenced([triton_examples["relu_sol"], triton_examples["relu_wrong"], RELU_SNEAKY][i])
+        return [scripted_backend.fenced(triton_examples["vecadd_sol"]), "I cannot do that.", scripted_backend.fenced(triton_examples["vecadd_sol"])][i]
 
     return scripted_backend(respond)
 

@@ -15,19 +15,6 @@ from rewards import VerifyConfig
 CFG = VerifyConfig(device="cpu", workers=2, seed=0, trials=1)
 
 
-def fenced(code: str) -> str:
-    return f"Reasoning.\n\n```python\n{code}```\n"
-
-
-@pytest.fixture
-def suite_dir(tmp_path: Path, triton_examples: dict[str, str]) -> Path:
-    d = tmp_path / "tasks"
-    d.mkdir()
-    (d / "relu.py").write_text(triton_examples["relu_ref"])
-    (d / "vecadd.py").write_text(triton_examples["vecadd_ref"])
-    return d
-
-
 @pytest.fixture
 def learner(scripted_backend, triton_examples: dict[str, str]):
     """Turn 1: relu wrong (s0) / cheat (s1); vecadd no code (s0) / right (s1). After feedback on a mismatch
@@ -39,11 +26,11 @@ def learner(scripted_backend, triton_examples: dict[str, str]):
         feedback = [m["content"] for m in messages[2:] if m["role"] == "user"]
         if not feedback:
             if relu:
-                return fenced([triton_examples["relu_wrong"], triton_examples["relu_cheat"]][i])
-            return ["I cannot do that.", fenced(right)][i]
+                return scripted_backend.fenced([triton_examples["relu_wrong"], triton_examples["relu_cheat"]][i])
+            return ["I cannot do that.", scripted_backend.fenced(right)][i]
         if "status `rule_violation`" in feedback[-1] and len(feedback) == 1:
-            return fenced(triton_examples["relu_cheat"])
-        return fenced(right)
+            return scripted_backend.fenced(triton_examples["relu_cheat"])
+        return scripted_backend.fenced(right)
 
     return scripted_backend(respond)
 

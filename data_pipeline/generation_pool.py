@@ -80,8 +80,8 @@ class ReplicatedBackend:
         self.replicas = replicas
         self.align = align
         self._shape: dict[str, Any] = {"num_cpus": cpus_per_replica, **({"num_gpus": 1} if use_gpus else {})}
-        self._env = {k: os.environ[k] for k in ("OMP_NUM_THREADS", "VLLM_CPU_KVCACHE_SPACE", "TRITONFORGE_SANDBOX_DIR",
-                                                "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE") if k in os.environ}
+        self._env = {k: os.environ[k] for k in ("OMP_NUM_THREADS", "VLLM_CPU_KVCACHE_SPACE", "HF_HUB_OFFLINE",
+                                                "TRANSFORMERS_OFFLINE") if k in os.environ}
         self.actors: list[Any] = []
         self._group: Any = None  # the placement group holding the replicas' CPUs/GPUs while they run
         self.starts = 0  # replicas started over this backend's life (tests, and the phase cost)

@@ -199,9 +199,7 @@ class RayExecutor:
         one clear error, not a stage that waits forever for resources."""
         if self.actors:
             return
-        if self.generation_release is not None:
-            self.generation_release()
-            self.generation_release = None
+        self.stop_generation()
         for shape, workers in self._plan(config):
             self._shapes.append(shape)
             self._workers.append(workers)
@@ -322,9 +320,7 @@ class RayExecutor:
         if not items:
             return []
         self.release_actors()
-        if self.generation_release is not None:
-            self.generation_release()
-            self.generation_release = None
+        self.stop_generation()
         if use_gpu and self.cluster_gpus() == 0:
             raise ConfigError("--executor ray: this work needs GPUs and the Ray cluster has none")
         task = self.ray.remote(fn).options(num_gpus=1 if use_gpu else 0, num_cpus=1, max_retries=2)
@@ -337,6 +333,12 @@ class RayExecutor:
     def cluster_cpus(self) -> int:
         """CPUs of the alive nodes."""
         return sum(int(n["Resources"].get("CPU", 1)) for n in self._nodes())
+
+    def stop_generation(self) -> None:
+        """Stop the generation replicas holding the cluster, if any (the other kind of actor wants it now)."""
+        release, self.generation_release = self.generation_release, None
+        if release is not None:
+            release()
 
     def release_actors(self) -> None:
         """Stop the verifier actors and give their CPUs/GPUs back to Ray (the next verify_batch starts new
